@@ -1,0 +1,145 @@
+import { spawn } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { createRequire } from "node:module";
+import { startDevStack } from "../src/local/dev-stack.js";
+import { createLogger } from "../src/log.js";
+import { callerToken } from "../test/support/dev-stack.js";
+
+/**
+ * `npm run bench`: authenticated POST /api/token on the warm path (verified-token cache and
+ * minted-token cache hit) against a bare node:http server answering the same bytes, in the same
+ * run on the same machine, with autocannon in a separate process. Prints the ratios.
+ * Targets: throughput >= 0.7x the bare server's, p99 <= 2x.
+ */
+
+const DURATION_S = Number(process.env["BENCH_SECONDS"] ?? 8);
+const CONNECTIONS = Number(process.env["BENCH_CONNECTIONS"] ?? 20);
+const require = createRequire(import.meta.url);
+const AUTOCANNON = require.resolve("autocannon/autocannon.js");
+
+interface Result {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+function load(url: string, headers: Record<string, string>, body: string, seconds: number): Promise<Result> {
+  const args = [
+    AUTOCANNON,
+    "-m",
+    "POST",
+    "-c",
+    String(CONNECTIONS),
+    "-d",
+    String(seconds),
+    "-b",
+    body,
+    "--json",
+  ];
+  for (const [k, v] of Object.entries(headers)) args.push("-H", `${k}=${v}`);
+  args.push(url);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "ignore"] });
+    let out = "";
+    child.stdout.setEncoding("utf8").on("data", (c: string) => (out += c));
+    child.on("exit", (code) => {
+      if (code !== 0) return reject(new Error(`autocannon exited ${code}`));
+      const r = JSON.parse(out) as {
+        requests: { average: number };
+        latency: { p50: number; p99: number };
+        errors: number;
+        non2xx: number;
+      };
+      resolve({
+        rps: r.requests.average,
+        p50: r.latency.p50,
+        p99: r.latency.p99,
+        errors: r.errors,
+        non2xx: r.non2xx,
+      });
+    });
+  });
+}
+
+async function bareServer(
+  status: number,
+  headers: Record<string, string>,
+  body: string,
+): Promise<{ url: string; close(): void }> {
+  const server = http.createServer((req, res) => {
+    // Same work a minimal server must do: read the body, answer.
+    req.resume();
+    req.on("end", () => {
+      res.writeHead(status, { ...headers, "content-length": Buffer.byteLength(body) });
+      res.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/token`,
+    close: () => {
+      server.close();
+      server.closeAllConnections();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  // Audit lines are still serialised and written, to a sink that costs what a log pipe costs.
+  const sink = createWriteStream("/dev/null");
+  const stack = await startDevStack({
+    env: { PORT: "0" },
+    log: createLogger((line) => sink.write(line + "\n")),
+  });
+  try {
+    const token = await callerToken(stack);
+    const headers = { "content-type": "application/json", authorization: `Bearer ${token}` };
+    const body = JSON.stringify({ profile: "ado-read" });
+    const url = `${stack.brokerUrl}/api/token`;
+    const sample = await fetch(url, { method: "POST", headers, body });
+    if (sample.status !== 200) throw new Error(`broker answered ${sample.status}`);
+    const answer = await sample.text();
+    const answerHeaders: Record<string, string> = {};
+    sample.headers.forEach((v, k) => {
+      if (!["content-length", "date", "connection", "keep-alive"].includes(k)) answerHeaders[k] = v;
+    });
+    const bare = await bareServer(200, answerHeaders, answer);
+
+    process.stdout.write(`warming up (${CONNECTIONS} connections)…\n`);
+    await load(url, headers, body, 2);
+    await load(bare.url, headers, body, 2);
+    const broker = await load(url, headers, body, DURATION_S);
+    const baseline = await load(bare.url, headers, body, DURATION_S);
+    bare.close();
+
+    const row = (name: string, r: Result) =>
+      `${name.padEnd(26)} ${r.rps.toFixed(0).padStart(9)} ${r.p50.toFixed(1).padStart(8)} ${r.p99.toFixed(1).padStart(8)} ${String(r.errors + r.non2xx).padStart(7)}`;
+    const throughput = broker.rps / baseline.rps;
+    const tail = broker.p99 / Math.max(baseline.p99, 1);
+    process.stdout.write(
+      [
+        "",
+        `POST /api/token, warm path, ${DURATION_S} s, ${CONNECTIONS} connections`,
+        `${"".padEnd(26)} ${"req/s".padStart(9)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"errors".padStart(7)}`,
+        row("broker", broker),
+        row("bare node:http (baseline)", baseline),
+        "",
+        `throughput ratio ${throughput.toFixed(2)}x (target >= 0.70x) ${throughput >= 0.7 ? "ok" : "MISSED"}`,
+        `p99 ratio        ${tail.toFixed(2)}x (target <= 2.00x; p99 below 1 ms counts as 1 ms) ${tail <= 2 ? "ok" : "MISSED"}`,
+        "",
+      ].join("\n"),
+    );
+  } finally {
+    await stack.close();
+    sink.end();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${(error as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,145 @@
+import { decodeJwt, errors, jwtVerify } from "jose";
+import { Problem, problems } from "../http/problem.js";
+import type { IssuerTrust } from "./issuers.js";
+import { IssuerUnavailableError, JwksSource } from "./jwks-source.js";
+import { claimsSchema, type Principal } from "./principal.js";
+import { VerifiedTokenCache } from "./verified-token-cache.js";
+
+/** RFC 8725: a fixed allowlist, asymmetric only; never `none` or HMAC (no key confusion). */
+const ALGORITHMS = ["RS256", "PS256", "ES256"];
+const CLOCK_SKEW_SECONDS = 60;
+/** Real access tokens are a few KB; anything far larger is refused before any parsing. */
+export const MAX_TOKEN_LENGTH = 16 * 1024;
+/** Longest lifetime accepted (Entra managed-identity tokens live up to 24 h). */
+const MAX_LIFETIME_SECONDS = 25 * 3600;
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+export interface AuthenticatorOptions {
+  tenantId: string;
+  extraCa?: string;
+  now?: () => number;
+  cacheEntries?: number;
+  jwksRefreshCooldownMs?: number;
+}
+
+/** Caller authentication: Bearer JWTs from the Entra tenant and the configured trusted issuers. */
+export class Authenticator {
+  private readonly trusts = new Map<string, { trust: IssuerTrust; keys: JwksSource }>();
+  private readonly cache: VerifiedTokenCache<Principal>;
+  private readonly now: () => number;
+
+  constructor(
+    trusts: readonly IssuerTrust[],
+    private readonly options: AuthenticatorOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.cache = new VerifiedTokenCache<Principal>(options.cacheEntries, undefined, this.now);
+    for (const trust of trusts) {
+      const keys = new JwksSource(trust, {
+        now: this.now,
+        ...(options.extraCa !== undefined ? { extraCa: options.extraCa } : {}),
+        ...(options.jwksRefreshCooldownMs !== undefined
+          ? { refreshCooldownMs: options.jwksRefreshCooldownMs }
+          : {}),
+      });
+      this.trusts.set(trust.issuer, { trust, keys });
+    }
+  }
+
+  /** The token of an `Authorization: Bearer …` header (RFC 6750 §2.1). */
+  static bearerToken(header: string | undefined): string {
+    if (header === undefined || header.trim() === "") throw problems.missingToken();
+    const match = /^Bearer +([^\s]+) *$/i.exec(header);
+    // Another scheme (Basic, Negotiate…) is no Bearer credential at all: a plain challenge.
+    if (match?.[1] === undefined) {
+      if (/^Bearer\b/i.test(header)) throw problems.invalidToken("The Bearer token is malformed.");
+      throw problems.missingToken();
+    }
+    return match[1];
+  }
+
+  async authenticate(token: string): Promise<Principal> {
+    if (token.length > MAX_TOKEN_LENGTH) throw problems.invalidToken("The token is too large.");
+    if (!COMPACT_JWS.test(token)) throw problems.invalidToken("The token is not a signed JWT.");
+    const cacheKey = VerifiedTokenCache.keyOf(token);
+    const cached = this.cache.get(cacheKey);
+    if (cached !== undefined) return cached;
+
+    const principal = await this.verify(token);
+    this.cache.set(cacheKey, principal, principal.expiresAt);
+    return principal;
+  }
+
+  private async verify(token: string): Promise<Principal> {
+    let claimedIssuer: unknown;
+    try {
+      claimedIssuer = decodeJwt(token).iss;
+    } catch {
+      throw problems.invalidToken("The token is not a signed JWT.");
+    }
+    const entry = typeof claimedIssuer === "string" ? this.trusts.get(claimedIssuer) : undefined;
+    if (entry === undefined) throw problems.invalidToken("The token's issuer is not trusted.");
+    const { trust, keys } = entry;
+
+    let payload: unknown;
+    try {
+      ({ payload } = await jwtVerify(token, keys.getKey, {
+        issuer: trust.issuer,
+        audience: [...trust.audiences],
+        algorithms: ALGORITHMS,
+        clockTolerance: CLOCK_SKEW_SECONDS,
+        requiredClaims: ["exp", "sub"],
+        currentDate: new Date(this.now()),
+      }));
+    } catch (error) {
+      throw mapVerifyError(error);
+    }
+
+    const parsed = claimsSchema.safeParse(payload);
+    if (!parsed.success) throw problems.invalidToken("The token's claims are malformed.");
+    const claims = parsed.data;
+    const nowSeconds = this.now() / 1000;
+    if (claims.exp - Math.min(claims.iat ?? nowSeconds, nowSeconds) > MAX_LIFETIME_SECONDS) {
+      throw problems.invalidToken("The token's lifetime is too long.");
+    }
+    if (trust.kind === "entra") {
+      if (claims.tid?.toLowerCase() !== this.options.tenantId) {
+        throw problems.invalidToken("The token is from another tenant.");
+      }
+      // Access tokens name the client (appid in v1, azp in v2); ID tokens do not.
+      if (claims.appid === undefined && claims.azp === undefined) {
+        throw problems.invalidToken("The token is not an access token.");
+      }
+    }
+    // v2 tokens name the client in `azp`, v1 in `appid`: grants say `appid` for both.
+    const normalised =
+      trust.kind === "entra" && claims.appid === undefined ? { ...claims, appid: claims.azp } : claims;
+    return {
+      issuer: trust.issuer,
+      issuerKind: trust.kind,
+      subject: claims.sub,
+      claims: normalised,
+      expiresAt: claims.exp * 1000,
+    };
+  }
+}
+
+function mapVerifyError(error: unknown): Problem {
+  if (error instanceof Problem) return error;
+  if (error instanceof IssuerUnavailableError) return problems.issuerUnavailable();
+  if (error instanceof errors.JWTExpired) return problems.invalidToken("The token has expired.");
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === "nbf") return problems.invalidToken("The token is not valid yet.");
+    if (error.claim === "aud") return problems.invalidToken("The token's audience is not accepted.");
+    if (error.claim === "iss") return problems.invalidToken("The token's issuer is not trusted.");
+    return problems.invalidToken("The token's claims are invalid.");
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed)
+    return problems.invalidToken("The token's algorithm is not allowed.");
+  if (error instanceof errors.JWKSNoMatchingKey)
+    return problems.invalidToken("The token's signing key is unknown.");
+  if (error instanceof errors.JWSSignatureVerificationFailed) {
+    return problems.invalidToken("The token's signature is invalid.");
+  }
+  return problems.invalidToken("The token is invalid.");
+}

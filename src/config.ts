@@ -1,0 +1,146 @@
+import { z } from "zod";
+import { isLoopbackUrl } from "./net/loopback.js";
+
+/**
+ * Environment -> typed configuration, parsed once at start. A bad or missing setting stops the
+ * start with a message that names the setting and never echoes its value (settings can hold URLs
+ * with keys in them, e.g. a Teams workflow URL).
+ */
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// NCRONTAB as the Functions host reads it: six fields, seconds first.
+const NCRONTAB = /^\S+(\s+\S+){5}$/;
+
+const httpsOrLoopback = z
+  .url({ protocol: /^https?$/ })
+  .refine((u) => u.startsWith("https://") || isLoopbackUrl(u), "must use https (http only for loopback)");
+
+const trustedIssuer = z.strictObject({
+  issuer: httpsOrLoopback,
+  jwksUri: httpsOrLoopback.optional(),
+  audiences: z.array(z.string().min(1)).min(1).optional(),
+});
+export type TrustedIssuerSetting = z.infer<typeof trustedIssuer>;
+
+const jsonText = <T extends z.ZodType>(schema: T) =>
+  z.string().transform((text, ctx): z.output<T> => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      ctx.addIssue({ code: "custom", message: "is not valid JSON" });
+      return z.NEVER;
+    }
+    const result = schema.safeParse(parsed);
+    if (!result.success) {
+      for (const issue of result.error.issues) {
+        ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
+      }
+      return z.NEVER;
+    }
+    return result.data;
+  });
+
+const intSetting = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const commaList = z
+  .string()
+  .transform((s) =>
+    s
+      .split(",")
+      .map((p) => p.trim())
+      .filter((p) => p !== ""),
+  )
+  .pipe(z.array(z.string()).min(1, "must name at least one value"));
+
+const settingsSchema = z.object({
+  PORT: intSetting(0, 65535).default(7071),
+  KEY_VAULT_URL: z.url({ protocol: /^https$/ }).optional(),
+  BROKER_TENANT_ID: z.string().regex(GUID, "must be a tenant GUID"),
+  BROKER_AUDIENCE: commaList,
+  BROKER_TRUSTED_ISSUERS: jsonText(z.array(trustedIssuer)).default([]),
+  BROKER_POLICY_FILE: z.string().min(1),
+  AZURE_CLIENT_ID: z.string().regex(GUID, "must be a client id GUID").optional(),
+  AZURE_AUTHORITY_HOST: httpsOrLoopback.default("https://login.microsoftonline.com"),
+  BROKER_ROTATION_SCHEDULE: z.string().regex(NCRONTAB, "must be a six-field NCRONTAB").default("0 0 3 * * *"),
+  BROKER_NOTICE_SCHEDULE: z.string().regex(NCRONTAB, "must be a six-field NCRONTAB").default("0 0 8 * * *"),
+  BROKER_NOTICE_DAYS: intSetting(1, 365).default(7),
+  BROKER_ROTATE_BEFORE_DAYS: intSetting(1, 365).default(10),
+  BROKER_REVOKE_GRACE_MINUTES: intSetting(0, 7 * 24 * 60).default(60),
+  BROKER_NOTICE_WEBHOOK_URL: httpsOrLoopback.optional(),
+  BROKER_NOTICE_TEAMS_URL: httpsOrLoopback.optional(),
+});
+
+export interface BrokerConfig {
+  port: number;
+  keyVaultUrl: string;
+  tenantId: string;
+  audiences: string[];
+  trustedIssuers: TrustedIssuerSetting[];
+  policyFile: string;
+  managedIdentityClientId: string | undefined;
+  authorityHost: string;
+  rotationSchedule: string;
+  noticeSchedule: string;
+  noticeDays: number;
+  rotateBeforeDays: number;
+  revokeGraceMinutes: number;
+  noticeWebhookUrl: string | undefined;
+  noticeTeamsUrl: string | undefined;
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Empty strings count as unset: app settings are often present but blank. */
+function withoutBlanks(env: Env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && value.trim() !== "") out[key] = value;
+  }
+  return out;
+}
+
+export function loadConfig(env: Env): BrokerConfig {
+  const present = withoutBlanks(env);
+  const result = settingsSchema.safeParse(present);
+  if (!result.success) {
+    // Name the setting and the rule only: zod messages here never contain the input value.
+    const lines = result.error.issues.map((issue) => {
+      const [setting, ...rest] = issue.path;
+      const where = rest.length > 0 ? ` (at ${rest.join(".")})` : "";
+      const what = typeof setting === "string" && !(setting in present) ? "is required" : issue.message;
+      return `${String(setting)}${where}: ${what}`;
+    });
+    throw new ConfigError(`invalid configuration:\n  ${lines.join("\n  ")}`);
+  }
+  const s = result.data;
+  if (s.KEY_VAULT_URL === undefined) {
+    throw new ConfigError("invalid configuration:\n  KEY_VAULT_URL: is required");
+  }
+  if (s.BROKER_ROTATE_BEFORE_DAYS <= s.BROKER_NOTICE_DAYS) {
+    throw new ConfigError(
+      "invalid configuration:\n  BROKER_ROTATE_BEFORE_DAYS: must be greater than BROKER_NOTICE_DAYS, so rotation starts before owners are warned",
+    );
+  }
+  return {
+    port: s.PORT,
+    keyVaultUrl: s.KEY_VAULT_URL.replace(/\/+$/, ""),
+    tenantId: s.BROKER_TENANT_ID.toLowerCase(),
+    audiences: s.BROKER_AUDIENCE,
+    trustedIssuers: s.BROKER_TRUSTED_ISSUERS,
+    policyFile: s.BROKER_POLICY_FILE,
+    managedIdentityClientId: s.AZURE_CLIENT_ID,
+    authorityHost: s.AZURE_AUTHORITY_HOST.replace(/\/+$/, ""),
+    rotationSchedule: s.BROKER_ROTATION_SCHEDULE,
+    noticeSchedule: s.BROKER_NOTICE_SCHEDULE,
+    noticeDays: s.BROKER_NOTICE_DAYS,
+    rotateBeforeDays: s.BROKER_ROTATE_BEFORE_DAYS,
+    revokeGraceMinutes: s.BROKER_REVOKE_GRACE_MINUTES,
+    noticeWebhookUrl: s.BROKER_NOTICE_WEBHOOK_URL,
+    noticeTeamsUrl: s.BROKER_NOTICE_TEAMS_URL,
+  };
+}

@@ -1,0 +1,31 @@
+import { getHealth } from "../http/handlers/health.js";
+import { postToken } from "../http/handlers/token.js";
+import type { HttpRoute } from "../http/route.js";
+import type { BrokerConfig } from "../config.js";
+import type { Runtime } from "../runtime.js";
+
+/**
+ * The registration table: every function of the app, read by both the Azure Functions host
+ * (azure.ts) and the local host, so what runs locally is what runs in Azure.
+ */
+
+export interface TimerRegistration {
+  name: string;
+  /** NCRONTAB (six fields, seconds first), resolved from configuration. */
+  schedule: (config: BrokerConfig) => string;
+  handler: (runtime: Runtime, info: { isPastDue: boolean }) => Promise<void>;
+}
+
+export interface Registrations {
+  http: readonly HttpRoute[];
+  timers: readonly TimerRegistration[];
+}
+
+export const registrations: Registrations = {
+  http: [
+    { name: "token", route: "token", methods: { POST: postToken } },
+    { name: "health", route: "health", methods: { GET: getHealth } },
+  ],
+  // The rotation and expiry-notice sweeps register here (issues 5 and 6).
+  timers: [],
+};

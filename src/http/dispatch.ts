@@ -1,0 +1,26 @@
+import type { Runtime } from "../runtime.js";
+import { toProblem } from "./errors.js";
+import { problems } from "./problem.js";
+import type { HttpRoute } from "./route.js";
+import type { BrokerRequest, BrokerResponse, HttpMethod } from "./types.js";
+
+/**
+ * The one entry for every HTTP request, whichever host received it: method check (405 with
+ * Allow), the handler, and every error turned into problem+json. Never throws.
+ */
+export async function dispatch(
+  route: HttpRoute,
+  runtime: Runtime,
+  req: BrokerRequest,
+): Promise<BrokerResponse> {
+  let response: BrokerResponse;
+  try {
+    const handler = route.methods[req.method.toUpperCase() as HttpMethod];
+    if (handler === undefined) throw problems.methodNotAllowed(Object.keys(route.methods));
+    response = await handler(req, runtime);
+  } catch (error) {
+    response = toProblem(error, runtime.log).toResponse();
+  }
+  response.headers["x-content-type-options"] = "nosniff";
+  return response;
+}

@@ -1,0 +1,110 @@
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import { Authenticator } from "../../auth/authenticator.js";
+import { auditIdentity, type Principal } from "../../auth/principal.js";
+import type { IssuedCredential } from "../../issuance/credential-issuer.js";
+import type { Runtime } from "../../runtime.js";
+import { toProblem } from "../errors.js";
+import { Problem, problems } from "../problem.js";
+import { mediaTypeOf, parseFormBody, parseJsonBody } from "../request-body.js";
+import { json } from "../route.js";
+import type { BrokerRequest, BrokerResponse } from "../types.js";
+
+const TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
+const TYPE_JWT = "urn:ietf:params:oauth:token-type:jwt";
+const TYPE_ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token";
+/** RFC 8693 lets a server name its own types; a PAT is neither an OAuth token nor a JWT. */
+const TYPE_PAT = "urn:token-broker:token-type:azure-devops-pat";
+
+const profileName = z.string().min(1).max(128);
+
+const jsonRequest = z.strictObject({ profile: profileName });
+
+const exchangeRequest = z.strictObject({
+  grant_type: z.literal(TOKEN_EXCHANGE),
+  subject_token: z.string().min(1),
+  subject_token_type: z.enum([TYPE_JWT, TYPE_ACCESS_TOKEN]),
+  audience: profileName,
+  requested_token_type: z.literal(TYPE_ACCESS_TOKEN).optional(),
+});
+
+interface TokenRequest {
+  profile: string;
+  token: string;
+  exchange: boolean;
+}
+
+function readRequest(req: BrokerRequest): TokenRequest {
+  const type = mediaTypeOf(req, ["application/json", "application/x-www-form-urlencoded"]);
+  if (type === "application/json") {
+    const body = parseJsonBody(req, jsonRequest);
+    return {
+      profile: body.profile,
+      token: Authenticator.bearerToken(req.headers["authorization"]),
+      exchange: false,
+    };
+  }
+  const form = parseFormBody(req, exchangeRequest);
+  // The subject token is the caller's credential; a second, different one in the header is ambiguous.
+  const header = req.headers["authorization"];
+  if (header !== undefined && Authenticator.bearerToken(header) !== form.subject_token) {
+    throw problems.badRequest("Send the caller token either as subject_token or in Authorization, not both.");
+  }
+  return { profile: form.audience, token: form.subject_token, exchange: true };
+}
+
+/** Short, one-way: lets the audit trail tie a leak to an issuance without holding the secret. */
+export function fingerprint(secret: string): string {
+  return `sha256:${createHash("sha256").update(secret).digest("hex").slice(0, 16)}`;
+}
+
+function answer(issued: IssuedCredential, exchange: boolean, now: number): BrokerResponse {
+  const body: Record<string, unknown> = {
+    access_token: issued.token,
+    token_type: issued.tokenType,
+    expires_in: Math.max(0, Math.floor((issued.expiresOn.getTime() - now) / 1000)),
+    expires_on: issued.expiresOn.toISOString(),
+    profile: issued.profile,
+    authorization: issued.authorization,
+  };
+  if (exchange) body["issued_token_type"] = issued.kind === "pat" ? TYPE_PAT : TYPE_ACCESS_TOKEN;
+  return json(200, body, { "cache-control": "no-store", pragma: "no-cache" });
+}
+
+/** Caller-chosen text in the audit trail only when it has the shape of a profile name. */
+const loggableProfile = (name: string | undefined) =>
+  name !== undefined && /^[A-Za-z0-9._-]{1,64}$/.test(name) ? name : undefined;
+
+/** `POST /api/token`: one credential for one profile the caller is granted. */
+export async function postToken(req: BrokerRequest, rt: Runtime): Promise<BrokerResponse> {
+  let request: TokenRequest | undefined;
+  let principal: Principal | undefined;
+  try {
+    request = readRequest(req);
+    principal = await rt.authenticator.authenticate(request.token);
+    const profile = rt.policy.profile(request.profile);
+    if (profile === undefined || !rt.policy.entitlements(principal).profiles.has(request.profile)) {
+      throw problems.profileNotGranted();
+    }
+    const issued = await rt.issuer.issue(request.profile, profile);
+    rt.log.info("audit.token", {
+      outcome: "issued",
+      caller: auditIdentity(principal),
+      profile: request.profile,
+      kind: issued.kind,
+      expiresOn: issued.expiresOn.toISOString(),
+      fingerprint: fingerprint(issued.token),
+    });
+    return answer(issued, request.exchange, rt.now());
+  } catch (error) {
+    const problem = toProblem(error, rt.log);
+    rt.log[problem.status >= 500 ? "error" : "info"]("audit.token", {
+      outcome: problem.status === 403 ? "denied" : problem.status >= 500 ? "failed" : "rejected",
+      code: problem.code,
+      status: problem.status,
+      ...(principal !== undefined ? { caller: auditIdentity(principal) } : {}),
+      profile: loggableProfile(request?.profile),
+    });
+    throw problem instanceof Problem ? problem : problems.internal();
+  }
+}

@@ -1,0 +1,130 @@
+import type { BrokerResponse } from "./types.js";
+
+/**
+ * RFC 9457 problem details, the one error shape of the API. `code` is stable for clients;
+ * `detail` is written by us and never quotes caller input or upstream messages, which could
+ * carry a credential.
+ */
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  [extension: string]: unknown;
+}
+
+export class Problem extends Error {
+  override name = "Problem";
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly title: string,
+    readonly detail: string,
+    readonly headers: Record<string, string> = {},
+    readonly extensions: Record<string, unknown> = {},
+  ) {
+    super(`${code}: ${detail}`);
+  }
+
+  with(extensions: Record<string, unknown>): Problem {
+    return new Problem(this.status, this.code, this.title, this.detail, this.headers, {
+      ...this.extensions,
+      ...extensions,
+    });
+  }
+
+  toBody(): ProblemBody {
+    return {
+      type: `urn:token-broker:problem:${this.code}`,
+      title: this.title,
+      status: this.status,
+      detail: this.detail,
+      code: this.code,
+      ...this.extensions,
+    };
+  }
+
+  toResponse(): BrokerResponse {
+    return {
+      status: this.status,
+      headers: { "content-type": "application/problem+json", "cache-control": "no-store", ...this.headers },
+      body: JSON.stringify(this.toBody()),
+    };
+  }
+}
+
+const REALM = 'realm="token-broker"';
+const RETRY_AFTER_SECONDS = 5;
+
+/** The catalogue: every problem the API can answer, in one place. */
+export const problems = {
+  missingToken: () =>
+    new Problem(401, "missing_token", "Unauthorized", "A Bearer token is required.", {
+      "www-authenticate": `Bearer ${REALM}`,
+    }),
+  invalidToken: (detail: string) =>
+    new Problem(401, "invalid_token", "Unauthorized", detail, {
+      "www-authenticate": `Bearer ${REALM}, error="invalid_token", error_description="${detail.replace(/["\\]/g, "")}"`,
+    }),
+  // One body for unknown and forbidden profiles, so profile names cannot be probed.
+  profileNotGranted: () =>
+    new Problem(
+      403,
+      "profile_not_granted",
+      "Forbidden",
+      "The profile does not exist or is not granted to the caller.",
+    ),
+  roleRequired: (role: string) =>
+    new Problem(403, "insufficient_role", "Forbidden", `This operation requires the app role ${role}.`, {
+      "www-authenticate": `Bearer ${REALM}, error="insufficient_scope"`,
+    }),
+  badRequest: (detail: string, errors?: { field: string; message: string }[]) =>
+    new Problem(400, "invalid_request", "Bad Request", detail, {}, errors ? { errors } : {}),
+  notFound: () => new Problem(404, "not_found", "Not Found", "No such route."),
+  methodNotAllowed: (allowed: readonly string[]) =>
+    new Problem(405, "method_not_allowed", "Method Not Allowed", `Allowed: ${allowed.join(", ")}.`, {
+      allow: allowed.join(", "),
+    }),
+  notAcceptable: () =>
+    new Problem(406, "not_acceptable", "Not Acceptable", "This route answers application/json."),
+  payloadTooLarge: (limit: number) =>
+    new Problem(413, "payload_too_large", "Content Too Large", `The request body is over ${limit} bytes.`),
+  headersTooLarge: () =>
+    new Problem(
+      431,
+      "headers_too_large",
+      "Request Header Fields Too Large",
+      "The request headers are too large.",
+    ),
+  unsupportedMediaType: (accepted: readonly string[]) =>
+    new Problem(415, "unsupported_media_type", "Unsupported Media Type", `Send ${accepted.join(" or ")}.`, {
+      "accept-post": accepted.join(", "),
+    }),
+  issuerUnavailable: () =>
+    new Problem(
+      503,
+      "issuer_unavailable",
+      "Service Unavailable",
+      "The token issuer's signing keys could not be fetched; try again shortly.",
+      { "retry-after": String(RETRY_AFTER_SECONDS) },
+    ),
+  upstreamUnavailable: (what: string, retryAfterSeconds = RETRY_AFTER_SECONDS) =>
+    new Problem(
+      503,
+      "upstream_unavailable",
+      "Service Unavailable",
+      `${what} is unavailable; try again shortly.`,
+      {
+        "retry-after": String(retryAfterSeconds),
+      },
+    ),
+  upstreamError: (what: string) =>
+    new Problem(502, "upstream_error", "Bad Gateway", `${what} answered with an error.`),
+  credentialUnavailable: (
+    code: "credential_disabled" | "credential_expired" | "credential_invalid",
+    detail: string,
+  ) => new Problem(503, code, "Service Unavailable", detail),
+  internal: () =>
+    new Problem(500, "internal_error", "Internal Server Error", "An unexpected error occurred."),
+} as const;

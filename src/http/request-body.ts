@@ -1,0 +1,68 @@
+import { z } from "zod";
+import { problems } from "./problem.js";
+import type { BrokerRequest } from "./types.js";
+import { MAX_BODY_BYTES } from "./types.js";
+
+export type BodyMediaType = "application/json" | "application/x-www-form-urlencoded";
+
+/** The media type of the body, checked against what the route accepts (415 otherwise). */
+export function mediaTypeOf(req: BrokerRequest, accepted: readonly BodyMediaType[]): BodyMediaType {
+  const header = req.headers["content-type"] ?? "";
+  const [type = "", ...params] = header.split(";").map((p) => p.trim().toLowerCase());
+  const charset = params
+    .find((p) => p.startsWith("charset="))
+    ?.slice("charset=".length)
+    .replace(/"/g, "");
+  const match = accepted.find((a) => a === type);
+  if (match === undefined || (charset !== undefined && charset !== "utf-8")) {
+    throw problems.unsupportedMediaType(accepted);
+  }
+  return match;
+}
+
+function bodyText(req: BrokerRequest): string {
+  if (req.body === null) throw problems.payloadTooLarge(MAX_BODY_BYTES);
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(req.body);
+  } catch {
+    throw problems.badRequest("The body is not valid UTF-8.");
+  }
+}
+
+/** zod issues -> field names and rule messages; never the offending value. */
+export function fieldErrors(error: z.ZodError): { field: string; message: string }[] {
+  return error.issues.map((issue) => ({
+    field: issue.path.length > 0 ? issue.path.map(String).join(".") : "(body)",
+    message:
+      issue.code === "unrecognized_keys" ? `unknown field(s): ${issue.keys.join(", ")}` : issue.message,
+  }));
+}
+
+function parseWith<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
+  const result = schema.safeParse(input);
+  if (!result.success) throw problems.badRequest("The request body is invalid.", fieldErrors(result.error));
+  return result.data;
+}
+
+export function parseJsonBody<T extends z.ZodType>(req: BrokerRequest, schema: T): z.output<T> {
+  const text = bodyText(req);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw problems.badRequest("The body is not valid JSON.");
+  }
+  return parseWith(schema, json);
+}
+
+/** Form bodies: every field at most once (a repeated field is ambiguous, so refused). */
+export function parseFormBody<T extends z.ZodType>(req: BrokerRequest, schema: T): z.output<T> {
+  const params = new URLSearchParams(bodyText(req));
+  const fields: Record<string, string> = {};
+  for (const [key, value] of params) {
+    if (key in fields)
+      throw problems.badRequest("The request body is invalid.", [{ field: key, message: "repeated" }]);
+    fields[key] = value;
+  }
+  return parseWith(schema, fields);
+}

@@ -1,0 +1,168 @@
+import type { AccessToken, TokenCredential } from "@azure/core-auth";
+import { AuthenticationError, ClientSecretCredential, ManagedIdentityCredential } from "@azure/identity";
+import { isPatFormat, patAuthorization } from "../devops/pat-format.js";
+import { extraCaPolicy } from "../net/extra-ca-policy.js";
+import { isLoopbackUrl } from "../net/loopback.js";
+import type { Profile } from "../policy/schema.js";
+import { SecretDisabledError, type SecretStore, type StoredSecret } from "../vault/secret-store.js";
+import { ExpiringCache } from "./expiring-cache.js";
+import { IssuanceError } from "./issuance-error.js";
+
+export interface IssuedCredential {
+  profile: string;
+  kind: Profile["kind"];
+  token: string;
+  tokenType: "Bearer" | "Basic";
+  expiresOn: Date;
+  /** A ready `Authorization` header value. */
+  authorization: string;
+}
+
+export interface CredentialIssuerOptions {
+  store: SecretStore;
+  authorityHost: string;
+  /** The broker's user-assigned identity (AZURE_CLIENT_ID), when a profile names none. */
+  managedIdentityClientId?: string | undefined;
+  extraCa?: string | undefined;
+  now?: () => number;
+  /** How long a vault read is reused. */
+  vaultCacheMs?: number;
+  /** A minted token is renewed this long before it expires. */
+  refreshMarginMs?: number;
+}
+
+type EntraProfile = Extract<Profile, { kind: "entra" }>;
+
+/** Stored secrets the broker hands out carry its tags; anything else in the vault is not ours to give. */
+function requireManaged(secret: StoredSecret, kind: string): void {
+  if (secret.tags["managed-by"] !== "token-broker" || secret.tags["kind"] !== kind) {
+    throw new IssuanceError("credential_invalid");
+  }
+}
+
+/** Turns a profile into a credential: Entra tokens minted on demand, PATs read from the vault. */
+export class CredentialIssuer {
+  private readonly minted = new ExpiringCache<string, IssuedCredential>();
+  private readonly secrets: ExpiringCache<string, StoredSecret>;
+  private readonly managedIdentities = new Map<string, TokenCredential>();
+  private readonly appCredentials = new Map<string, TokenCredential>();
+  private readonly now: () => number;
+  private readonly vaultCacheMs: number;
+  private readonly refreshMarginMs: number;
+
+  constructor(private readonly options: CredentialIssuerOptions) {
+    this.now = options.now ?? Date.now;
+    this.secrets = new ExpiringCache(this.now);
+    this.minted = new ExpiringCache(this.now);
+    this.vaultCacheMs = options.vaultCacheMs ?? 30_000;
+    this.refreshMarginMs = options.refreshMarginMs ?? 5 * 60_000;
+  }
+
+  async issue(name: string, profile: Profile): Promise<IssuedCredential> {
+    if (profile.kind === "pat") return this.issuePat(name, profile.secret);
+    return this.minted.getOrLoad(name, async () => {
+      const issued = await this.mintEntra(name, profile);
+      return { value: issued, until: issued.expiresOn.getTime() - this.refreshMarginMs };
+    });
+  }
+
+  private readSecret(name: string): Promise<StoredSecret> {
+    return this.secrets.getOrLoad(name, async () => ({
+      value: await this.options.store.getSecret(name),
+      until: this.now() + this.vaultCacheMs,
+    }));
+  }
+
+  private async issuePat(profile: string, secretName: string): Promise<IssuedCredential> {
+    let secret: StoredSecret;
+    try {
+      secret = await this.readSecret(secretName);
+    } catch (error) {
+      if (error instanceof SecretDisabledError) throw new IssuanceError("credential_disabled");
+      throw error;
+    }
+    requireManaged(secret, "pat");
+    if (!isPatFormat(secret.value)) throw new IssuanceError("credential_invalid");
+    // A PAT without a known expiry cannot be handed out with an honest expires_in.
+    if (secret.expiresOn === undefined) throw new IssuanceError("credential_invalid");
+    if (secret.expiresOn.getTime() <= this.now()) throw new IssuanceError("credential_expired");
+    return {
+      profile,
+      kind: "pat",
+      token: secret.value,
+      tokenType: "Basic",
+      expiresOn: secret.expiresOn,
+      authorization: patAuthorization(secret.value),
+    };
+  }
+
+  private async mintEntra(profile: string, p: EntraProfile): Promise<IssuedCredential> {
+    const credential = await this.credentialFor(p);
+    let token: AccessToken | null;
+    try {
+      token = await credential.getToken(p.scope);
+    } catch (error) {
+      // A 4xx from Entra is a refusal (wrong app, no consent); anything else may pass.
+      const status = error instanceof AuthenticationError ? error.statusCode : undefined;
+      const refused =
+        status !== undefined && status >= 400 && status < 500 && status !== 429 && status !== 408;
+      throw new IssuanceError(refused ? "entra_refused" : "entra_unavailable");
+    }
+    if (token === null || token.token === "" || !Number.isFinite(token.expiresOnTimestamp)) {
+      throw new IssuanceError("entra_unavailable");
+    }
+    return {
+      profile,
+      kind: "entra",
+      token: token.token,
+      tokenType: "Bearer",
+      expiresOn: new Date(token.expiresOnTimestamp),
+      authorization: `Bearer ${token.token}`,
+    };
+  }
+
+  private async credentialFor(p: EntraProfile): Promise<TokenCredential> {
+    const c = p.credential;
+    if (c.type === "managed-identity") {
+      const clientId = c.clientId ?? this.options.managedIdentityClientId;
+      const key = clientId ?? "system";
+      let credential = this.managedIdentities.get(key);
+      if (credential === undefined) {
+        const retryOptions = { maxRetries: 2 };
+        credential =
+          clientId !== undefined
+            ? new ManagedIdentityCredential({ clientId, retryOptions })
+            : new ManagedIdentityCredential({ retryOptions });
+        this.managedIdentities.set(key, credential);
+      }
+      return credential;
+    }
+    let secret: StoredSecret;
+    try {
+      secret = await this.readSecret(c.secret);
+    } catch (error) {
+      if (error instanceof SecretDisabledError) throw new IssuanceError("credential_disabled");
+      throw error;
+    }
+    requireManaged(secret, "client-secret");
+    if (secret.expiresOn !== undefined && secret.expiresOn.getTime() <= this.now()) {
+      throw new IssuanceError("credential_expired");
+    }
+    // One credential per stored version: a rotated secret gets a fresh MSAL client.
+    const key = `${c.tenantId}/${c.clientId}/${secret.name}/${secret.version}`;
+    let credential = this.appCredentials.get(key);
+    if (credential === undefined) {
+      const { authorityHost, extraCa } = this.options;
+      credential = new ClientSecretCredential(c.tenantId, c.clientId, secret.value, {
+        authorityHost,
+        disableInstanceDiscovery: isLoopbackUrl(authorityHost),
+        retryOptions: { maxRetries: 2 },
+        ...(extraCa !== undefined
+          ? { additionalPolicies: [{ policy: extraCaPolicy(extraCa), position: "perCall" as const }] }
+          : {}),
+      });
+      this.appCredentials.set(key, credential);
+    }
+    return credential;
+  }
+}

@@ -1,0 +1,164 @@
+import { ManagedIdentityCredential } from "@azure/identity";
+import { SecretClient } from "@azure/keyvault-secrets";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadConfig, type BrokerConfig } from "../config.js";
+import { registrations as defaultRegistrations, type Registrations } from "../functions/registrations.js";
+import { createLogger, type Logger } from "../log.js";
+import { createRuntime, type Runtime } from "../runtime.js";
+import { keyVaultClientOptions } from "../vault/key-vault-store.js";
+import { createDevCertificate } from "./dev-certificate.js";
+import {
+  DEV_BROKER_APP_ID,
+  DEV_BROKER_AUDIENCE,
+  DEV_CLIENTS,
+  DEV_DOWNSTREAM_APP,
+  DEV_MANAGED_IDENTITIES,
+  DEV_TENANT_ID,
+} from "./dev-identities.js";
+import { startEntraEmulator, type EntraEmulator } from "./emulators/entra.js";
+import { startKeyVaultEmulator, type KeyVaultEmulator } from "./emulators/keyvault.js";
+import { startManagedIdentityEmulator, type ManagedIdentityEmulator } from "./emulators/managed-identity.js";
+import { DevSigner } from "./emulators/signer.js";
+import { startLocalHost, type LocalHost } from "./host.js";
+import { randomClientSecret, seedVault } from "./sample-data.js";
+
+/**
+ * `npm start` without KEY_VAULT_URL: every emulator, sample data and the broker in one process,
+ * like `vault server -dev`. Settings from the environment still win over the dev defaults.
+ */
+
+const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+export const DEV_POLICY_FILE = path.join(PACKAGE_ROOT, "policy", "dev.json");
+
+export interface DevStack {
+  brokerUrl: string;
+  entra: EntraEmulator;
+  keyVault: KeyVaultEmulator;
+  managedIdentity: ManagedIdentityEmulator;
+  caFile: string;
+  config: BrokerConfig;
+  runtime: Runtime;
+  close: () => Promise<void>;
+}
+
+export interface DevStackOptions {
+  env?: Readonly<Record<string, string | undefined>>;
+  log?: Logger;
+  registrations?: Registrations;
+}
+
+export async function startDevStack(options: DevStackOptions = {}): Promise<DevStack> {
+  const env = options.env ?? process.env;
+  const log = options.log ?? createLogger();
+  const closers: (() => Promise<void> | void)[] = [];
+  const close = async () => {
+    for (const c of closers.reverse()) await c();
+  };
+  try {
+    const tenantId = (env["BROKER_TENANT_ID"] ?? DEV_TENANT_ID).toLowerCase();
+    const tls = await createDevCertificate();
+    const signer = await DevSigner.create();
+    const appSecret = randomClientSecret();
+
+    const entra = await startEntraEmulator({
+      tls,
+      signer,
+      tenantId,
+      brokerApp: { appIdUri: DEV_BROKER_AUDIENCE, clientId: DEV_BROKER_APP_ID },
+      clients: [...DEV_CLIENTS, { ...DEV_DOWNSTREAM_APP, secret: appSecret, brokerRoles: [] }],
+    });
+    closers.push(entra.close);
+
+    const extraUserAssigned = env["AZURE_CLIENT_ID"];
+    const managedIdentity = await startManagedIdentityEmulator({
+      signer,
+      tenantId,
+      systemAssigned: DEV_MANAGED_IDENTITIES.systemAssigned,
+      userAssigned: [
+        DEV_MANAGED_IDENTITIES.userAssigned,
+        ...(extraUserAssigned ? [{ clientId: extraUserAssigned, objectId: extraUserAssigned }] : []),
+      ],
+    });
+    closers.push(managedIdentity.close);
+    // ManagedIdentityCredential (inside MSAL) reads these from the process environment.
+    process.env["IDENTITY_ENDPOINT"] = managedIdentity.endpoint;
+    process.env["IDENTITY_HEADER"] = managedIdentity.header;
+
+    const keyVault = await startKeyVaultEmulator({
+      tls,
+      tenantId,
+      authorize: (token) => signer.verifies(token, "https://vault.azure.net"),
+    });
+    closers.push(() => keyVault.close());
+
+    const caDir = mkdtempSync(path.join(tmpdir(), "token-broker-dev-"));
+    closers.push(() => rmSync(caDir, { recursive: true, force: true }));
+    const caFile = path.join(caDir, "ca.pem");
+    writeFileSync(caFile, tls.cert);
+
+    const vaultWriter = new SecretClient(
+      keyVault.url,
+      new ManagedIdentityCredential({ retryOptions: { maxRetries: 0 } }),
+      keyVaultClientOptions({ extraCa: tls.cert, maxRetries: 0 }),
+    );
+    await seedVault(vaultWriter, appSecret);
+
+    const config = loadConfig({
+      BROKER_TENANT_ID: tenantId,
+      BROKER_AUDIENCE: DEV_BROKER_AUDIENCE,
+      BROKER_POLICY_FILE: DEV_POLICY_FILE,
+      AZURE_AUTHORITY_HOST: entra.url,
+      ...env,
+      KEY_VAULT_URL: keyVault.url,
+    });
+    const runtime = createRuntime(config, { extraCa: tls.cert, log });
+    const host: LocalHost = await startLocalHost({
+      runtime,
+      registrations: options.registrations ?? defaultRegistrations,
+      port: config.port,
+    });
+    closers.push(host.close);
+    return { brokerUrl: host.url, entra, keyVault, managedIdentity, caFile, config, runtime, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** The ready-to-paste commands printed at start. */
+export function devBanner(stack: DevStack): string {
+  const caller = DEV_CLIENTS[0];
+  const api = `${stack.brokerUrl}/api`;
+  return `
+Token Broker dev stack is running: broker + Entra, managed-identity and Key Vault emulators.
+Everything is in this one process; Ctrl-C stops all of it.
+
+  Broker      ${api}
+  Entra       ${stack.entra.url}   (tenant ${stack.config.tenantId})
+  Key Vault   ${stack.keyVault.url}
+  CA cert     ${stack.caFile}   (the emulators' self-signed CA, for curl --cacert)
+
+1. Get a caller token, as the dev-caller app (client credentials):
+
+  TOKEN=$(curl -s --cacert ${stack.caFile} ${stack.entra.tokenEndpoint} \\
+    -d grant_type=client_credentials -d client_id=${caller?.clientId ?? ""} \\
+    -d client_secret=${caller?.secret ?? ""} -d scope=${DEV_BROKER_AUDIENCE}/.default \\
+    | node -pe 'JSON.parse(require("fs").readFileSync(0, "utf8")).access_token')
+
+2. Ask the broker for an Entra token (minted with the broker's managed identity):
+
+  curl -s ${api}/token -H "Authorization: Bearer $TOKEN" \\
+    -H 'Content-Type: application/json' -d '{"profile":"ado-read"}'
+
+3. Or for the sample PAT, ready for git:
+
+  AUTH=$(curl -s ${api}/token -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
+    -d '{"profile":"nuget-feed"}' | node -pe 'JSON.parse(require("fs").readFileSync(0, "utf8")).authorization')
+  git -c http.extraheader="AUTHORIZATION: $AUTH" ls-remote https://dev.azure.com/contoso/project/_git/repo
+
+Profiles: ${stack.runtime.policy.profileNames().join(", ")}   (policy: ${stack.config.policyFile})
+`;
+}

@@ -1,0 +1,67 @@
+import type http from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** Small pieces shared by the loopback emulators (dev and tests only). */
+
+export function sendJson(
+  res: http.ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+export async function readText(req: http.IncomingMessage, limit = 64 * 1024): Promise<string | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) return null;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+export interface Listening {
+  port: number;
+  close: () => Promise<void>;
+}
+
+export async function listen(server: http.Server, host: string, port: number): Promise<Listening> {
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** Injected failures for tests: the next `count` requests answer `status`. */
+export class FaultQueue {
+  private faults: { status: number; count: number; retryAfterSeconds?: number }[] = [];
+
+  add(fault: { status: number; count: number; retryAfterSeconds?: number }): void {
+    this.faults.push({ ...fault });
+  }
+
+  take(): { status: number; retryAfterSeconds?: number } | undefined {
+    const fault = this.faults[0];
+    if (fault === undefined) return undefined;
+    fault.count -= 1;
+    if (fault.count <= 0) this.faults.shift();
+    return fault;
+  }
+}

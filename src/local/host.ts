@@ -1,0 +1,181 @@
+import { Cron } from "croner";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Registrations } from "../functions/registrations.js";
+import { dispatch } from "../http/dispatch.js";
+import { problems } from "../http/problem.js";
+import type { HttpRoute } from "../http/route.js";
+import { MAX_BODY_BYTES, readBodyLimited, type BrokerRequest, type BrokerResponse } from "../http/types.js";
+import { describeError } from "../log.js";
+import type { Runtime } from "../runtime.js";
+
+/**
+ * The local Functions host: a node:http server that serves the same registration table as
+ * Azure (same `api` prefix and route templates) and runs the timers on their NCRONTAB schedules.
+ */
+
+export interface LocalHostOptions {
+  runtime: Runtime;
+  registrations: Registrations;
+  port: number;
+  host?: string;
+  routePrefix?: string;
+}
+
+export interface LocalHost {
+  url: string;
+  port: number;
+  close: () => Promise<void>;
+}
+
+interface CompiledRoute {
+  route: HttpRoute;
+  pattern: RegExp;
+  params: string[];
+}
+
+/** Functions route templates: literal segments and `{name}` parameters (constraints ignored). */
+export function compileRoute(prefix: string, route: HttpRoute): CompiledRoute {
+  const params: string[] = [];
+  const segments = [prefix, ...route.route.split("/")].filter((s) => s !== "");
+  const source = segments
+    .map((segment) => {
+      const param = /^\{([A-Za-z_][A-Za-z0-9_]*)(?::[^}]*)?\}$/.exec(segment);
+      if (param?.[1] !== undefined) {
+        params.push(param[1]);
+        return "([^/]+)";
+      }
+      return segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    })
+    .join("/");
+  return { route, pattern: new RegExp(`^/${source}/?$`, "i"), params };
+}
+
+function headersOf(req: http.IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(req.headers)) {
+    if (value !== undefined) out[key] = Array.isArray(value) ? value.join(", ") : value;
+  }
+  return out;
+}
+
+function send(res: http.ServerResponse, response: BrokerResponse): void {
+  const body = response.body ?? "";
+  res.writeHead(response.status, { ...response.headers, "content-length": Buffer.byteLength(body) });
+  res.end(body);
+}
+
+export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
+  const { runtime, registrations } = options;
+  const prefix = options.routePrefix ?? "api";
+  const routes = registrations.http.map((r) => compileRoute(prefix, r));
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const started = performance.now();
+    const url = new URL(req.url ?? "/", "http://localhost");
+    let name = "(none)";
+    let response: BrokerResponse;
+    let found: { compiled: CompiledRoute; groups: RegExpExecArray } | undefined;
+    for (const compiled of routes) {
+      const groups = compiled.pattern.exec(url.pathname);
+      if (groups !== null) {
+        found = { compiled, groups };
+        break;
+      }
+    }
+    if (found === undefined) {
+      response = problems.notFound().toResponse();
+    } else {
+      const { compiled, groups } = found;
+      name = compiled.route.name;
+      const params: Record<string, string> = {};
+      compiled.params.forEach((p, i) => {
+        params[p] = decodeURIComponent(groups[i + 1] ?? "");
+      });
+      const headers = headersOf(req);
+      const declared = Number(headers["content-length"] ?? "0");
+      const body = declared > MAX_BODY_BYTES ? null : await readBodyLimited(req, MAX_BODY_BYTES);
+      const brokerRequest: BrokerRequest = {
+        method: req.method ?? "GET",
+        path: url.pathname.slice(prefix.length + 1),
+        query: url.searchParams,
+        headers,
+        params,
+        body,
+      };
+      response = await dispatch(compiled.route, runtime, brokerRequest);
+      // An unread oversized body would otherwise be parsed as the next request.
+      if (body === null) res.setHeader("connection", "close");
+    }
+    send(res, response);
+    runtime.log.info("http.request", {
+      method: req.method,
+      function: name,
+      status: response.status,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+    });
+  }
+
+  const server = http.createServer({ maxHeaderSize: 64 * 1024 }, (req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      runtime.log.error("http.host_error", { error: describeError(error) });
+      if (!res.headersSent) send(res, problems.internal().toResponse());
+      else res.destroy();
+    });
+  });
+  // Requests Node rejects before routing (oversized headers, bad framing) still get problem+json.
+  server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const problem =
+      error.code === "HPE_HEADER_OVERFLOW"
+        ? problems.headersTooLarge()
+        : problems.badRequest("Malformed HTTP request.");
+    const { status, headers, body = "" } = problem.toResponse();
+    const head = Object.entries({
+      ...headers,
+      "content-length": String(Buffer.byteLength(body)),
+      connection: "close",
+    })
+      .map(([k, v]) => `${k}: ${v}`)
+      .join("\r\n");
+    socket.end(`HTTP/1.1 ${status} ${problem.title}\r\n${head}\r\n\r\n${body}`);
+  });
+
+  const jobs = registrations.timers.map(
+    (timer) =>
+      new Cron(
+        timer.schedule(runtime.config),
+        {
+          name: timer.name,
+          mode: "6-part",
+          timezone: "UTC",
+          protect: true,
+          catch: (error: unknown) =>
+            runtime.log.error("timer.failed", { timer: timer.name, error: describeError(error) }),
+        },
+        async () => {
+          runtime.log.info("timer.started", { timer: timer.name });
+          await timer.handler(runtime, { isPastDue: false });
+          runtime.log.info("timer.finished", { timer: timer.name });
+        },
+      ),
+  );
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host ?? "127.0.0.1", () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = options.host ?? "127.0.0.1";
+  return {
+    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    port,
+    close: async () => {
+      for (const job of jobs) job.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}

@@ -1,0 +1,61 @@
+import { ConfigError, loadConfig } from "../config.js";
+import { registrations } from "../functions/registrations.js";
+import { createLogger } from "../log.js";
+import { createRuntime } from "../runtime.js";
+import { devBanner, startDevStack } from "./dev-stack.js";
+import { startLocalHost } from "./host.js";
+
+/**
+ * `npm start`. Without KEY_VAULT_URL: the dev stack (emulators + sample data). With it: the
+ * local host against Azure, with whatever credential DefaultAzureCredential finds (az login).
+ */
+async function main(): Promise<void> {
+  const log = createLogger();
+  let close: () => Promise<void>;
+  if (process.env["KEY_VAULT_URL"] === undefined || process.env["KEY_VAULT_URL"] === "") {
+    const stack = await startDevStack({ log });
+    close = stack.close;
+    process.stdout.write(devBanner(stack) + "\n");
+    log.info("dev.ready", {
+      broker: stack.brokerUrl,
+      entra: stack.entra.url,
+      tokenEndpoint: stack.entra.tokenEndpoint,
+      keyVault: stack.keyVault.url,
+      identityEndpoint: stack.managedIdentity.endpoint,
+      caFile: stack.caFile,
+    });
+  } else {
+    const config = loadConfig(process.env);
+    const host = await startLocalHost({
+      runtime: createRuntime(config, { log }),
+      registrations,
+      port: config.port,
+    });
+    close = host.close;
+    log.info("host.ready", { broker: host.url });
+  }
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) process.exit(130); // a second Ctrl-C does not wait
+    stopping = true;
+    log.info("host.stopping", { signal });
+    close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+main().catch((error: unknown) => {
+  // Config errors name the setting, never its value; anything else by name only.
+  const code = (error as NodeJS.ErrnoException).code;
+  const message =
+    error instanceof ConfigError
+      ? error.message
+      : `start failed: ${(error as Error).name}${typeof code === "string" ? ` (${code})` : ""}`;
+  process.stderr.write(`token-broker: ${message}\n`);
+  process.exit(1);
+});

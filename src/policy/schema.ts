@@ -1,0 +1,106 @@
+import { z } from "zod";
+
+/** Policy file format (DESIGN §5): profiles and the grants that hand them out. Unknown keys are errors. */
+
+export const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** Key Vault secret names (DESIGN §4). */
+export const SECRET_NAME = /^[0-9a-zA-Z-]{1,127}$/;
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const secretName = z.string().regex(SECRET_NAME, "must be a Key Vault secret name");
+
+const managedIdentityCredential = z.strictObject({
+  type: z.literal("managed-identity"),
+  /** A user-assigned identity of the broker; the default identity when absent. */
+  clientId: z.string().regex(GUID, "must be a GUID").optional(),
+});
+
+const clientSecretCredential = z.strictObject({
+  type: z.literal("client-secret"),
+  tenantId: z.string().regex(GUID, "must be a GUID"),
+  clientId: z.string().regex(GUID, "must be a GUID"),
+  /** The vault secret holding the app's client secret. */
+  secret: secretName,
+});
+
+const entraProfile = z.strictObject({
+  kind: z.literal("entra"),
+  description: z.string().max(500).optional(),
+  /** One resource's `.default` scope: a token is for one audience. */
+  scope: z
+    .string()
+    .min(1)
+    .max(500)
+    .regex(/^\S+\/\.default$/, "must be a single '<resource>/.default' scope"),
+  credential: z.discriminatedUnion("type", [managedIdentityCredential, clientSecretCredential]),
+});
+
+const patProfile = z.strictObject({
+  kind: z.literal("pat"),
+  description: z.string().max(500).optional(),
+  secret: secretName,
+});
+
+export const profileSchema = z.discriminatedUnion("kind", [entraProfile, patProfile]);
+export type Profile = z.infer<typeof profileSchema>;
+
+const claimName = z.string().regex(/^[A-Za-z0-9_:.-]{1,64}$/, "must be a claim name");
+const claimValue = z.string().min(1).max(1024);
+
+const patternMatcher = z.strictObject({
+  pattern: z
+    .string()
+    .min(1)
+    .max(1024)
+    .refine((p) => {
+      try {
+        new RegExp(p, "u");
+        return true;
+      } catch {
+        return false;
+      }
+    }, "must be a valid regular expression"),
+});
+
+export const claimMatcherSchema = z.union([claimValue, z.array(claimValue).min(1), patternMatcher]);
+export type ClaimMatcher = z.infer<typeof claimMatcherSchema>;
+
+const grantSchema = z.strictObject({
+  description: z.string().max(500).optional(),
+  match: z
+    .record(claimName, claimMatcherSchema)
+    .refine(
+      (m) => Object.keys(m).length > 0,
+      "must name at least one claim: an empty match would grant everyone",
+    ),
+  profiles: z.array(z.string().regex(PROFILE_NAME)).default([]),
+  roles: z.array(z.enum(["Inventory.Read", "Secrets.Admin"])).default([]),
+});
+
+export const policySchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    profiles: z.record(z.string().regex(PROFILE_NAME, "must be a profile name"), profileSchema),
+    grants: z.array(grantSchema),
+  })
+  .superRefine((policy, ctx) => {
+    policy.grants.forEach((grant, index) => {
+      grant.profiles.forEach((name, at) => {
+        if (!(name in policy.profiles)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["grants", index, "profiles", at],
+            message: "names no profile",
+          });
+        }
+      });
+      if (grant.profiles.length === 0 && grant.roles.length === 0) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["grants", index],
+          message: "grants neither profiles nor roles",
+        });
+      }
+    });
+  });
+export type PolicyDocument = z.infer<typeof policySchema>;

@@ -1,0 +1,88 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { VerifiedTokenCache } from "../src/auth/verified-token-cache.js";
+import { isPatFormat, patAuthorization } from "../src/devops/pat-format.js";
+import { ExpiringCache } from "../src/issuance/expiring-cache.js";
+import { randomPat } from "../src/local/sample-data.js";
+import { redact } from "../src/log.js";
+import { isAllowedFetchUrl } from "../src/net/loopback.js";
+
+describe("PAT formats", () => {
+  test("both formats, and nothing close to them", () => {
+    assert.equal(isPatFormat(randomPat()), true);
+    assert.equal(isPatFormat("dip55dwf4vpitomw63jzvomefmi2jluguprzwwqwuc6xq4fhocwq"), true);
+    assert.equal(isPatFormat(randomPat().replace("AZDO", "AZDX")), false);
+    assert.equal(isPatFormat(randomPat() + "a"), false);
+    assert.equal(isPatFormat("dip55dwf4vpitomw63jzvomefmi2jluguprzwwqwuc6xq4fhocw1"), false);
+    assert.equal(isPatFormat(""), false);
+    assert.equal(patAuthorization("abc"), `Basic ${Buffer.from(":abc").toString("base64")}`);
+  });
+});
+
+describe("log redaction", () => {
+  test("scrubs JWTs, PATs and credentials in headers wherever they appear", () => {
+    const pat = randomPat();
+    const legacy = "dip55dwf4vpitomw63jzvomefmi2jluguprzwwqwuc6xq4fhocwq";
+    const jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
+    const line = redact(JSON.stringify({ a: `x ${pat} y`, b: legacy, c: jwt, d: "Basic OmFiY2RlZmdoaWpr" }));
+    for (const secret of [pat, legacy, jwt, "OmFiY2RlZmdoaWpr"]) assert.ok(!line.includes(secret), line);
+    assert.equal(
+      redact('{"event":"audit.token","profile":"ado-read"}'),
+      '{"event":"audit.token","profile":"ado-read"}',
+    );
+  });
+});
+
+describe("caches", () => {
+  test("the verified-token cache never serves past expiry and stays bounded", () => {
+    let now = 1_000_000;
+    const cache = new VerifiedTokenCache<string>(3, 60_000, () => now);
+    cache.set("a", "A", now + 10_000);
+    assert.equal(cache.get("a"), "A");
+    now += 10_000;
+    assert.equal(cache.get("a"), undefined);
+    cache.set("b", "B", now + 3_600_000);
+    now += 60_000;
+    assert.equal(cache.get("b"), undefined, "max age caps a long-lived token");
+    for (const k of ["1", "2", "3", "4"]) cache.set(k, k, now + 1000);
+    assert.equal(cache.size, 3);
+    assert.equal(cache.get("1"), undefined);
+    cache.set("past", "P", now - 1);
+    assert.equal(cache.get("past"), undefined);
+  });
+
+  test("ExpiringCache shares one load between concurrent misses and does not cache failures", async () => {
+    let now = 0;
+    const cache = new ExpiringCache<string, number>(() => now);
+    let loads = 0;
+    const load = async () => {
+      loads += 1;
+      await new Promise((r) => setTimeout(r, 10));
+      return { value: loads, until: now + 100 };
+    };
+    const values = await Promise.all([
+      cache.getOrLoad("k", load),
+      cache.getOrLoad("k", load),
+      cache.getOrLoad("k", load),
+    ]);
+    assert.deepEqual(values, [1, 1, 1]);
+    assert.equal(await cache.getOrLoad("k", load), 1);
+    now = 100;
+    assert.equal(await cache.getOrLoad("k", load), 2);
+    await assert.rejects(cache.getOrLoad("f", () => Promise.reject(new Error("boom"))));
+    assert.equal(await cache.getOrLoad("f", load), 3);
+  });
+});
+
+describe("fetch URL rule", () => {
+  test("https anywhere, http on loopback only, no credentials in URLs", () => {
+    assert.equal(isAllowedFetchUrl("https://login.microsoftonline.com/x"), true);
+    assert.equal(isAllowedFetchUrl("http://127.0.0.1:8080/keys"), true);
+    assert.equal(isAllowedFetchUrl("http://localhost/keys"), true);
+    assert.equal(isAllowedFetchUrl("http://[::1]:9/keys"), true);
+    assert.equal(isAllowedFetchUrl("http://10.0.0.1/keys"), false);
+    assert.equal(isAllowedFetchUrl("http://127.0.0.1.evil.com/keys"), false);
+    assert.equal(isAllowedFetchUrl("https://user:pw@issuer.example.com/"), false);
+    assert.equal(isAllowedFetchUrl("file:///etc/passwd"), false);
+  });
+});

@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { ConfigError, loadConfig } from "../src/config.js";
+
+const base = {
+  KEY_VAULT_URL: "https://kv-broker.vault.azure.net/",
+  BROKER_TENANT_ID: "72F988BF-86F1-41AF-91AB-2D7CD011DB47",
+  BROKER_AUDIENCE: "api://token-broker, 6b3c2f8e-1111-4222-8333-444455556666",
+  BROKER_POLICY_FILE: "/home/site/wwwroot/policy/policy.json",
+};
+
+function failure(env: Record<string, string | undefined>): string {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError);
+    return error.message;
+  }
+  assert.fail("expected a ConfigError");
+}
+
+describe("configuration", () => {
+  test("parses the table with its defaults", () => {
+    const c = loadConfig(base);
+    assert.equal(c.port, 7071);
+    assert.equal(c.keyVaultUrl, "https://kv-broker.vault.azure.net");
+    assert.equal(c.tenantId, "72f988bf-86f1-41af-91ab-2d7cd011db47");
+    assert.deepEqual(c.audiences, ["api://token-broker", "6b3c2f8e-1111-4222-8333-444455556666"]);
+    assert.deepEqual(c.trustedIssuers, []);
+    assert.equal(c.authorityHost, "https://login.microsoftonline.com");
+    assert.equal(c.noticeDays, 7);
+    assert.equal(c.rotateBeforeDays, 10);
+    assert.equal(c.revokeGraceMinutes, 60);
+    assert.equal(c.rotationSchedule, "0 0 3 * * *");
+  });
+
+  test("a missing setting is named", () => {
+    const rest = Object.fromEntries(Object.entries(base).filter(([k]) => k !== "BROKER_TENANT_ID"));
+    assert.match(failure(rest), /BROKER_TENANT_ID: is required/);
+    assert.match(failure({ ...base, BROKER_POLICY_FILE: "  " }), /BROKER_POLICY_FILE: is required/);
+  });
+
+  test("a bad value is named, never echoed", () => {
+    const canary = "canary-Zq81x";
+    const cases: Record<string, string> = {
+      KEY_VAULT_URL: `http://${canary}.vault.azure.net`,
+      BROKER_TENANT_ID: canary,
+      PORT: canary,
+      BROKER_TRUSTED_ISSUERS: `[{"issuer": "${canary}"}]`,
+      BROKER_NOTICE_WEBHOOK_URL: `http://${canary}.example.com/hook`,
+      BROKER_ROTATION_SCHEDULE: `0 ${canary} *`,
+      BROKER_NOTICE_DAYS: "-3",
+    };
+    for (const [name, value] of Object.entries(cases)) {
+      const message = failure({ ...base, [name]: value });
+      assert.ok(message.includes(name), `${name}: ${message}`);
+      assert.ok(!message.includes(canary), `${name} leaks its value: ${message}`);
+    }
+    assert.match(
+      failure({ ...base, BROKER_TRUSTED_ISSUERS: `not json ${canary}` }),
+      /BROKER_TRUSTED_ISSUERS: is not valid JSON/,
+    );
+  });
+
+  test("trusted issuers: https, or http on loopback only, and no unknown keys", () => {
+    const ok = loadConfig({
+      ...base,
+      BROKER_TRUSTED_ISSUERS: JSON.stringify([
+        { issuer: "https://token.actions.githubusercontent.com", audiences: ["api://token-broker"] },
+        { issuer: "http://127.0.0.1:9999", jwksUri: "http://localhost:9999/keys" },
+      ]),
+    });
+    assert.equal(ok.trustedIssuers.length, 2);
+    assert.match(
+      failure({ ...base, BROKER_TRUSTED_ISSUERS: '[{"issuer":"http://issuer.example.com"}]' }),
+      /https/,
+    );
+    assert.match(
+      failure({ ...base, BROKER_TRUSTED_ISSUERS: '[{"issuer":"https://a.example.com","x":1}]' }),
+      /BROKER_TRUSTED_ISSUERS/,
+    );
+  });
+
+  test("rotation must start before the notice window", () => {
+    assert.match(
+      failure({ ...base, BROKER_NOTICE_DAYS: "10", BROKER_ROTATE_BEFORE_DAYS: "7" }),
+      /BROKER_ROTATE_BEFORE_DAYS/,
+    );
+  });
+});

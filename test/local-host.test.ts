@@ -1,0 +1,179 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { registrations, type Registrations } from "../src/functions/registrations.js";
+import { startDevStack } from "../src/local/dev-stack.js";
+import { createLogger } from "../src/log.js";
+import { compileRoute } from "../src/local/host.js";
+import { callerToken, startTestStack } from "./support/dev-stack.js";
+
+const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../src/local/main.js");
+
+describe("local host", () => {
+  test("route templates match like the Functions host's", () => {
+    const r = compileRoute("api", { name: "x", route: "inventory/{name}/versions", methods: {} });
+    const m = r.pattern.exec("/api/inventory/pat-a/versions");
+    assert.equal(m?.[1], "pat-a");
+    assert.equal(r.pattern.test("/api/inventory/pat-a/versions/extra"), false);
+    assert.equal(r.pattern.test("/inventory/pat-a/versions"), false);
+    assert.equal(
+      compileRoute("api", { name: "t", route: "token", methods: {} }).pattern.test("/api/token/"),
+      true,
+    );
+  });
+
+  test("runs timer triggers on their NCRONTAB schedule", async () => {
+    let runs = 0;
+    const stack = await startTestStackWith({
+      http: registrations.http,
+      timers: [
+        {
+          name: "every-second",
+          schedule: () => "*/1 * * * * *",
+          handler: () => {
+            runs += 1;
+            return Promise.resolve();
+          },
+        },
+      ],
+    });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      assert.ok(runs >= 2, `ran ${runs} times`);
+      assert.ok(stack.logs.some((l) => l.includes('"event":"timer.finished"') && l.includes("every-second")));
+    } finally {
+      await stack.close();
+    }
+    const after = runs;
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    assert.equal(runs, after, "close() stops the timers");
+  });
+});
+
+async function startTestStackWith(regs: Registrations) {
+  const logs: string[] = [];
+  const stack = await startDevStack({
+    env: { PORT: "0" },
+    log: createLogger((l) => logs.push(l)),
+    registrations: regs,
+  });
+  return Object.assign(stack, { logs });
+}
+
+interface Started {
+  lines: string[];
+  stderr: string[];
+  ready: Record<string, string>;
+  exit: Promise<number | null>;
+  kill(signal: NodeJS.Signals): void;
+}
+
+function startMain(env: Record<string, string>): Promise<Started> {
+  const child = spawn(process.execPath, [MAIN], {
+    env: { PATH: process.env["PATH"] ?? "", PORT: "0", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const lines: string[] = [];
+  const stderr: string[] = [];
+  const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    let buffer = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      buffer += chunk;
+      let nl: number;
+      while ((nl = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        lines.push(line);
+        if (line.includes('"event":"dev.ready"')) {
+          resolve({
+            lines,
+            stderr,
+            ready: JSON.parse(line) as Record<string, string>,
+            exit,
+            kill: (s) => child.kill(s),
+          });
+        }
+      }
+    });
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => stderr.push(chunk));
+    void exit.then((code) => reject(new Error(`exited ${code} before ready: ${stderr.join("")}`)));
+    setTimeout(() => reject(new Error("not ready within 20 s")), 20_000).unref();
+  });
+}
+
+function portOpen(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: hostname, port: Number(port) });
+    socket.on("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on("error", () => resolve(false));
+  });
+}
+
+describe("npm start (the dev stack as a process)", () => {
+  test("starts, prints the banner, serves a caller end to end, and Ctrl-C stops all of it", async () => {
+    const started = await startMain({});
+    const { ready } = started;
+    const broker = ready["broker"] ?? "";
+    const banner = started.lines.join("\n");
+    assert.match(banner, /Get a caller token/);
+    assert.ok(banner.includes(`${broker}/api/token`));
+    assert.ok(existsSync(ready["caFile"] ?? ""));
+
+    const stackLike = {
+      config: { tenantId: "a1b2c3d4-0000-4000-8000-000000000001" },
+      entra: { url: ready["entra"] ?? "" },
+      caFile: ready["caFile"] ?? "",
+    } as Parameters<typeof callerToken>[0];
+    const token = await callerToken(stackLike);
+    const res = await fetch(`${broker}/api/token`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ profile: "nuget-feed" }),
+    });
+    assert.equal(res.status, 200);
+    const pat = ((await res.json()) as { access_token: string }).access_token;
+
+    started.kill("SIGINT");
+    assert.equal(await started.exit, 0);
+    for (const url of [
+      broker,
+      ready["entra"] ?? "",
+      ready["keyVault"] ?? "",
+      ready["identityEndpoint"] ?? "",
+    ]) {
+      assert.equal(await portOpen(url), false, `${url} still open`);
+    }
+    assert.equal(existsSync(ready["caFile"] ?? ""), false, "the CA file is removed");
+    const everything = started.lines.join("\n") + started.stderr.join("");
+    assert.ok(!everything.includes(pat), "the PAT is not in the output");
+    assert.ok(!everything.includes(token), "the caller token is not in the output");
+  });
+
+  test("a bad setting stops the start, naming it and not its value", async () => {
+    await assert.rejects(
+      startMain({ BROKER_TRUSTED_ISSUERS: "canary-value-9d2 not json" }),
+      (error: Error) =>
+        /BROKER_TRUSTED_ISSUERS: is not valid JSON/.test(error.message) &&
+        !error.message.includes("canary-value-9d2"),
+    );
+  });
+
+  test("the dev stack honours a test's own settings on top of its defaults", async () => {
+    const stack = await startTestStack({ BROKER_AUDIENCE: "api://other-audience" });
+    try {
+      const res = await stack.token(await callerToken(stack), { profile: "ado-read" });
+      assert.equal(res.status, 401, "the dev token's audience is no longer accepted");
+    } finally {
+      await stack.close();
+    }
+  });
+});

@@ -1,0 +1,128 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, test } from "node:test";
+import type { Principal } from "../src/auth/principal.js";
+import { ConfigError } from "../src/config.js";
+import { loadPolicyFile } from "../src/policy/load.js";
+
+const TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+const GH = "https://token.actions.githubusercontent.com";
+
+function policyFile(doc: unknown): string {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), "policy-")), "policy.json");
+  writeFileSync(file, typeof doc === "string" ? doc : JSON.stringify(doc));
+  return file;
+}
+
+const profiles = {
+  "ado-read": {
+    kind: "entra",
+    scope: "499b84ac-1321-427f-aa17-267ca6975798/.default",
+    credential: { type: "managed-identity" },
+  },
+  feed: { kind: "pat", secret: "pat-feed" },
+};
+
+function principal(issuerKind: "entra" | "trusted", claims: Record<string, unknown>): Principal {
+  return {
+    issuer: String(claims["iss"]),
+    issuerKind,
+    subject: String(claims["sub"]),
+    claims,
+    expiresAt: Date.now() + 60_000,
+  };
+}
+
+describe("policy", () => {
+  const policy = loadPolicyFile(
+    policyFile({
+      profiles,
+      grants: [
+        { match: { tid: TENANT, appid: ["app-1", "app-2"] }, profiles: ["ado-read", "feed"] },
+        {
+          match: { iss: GH, sub: { pattern: "repo:contoso/app:ref:refs/heads/(main|release/.+)" } },
+          profiles: ["ado-read"],
+        },
+        { match: { iss: GH, repository_owner_id: "42" }, roles: ["Inventory.Read"] },
+        { match: { groups: "ops" }, roles: ["Inventory.Read"] },
+      ],
+    }),
+  );
+
+  test("exact values and lists match; nothing else does (deny by default)", () => {
+    const entra = (appid: string) => principal("entra", { iss: "x", sub: "s", tid: TENANT, appid });
+    assert.deepEqual([...policy.entitlements(entra("app-2")).profiles].sort(), ["ado-read", "feed"]);
+    assert.equal(policy.entitlements(entra("app-3")).profiles.size, 0);
+    assert.equal(
+      policy.entitlements(principal("entra", { iss: "x", sub: "s", appid: "app-1" })).profiles.size,
+      0,
+    );
+  });
+
+  test("patterns are anchored whatever the author wrote", () => {
+    const gh = (sub: string) =>
+      policy.entitlements(principal("trusted", { iss: GH, sub })).profiles.has("ado-read");
+    assert.equal(gh("repo:contoso/app:ref:refs/heads/main"), true);
+    assert.equal(gh("repo:contoso/app:ref:refs/heads/release/1.2"), true);
+    assert.equal(gh("repo:contoso/app:ref:refs/heads/main-evil"), false);
+    assert.equal(gh("xrepo:contoso/app:ref:refs/heads/main"), false);
+  });
+
+  test("grants without iss bind to the Entra tenant only; list claims match any value", () => {
+    const forged = principal("trusted", { iss: GH, sub: "s", tid: TENANT, appid: "app-1", groups: ["ops"] });
+    assert.equal(policy.entitlements(forged).profiles.size, 0);
+    assert.equal(policy.entitlements(forged).roles.size, 0);
+    const ops = principal("entra", { iss: "x", sub: "s", groups: ["dev", "ops"] });
+    assert.deepEqual([...policy.entitlements(ops).roles], ["Inventory.Read"]);
+    const owner = principal("trusted", { iss: GH, sub: "s", repository_owner_id: "42" });
+    assert.deepEqual([...policy.entitlements(owner).roles], ["Inventory.Read"]);
+  });
+
+  test("a number claim does not match its string form by accident of type", () => {
+    assert.equal(
+      policy.entitlements(principal("trusted", { iss: GH, sub: "s", repository_owner_id: 42 })).roles.size,
+      0,
+    );
+  });
+
+  test("an invalid policy stops the start, naming the field", () => {
+    const cases: [unknown, RegExp][] = [
+      ["{not json", /not valid JSON/],
+      [
+        { profiles, grants: [{ match: {}, profiles: ["feed"] }] },
+        /grants\.0\.match: must name at least one claim/,
+      ],
+      [
+        { profiles, grants: [{ match: { tid: TENANT }, profiles: ["nope"] }] },
+        /grants\.0\.profiles\.0: names no profile/,
+      ],
+      [
+        { profiles, grants: [{ match: { sub: { pattern: "(" } }, profiles: ["feed"] }] },
+        /valid regular expression/,
+      ],
+      [{ profiles: { x: { kind: "pat", secret: "bad name!" } }, grants: [] }, /profiles\.x\.secret/],
+      [
+        {
+          profiles: { x: { kind: "entra", scope: "a b/.default", credential: { type: "managed-identity" } } },
+          grants: [],
+        },
+        /profiles\.x\.scope/,
+      ],
+      [{ profiles, grants: [], extra: true }, /unrecognized|extra/i],
+      [{ profiles: { x: { kind: "pat", secret: "s", colour: "red" } }, grants: [] }, /profiles\.x/],
+      [{ profiles, grants: [{ match: { tid: TENANT }, roles: ["Root"] }] }, /grants\.0\.roles\.0/],
+    ];
+    for (const [doc, pattern] of cases) {
+      assert.throws(
+        () => loadPolicyFile(policyFile(doc)),
+        (e: unknown) => e instanceof ConfigError && pattern.test(e.message),
+      );
+    }
+    assert.throws(
+      () => loadPolicyFile("/nonexistent/policy.json"),
+      /BROKER_POLICY_FILE: cannot be read \(ENOENT\)/,
+    );
+  });
+});

@@ -39,7 +39,12 @@ describe("POST /api/token on the dev stack", () => {
         "pat-unmanaged": { kind: "pat", secret: "pat-unmanaged" },
         "pat-missing": { kind: "pat", secret: "pat-missing" },
         "pat-canary": { kind: "pat", secret: "pat-canary" },
-        "ado-fresh": { kind: "entra", scope: `${ADO}/.default`, credential: { type: "managed-identity" } },
+        // A resource no other profile uses, so MSAL's own cache cannot hide upstream calls.
+        "ado-fresh": {
+          kind: "entra",
+          scope: "https://management.azure.com/.default",
+          credential: { type: "managed-identity" },
+        },
         "graph-fresh": {
           kind: "entra",
           scope: "https://graph.microsoft.com/.default",

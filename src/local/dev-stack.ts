@@ -33,6 +33,13 @@ import { randomClientSecret, seedVault } from "./sample-data.js";
 const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 export const DEV_POLICY_FILE = path.join(PACKAGE_ROOT, "policy", "dev.json");
 
+/**
+ * One signing key per process: MSAL keeps managed-identity tokens in a process-wide cache, so a
+ * second stack in the same process (tests) must accept the tokens the first one issued.
+ */
+let signerOnce: Promise<DevSigner> | undefined;
+const processSigner = () => (signerOnce ??= DevSigner.create());
+
 export interface DevStack {
   brokerUrl: string;
   entra: EntraEmulator;
@@ -60,7 +67,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
   try {
     const tenantId = (env["BROKER_TENANT_ID"] ?? DEV_TENANT_ID).toLowerCase();
     const tls = await createDevCertificate();
-    const signer = await DevSigner.create();
+    const signer = await processSigner();
     const appSecret = randomClientSecret();
 
     const entra = await startEntraEmulator({

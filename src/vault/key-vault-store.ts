@@ -73,8 +73,10 @@ export class KeyVaultSecretStore implements SecretStore {
   }
 }
 
+// The SDK's deserialiser renames the wire's `innererror` to `innerError`; accept both.
+const innerCode = z.object({ code: z.string() }).optional();
 const restErrorBody = z.object({
-  error: z.object({ code: z.string().optional(), innererror: z.object({ code: z.string() }).optional() }),
+  error: z.object({ code: z.string().optional(), innererror: innerCode, innerError: innerCode }),
 });
 
 /** SDK errors -> our errors, by status and code only: messages may quote upstream text. */
@@ -84,7 +86,8 @@ export function mapVaultError(error: unknown): Error {
     if (status === 404) return new SecretNotFoundError("not found");
     if (status === 403) {
       const body = restErrorBody.safeParse(error.details);
-      if (body.success && body.data.error.innererror?.code === "SecretDisabled") {
+      const inner = body.success ? (body.data.error.innerError ?? body.data.error.innererror) : undefined;
+      if (inner?.code === "SecretDisabled") {
         return new SecretDisabledError("disabled");
       }
       return new VaultRejectedError(status);

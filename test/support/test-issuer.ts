@@ -1,7 +1,15 @@
 import { randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from "jose";
+import {
+  base64url,
+  exportJWK,
+  generateKeyPair,
+  SignJWT,
+  type CryptoKey,
+  type JWK,
+  type JWTPayload,
+} from "jose";
 
 /**
  * A trusted OIDC issuer of the test's own (loopback HTTP, discovery + JWKS), with keys the test
@@ -30,6 +38,8 @@ export interface TestIssuer {
   up: boolean;
   jwksRequests: number;
   sign(claims: JWTPayload, options?: { key?: TestKey; header?: Record<string, unknown> }): Promise<string>;
+  /** An RS256 JWS with any header at all (for headers jose refuses to produce). */
+  signRaw(header: Record<string, unknown>, claims: JWTPayload): Promise<string>;
   /** Claims of a good token for `audience`. */
   claims(audience: string, extra?: JWTPayload): JWTPayload;
   close(): Promise<void>;
@@ -84,6 +94,15 @@ export async function startTestIssuer(): Promise<TestIssuer> {
       return new SignJWT(claims)
         .setProtectedHeader({ alg, typ: "JWT", kid: k.kid, ...options.header })
         .sign(k.privateKey);
+    },
+    async signRaw(header, claims) {
+      const input = `${base64url.encode(JSON.stringify(header))}.${base64url.encode(JSON.stringify(claims))}`;
+      const signature = await crypto.subtle.sign(
+        "RSASSA-PKCS1-v1_5",
+        key.privateKey,
+        new TextEncoder().encode(input),
+      );
+      return `${input}.${base64url.encode(new Uint8Array(signature))}`;
     },
     claims(audience, extra = {}) {
       const now = Math.floor(Date.now() / 1000);

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 
 /**
  * Verified callers by SHA-256 of their token, so the hot path skips signature checks. Bounded
@@ -15,7 +15,7 @@ export class VerifiedTokenCache<T> {
   ) {}
 
   static keyOf(token: string): string {
-    return createHash("sha256").update(token).digest("base64url");
+    return hash("sha256", token, "base64url");
   }
 
   get(key: string): T | undefined {

@@ -23,7 +23,7 @@ export interface Registrations {
 
 export const registrations: Registrations = {
   http: [
-    { name: "token", route: "token", methods: { POST: postToken } },
+    { name: "token", route: "token", methods: { POST: postToken }, audited: true },
     { name: "health", route: "health", methods: { GET: getHealth } },
   ],
   // The rotation and expiry-notice sweeps register here (issues 5 and 6).

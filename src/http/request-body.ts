@@ -20,10 +20,12 @@ export function mediaTypeOf(req: BrokerRequest, accepted: readonly BodyMediaType
   return match;
 }
 
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
 function bodyText(req: BrokerRequest): string {
   if (req.body === null) throw problems.payloadTooLarge(MAX_BODY_BYTES);
   try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(req.body);
+    return utf8.decode(req.body);
   } catch {
     throw problems.badRequest("The body is not valid UTF-8.");
   }

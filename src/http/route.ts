@@ -8,6 +8,8 @@ export interface HttpRoute {
   name: string;
   route: string;
   methods: Partial<Record<HttpMethod, Handler>>;
+  /** The handler writes its own audit line per request; the host adds no access line. */
+  audited?: boolean;
 }
 
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): BrokerResponse {

@@ -1,4 +1,5 @@
 import type { AccessToken, TokenCredential } from "@azure/core-auth";
+import { createHash } from "node:crypto";
 import { AuthenticationError, ClientSecretCredential, ManagedIdentityCredential } from "@azure/identity";
 import { isPatFormat, patAuthorization } from "../devops/pat-format.js";
 import { extraCaPolicy } from "../net/extra-ca-policy.js";
@@ -16,6 +17,12 @@ export interface IssuedCredential {
   expiresOn: Date;
   /** A ready `Authorization` header value. */
   authorization: string;
+  /** Short one-way digest for the audit trail: ties a leak to an issuance without holding the secret. */
+  fingerprint: string;
+}
+
+export function fingerprint(secret: string): string {
+  return `sha256:${createHash("sha256").update(secret).digest("hex").slice(0, 16)}`;
 }
 
 export interface CredentialIssuerOptions {
@@ -46,6 +53,8 @@ export class CredentialIssuer {
   private readonly secrets: ExpiringCache<string, StoredSecret>;
   private readonly managedIdentities = new Map<string, TokenCredential>();
   private readonly appCredentials = new Map<string, TokenCredential>();
+  /** The answer built from one cached vault read, so the hot path neither re-checks nor re-hashes it. */
+  private readonly patAnswers = new WeakMap<StoredSecret, IssuedCredential>();
   private readonly now: () => number;
   private readonly vaultCacheMs: number;
   private readonly refreshMarginMs: number;
@@ -81,19 +90,26 @@ export class CredentialIssuer {
       if (error instanceof SecretDisabledError) throw new IssuanceError("credential_disabled");
       throw error;
     }
-    requireManaged(secret, "pat");
-    if (!isPatFormat(secret.value)) throw new IssuanceError("credential_invalid");
-    // A PAT without a known expiry cannot be handed out with an honest expires_in.
-    if (secret.expiresOn === undefined) throw new IssuanceError("credential_invalid");
-    if (secret.expiresOn.getTime() <= this.now()) throw new IssuanceError("credential_expired");
-    return {
-      profile,
-      kind: "pat",
-      token: secret.value,
-      tokenType: "Basic",
-      expiresOn: secret.expiresOn,
-      authorization: patAuthorization(secret.value),
-    };
+    let issued = this.patAnswers.get(secret);
+    if (issued === undefined) {
+      requireManaged(secret, "pat");
+      if (!isPatFormat(secret.value)) throw new IssuanceError("credential_invalid");
+      // A PAT without a known expiry cannot be handed out with an honest expires_in.
+      if (secret.expiresOn === undefined) throw new IssuanceError("credential_invalid");
+      issued = {
+        profile,
+        kind: "pat",
+        token: secret.value,
+        tokenType: "Basic",
+        expiresOn: secret.expiresOn,
+        authorization: patAuthorization(secret.value),
+        fingerprint: fingerprint(secret.value),
+      };
+      this.patAnswers.set(secret, issued);
+    }
+    // Checked on every request: a cached read must not outlive the PAT itself.
+    if (issued.expiresOn.getTime() <= this.now()) throw new IssuanceError("credential_expired");
+    return issued.profile === profile ? issued : { ...issued, profile };
   }
 
   private async mintEntra(profile: string, p: EntraProfile): Promise<IssuedCredential> {
@@ -118,6 +134,7 @@ export class CredentialIssuer {
       tokenType: "Bearer",
       expiresOn: new Date(token.expiresOnTimestamp),
       authorization: `Bearer ${token.token}`,
+      fingerprint: fingerprint(token.token),
     };
   }
 

@@ -5,7 +5,7 @@ import type { Registrations } from "../functions/registrations.js";
 import { dispatch } from "../http/dispatch.js";
 import { problems } from "../http/problem.js";
 import type { HttpRoute } from "../http/route.js";
-import { MAX_BODY_BYTES, readBodyLimited, type BrokerRequest, type BrokerResponse } from "../http/types.js";
+import { MAX_BODY_BYTES, type BrokerRequest, type BrokerResponse } from "../http/types.js";
 import { describeError } from "../log.js";
 import type { Runtime } from "../runtime.js";
 
@@ -51,12 +51,38 @@ export function compileRoute(prefix: string, route: HttpRoute): CompiledRoute {
   return { route, pattern: new RegExp(`^/${source}/?$`, "i"), params };
 }
 
+/** Lower-case names, repeated headers joined; straight from rawHeaders (cheaper than req.headers). */
 function headersOf(req: http.IncomingMessage): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(req.headers)) {
-    if (value !== undefined) out[key] = Array.isArray(value) ? value.join(", ") : value;
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const key = (raw[i] as string).toLowerCase();
+    const value = raw[i + 1] as string;
+    const seen = out[key];
+    out[key] = seen === undefined ? value : `${seen}, ${value}`;
   }
   return out;
+}
+
+/** Like readBodyLimited, with stream events: async iteration of IncomingMessage is slow on the hot path. */
+function readIncoming(req: http.IncomingMessage, limit: number): Promise<Uint8Array | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.off("data", onData);
+        req.pause();
+        resolve(null);
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on("data", onData);
+    req.once("end", () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
+    req.once("error", reject);
+  });
 }
 
 function send(res: http.ServerResponse, response: BrokerResponse): void {
@@ -72,12 +98,15 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const started = performance.now();
-    const url = new URL(req.url ?? "/", "http://localhost");
+    const target = req.url ?? "/";
+    const queryAt = target.indexOf("?");
+    const pathname = queryAt < 0 ? target : target.slice(0, queryAt);
+    const query = new URLSearchParams(queryAt < 0 ? "" : target.slice(queryAt + 1));
     let name = "(none)";
     let response: BrokerResponse;
     let found: { compiled: CompiledRoute; groups: RegExpExecArray } | undefined;
     for (const compiled of routes) {
-      const groups = compiled.pattern.exec(url.pathname);
+      const groups = compiled.pattern.exec(pathname);
       if (groups !== null) {
         found = { compiled, groups };
         break;
@@ -94,11 +123,11 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       });
       const headers = headersOf(req);
       const declared = Number(headers["content-length"] ?? "0");
-      const body = declared > MAX_BODY_BYTES ? null : await readBodyLimited(req, MAX_BODY_BYTES);
+      const body = declared > MAX_BODY_BYTES ? null : await readIncoming(req, MAX_BODY_BYTES);
       const brokerRequest: BrokerRequest = {
         method: req.method ?? "GET",
-        path: url.pathname.slice(prefix.length + 1),
-        query: url.searchParams,
+        path: pathname.slice(prefix.length + 1),
+        query,
         headers,
         params,
         body,
@@ -108,6 +137,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       if (body === null) res.setHeader("connection", "close");
     }
     send(res, response);
+    if (found?.compiled.route.audited === true) return;
     runtime.log.info("http.request", {
       method: req.method,
       function: name,

@@ -1,13 +1,12 @@
-import { createHash } from "node:crypto";
 import { z } from "zod";
 import { Authenticator } from "../../auth/authenticator.js";
 import { auditIdentity, type Principal } from "../../auth/principal.js";
 import type { IssuedCredential } from "../../issuance/credential-issuer.js";
 import type { Runtime } from "../../runtime.js";
+import type { Entitlements } from "../../policy/policy.js";
 import { toProblem } from "../errors.js";
 import { Problem, problems } from "../problem.js";
 import { mediaTypeOf, parseFormBody, parseJsonBody } from "../request-body.js";
-import { json } from "../route.js";
 import type { BrokerRequest, BrokerResponse } from "../types.js";
 
 const TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -53,12 +52,28 @@ function readRequest(req: BrokerRequest): TokenRequest {
   return { profile: form.audience, token: form.subject_token, exchange: true };
 }
 
-/** Short, one-way: lets the audit trail tie a leak to an issuance without holding the secret. */
-export function fingerprint(secret: string): string {
-  return `sha256:${createHash("sha256").update(secret).digest("hex").slice(0, 16)}`;
-}
+/** The serialised answer changes once a second (expires_in): built once per credential and second. */
+const answers = new WeakMap<IssuedCredential, { key: string; body: string }>();
 
 function answer(issued: IssuedCredential, exchange: boolean, now: number): BrokerResponse {
+  const key = `${Math.floor(now / 1000)}:${exchange ? "x" : "j"}`;
+  let cached = answers.get(issued);
+  if (cached?.key !== key) {
+    cached = { key, body: serialiseAnswer(issued, exchange, now) };
+    answers.set(issued, cached);
+  }
+  return {
+    status: 200,
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      "cache-control": "no-store",
+      pragma: "no-cache",
+    },
+    body: cached.body,
+  };
+}
+
+function serialiseAnswer(issued: IssuedCredential, exchange: boolean, now: number): string {
   const body: Record<string, unknown> = {
     access_token: issued.token,
     token_type: issued.tokenType,
@@ -68,12 +83,29 @@ function answer(issued: IssuedCredential, exchange: boolean, now: number): Broke
     authorization: issued.authorization,
   };
   if (exchange) body["issued_token_type"] = issued.kind === "pat" ? TYPE_PAT : TYPE_ACCESS_TOKEN;
-  return json(200, body, { "cache-control": "no-store", pragma: "no-cache" });
+  return JSON.stringify(body);
 }
 
 /** Caller-chosen text in the audit trail only when it has the shape of a profile name. */
 const loggableProfile = (name: string | undefined) =>
   name !== undefined && /^[A-Za-z0-9._-]{1,64}$/.test(name) ? name : undefined;
+
+/**
+ * Verified principals are cached objects (one per caller token), and the policy is fixed for the
+ * process: what they are granted and how they are audited is worked out once per token.
+ */
+const perPrincipal = new WeakMap<Principal, { entitlements: Entitlements; caller: Record<string, string> }>();
+
+function derived(rt: Runtime, principal: Principal) {
+  let d = perPrincipal.get(principal);
+  if (d === undefined) {
+    d = { entitlements: rt.policy.entitlements(principal), caller: auditIdentity(principal) };
+    perPrincipal.set(principal, d);
+  }
+  return d;
+}
+const entitlementsOf = (rt: Runtime, p: Principal) => derived(rt, p).entitlements;
+const callerOf = (rt: Runtime, p: Principal) => derived(rt, p).caller;
 
 /** `POST /api/token`: one credential for one profile the caller is granted. */
 export async function postToken(req: BrokerRequest, rt: Runtime): Promise<BrokerResponse> {
@@ -83,17 +115,17 @@ export async function postToken(req: BrokerRequest, rt: Runtime): Promise<Broker
     request = readRequest(req);
     principal = await rt.authenticator.authenticate(request.token);
     const profile = rt.policy.profile(request.profile);
-    if (profile === undefined || !rt.policy.entitlements(principal).profiles.has(request.profile)) {
+    if (profile === undefined || !entitlementsOf(rt, principal).profiles.has(request.profile)) {
       throw problems.profileNotGranted();
     }
     const issued = await rt.issuer.issue(request.profile, profile);
     rt.log.info("audit.token", {
       outcome: "issued",
-      caller: auditIdentity(principal),
+      caller: callerOf(rt, principal),
       profile: request.profile,
       kind: issued.kind,
       expiresOn: issued.expiresOn.toISOString(),
-      fingerprint: fingerprint(issued.token),
+      fingerprint: issued.fingerprint,
     });
     return answer(issued, request.exchange, rt.now());
   } catch (error) {

@@ -115,6 +115,7 @@ export function loadConfig(env: Env): BrokerConfig {
       const what = typeof setting === "string" && !(setting in present) ? "is required" : issue.message;
       return `${String(setting)}${where}: ${what}`;
     });
+    if (!("KEY_VAULT_URL" in present)) lines.unshift("KEY_VAULT_URL: is required");
     throw new ConfigError(`invalid configuration:\n  ${lines.join("\n  ")}`);
   }
   const s = result.data;

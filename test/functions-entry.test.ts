@@ -1,0 +1,66 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { registrations } from "../src/functions/registrations.js";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const pkg = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+  main: string;
+  type: string;
+};
+
+describe("the Azure Functions entry", () => {
+  test("host.json, package.json main and local.settings.sample.json fit the Functions host", () => {
+    const host = JSON.parse(readFileSync(path.join(ROOT, "host.json"), "utf8")) as Record<string, unknown>;
+    assert.equal(host["version"], "2.0");
+    assert.deepEqual(host["extensionBundle"], {
+      id: "Microsoft.Azure.Functions.ExtensionBundle",
+      version: "[4.*, 5.0.0)",
+    });
+    assert.deepEqual((host["extensions"] as { http: unknown }).http, { routePrefix: "api" });
+    assert.ok(existsSync(path.join(ROOT, pkg.main)), `${pkg.main} is built`);
+    const settings = JSON.parse(readFileSync(path.join(ROOT, "local.settings.sample.json"), "utf8")) as {
+      Values: Record<string, unknown>;
+    };
+    assert.equal(settings.Values["FUNCTIONS_WORKER_RUNTIME"], "node");
+    for (const value of Object.values(settings.Values)) assert.equal(typeof value, "string");
+    assert.equal(
+      existsSync(path.join(ROOT, "local.settings.json")),
+      false,
+      "never a committed local.settings.json",
+    );
+  });
+
+  test("the main module registers every function of the table", () => {
+    const run = spawnSync(process.execPath, [path.join(ROOT, pkg.main)], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env["PATH"] ?? "",
+        KEY_VAULT_URL: "https://kv-test.vault.azure.net",
+        BROKER_TENANT_ID: "72f988bf-86f1-41af-91ab-2d7cd011db47",
+        BROKER_AUDIENCE: "api://token-broker",
+        BROKER_POLICY_FILE: path.join(ROOT, "policy", "dev.json"),
+      },
+      encoding: "utf8",
+    });
+    assert.equal(run.status, 0, run.stderr);
+    // Outside the Functions host the library runs in test mode and names each registration it skips.
+    for (const route of registrations.http)
+      assert.match(run.stdout + run.stderr, new RegExp(`"${route.name}"`));
+  });
+
+  test("a bad configuration stops the worker, naming the settings", () => {
+    const run = spawnSync(process.execPath, [path.join(ROOT, pkg.main)], {
+      cwd: ROOT,
+      env: { PATH: process.env["PATH"] ?? "", BROKER_TENANT_ID: "not-a-guid-canary" },
+      encoding: "utf8",
+    });
+    assert.notEqual(run.status, 0);
+    assert.match(run.stderr, /KEY_VAULT_URL: is required/);
+    assert.match(run.stderr, /BROKER_TENANT_ID: must be a tenant GUID/);
+    assert.doesNotMatch(run.stderr, /not-a-guid-canary/);
+  });
+});

@@ -127,7 +127,7 @@ describe("Key Vault emulator through the real SecretClient", () => {
     const poller = await client.beginDeleteSecret("to-delete");
     const deleted = await poller.pollUntilDone();
     assert.equal(deleted.name, "to-delete");
-    assert.ok((await client.getDeletedSecret("to-delete")).properties.recoveryId);
+    assert.ok((await client.getDeletedSecret("to-delete")).recoveryId);
     const listed: string[] = [];
     for await (const d of client.listDeletedSecrets()) listed.push(d.name);
     assert.ok(listed.includes("to-delete"));

@@ -188,6 +188,7 @@ describe("POST /api/token on the dev stack", () => {
       });
       assert.equal(res.status, 400, body.toString().slice(0, 80));
       assert.equal(res.headers.get("content-type"), "application/problem+json");
+      assert.equal(((await res.json()) as { error: string }).error, "invalid_request");
     }
   });
 
@@ -207,6 +208,23 @@ describe("POST /api/token on the dev stack", () => {
     assert.equal(unknown.status, 403);
     assert.equal(forbidden.headers.get("content-type"), "application/problem+json");
     assert.equal(await forbidden.text(), await unknown.text());
+    // The same holds for the token-exchange form, whose problems also carry `error: invalid_target`.
+    const exchange = (audience: string) =>
+      stack.api("/token", {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({
+          grant_type: "urn:ietf:params:oauth:grant-type:token-exchange",
+          subject_token: ops,
+          subject_token_type: "urn:ietf:params:oauth:token-type:jwt",
+          audience,
+        }).toString(),
+      });
+    const [a, b] = [await exchange("nuget-feed"), await exchange("no-such-profile")];
+    assert.equal(a.status, 403);
+    const text = await a.text();
+    assert.equal(text, await b.text());
+    assert.equal((JSON.parse(text) as { error: string }).error, "invalid_target");
   });
 
   test("concurrent misses share one upstream call and the token is then cached", async () => {

@@ -5,7 +5,7 @@ import type { IssuedCredential } from "../../issuance/credential-issuer.js";
 import type { Runtime } from "../../runtime.js";
 import type { Entitlements } from "../../policy/policy.js";
 import { toProblem } from "../errors.js";
-import { Problem, problems } from "../problem.js";
+import { problems } from "../problem.js";
 import { mediaTypeOf, parseFormBody, parseJsonBody } from "../request-body.js";
 import type { BrokerRequest, BrokerResponse } from "../types.js";
 
@@ -137,6 +137,18 @@ export async function postToken(req: BrokerRequest, rt: Runtime): Promise<Broker
       ...(principal !== undefined ? { caller: auditIdentity(principal) } : {}),
       profile: loggableProfile(request?.profile),
     });
-    throw problem instanceof Problem ? problem : problems.internal();
+    // OAuth clients of the exchange form read RFC 6749 §5.2 `error`; the problem carries it too.
+    const form = (req.headers["content-type"] ?? "")
+      .toLowerCase()
+      .startsWith("application/x-www-form-urlencoded");
+    throw form ? problem.with({ error: oauthError(problem.status) }) : problem;
   }
+}
+
+/** RFC 8693 §2.2.2: a bad subject token is invalid_request; an unknown audience invalid_target. */
+function oauthError(status: number): string {
+  if (status === 403) return "invalid_target";
+  if (status === 503) return "temporarily_unavailable";
+  if (status >= 500) return "server_error";
+  return "invalid_request";
 }

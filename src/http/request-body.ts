@@ -8,6 +8,11 @@ export type BodyMediaType = "application/json" | "application/x-www-form-urlenco
 /** The media type of the body, checked against what the route accepts (415 otherwise). */
 export function mediaTypeOf(req: BrokerRequest, accepted: readonly BodyMediaType[]): BodyMediaType {
   const header = req.headers["content-type"] ?? "";
+  // The common exact forms skip the parsing below.
+  if (header === "application/json" || header === "application/x-www-form-urlencoded") {
+    const exact = accepted.find((a) => a === header);
+    if (exact !== undefined) return exact;
+  }
   const [type = "", ...params] = header.split(";").map((p) => p.trim().toLowerCase());
   const charset = params
     .find((p) => p.startsWith("charset="))
@@ -55,6 +60,36 @@ export function parseJsonBody<T extends z.ZodType>(req: BrokerRequest, schema: T
     throw problems.badRequest("The body is not valid JSON.");
   }
   return parseWith(schema, json);
+}
+
+/**
+ * parseJsonBody for small bodies that repeat (a service asks for the same profile all day):
+ * validating is a pure function of the text, so a validated text's result is reused, frozen.
+ * Bounded by entries and by text length; only successes are kept.
+ */
+export function memoisedJsonBody<T extends z.ZodType>(
+  schema: T,
+  maxEntries = 1024,
+  maxLength = 512,
+): (req: BrokerRequest) => Readonly<z.output<T>> {
+  const seen = new Map<string, Readonly<z.output<T>>>();
+  return (req) => {
+    const text = bodyText(req);
+    const hit = seen.get(text);
+    if (hit !== undefined) return hit;
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw problems.badRequest("The body is not valid JSON.");
+    }
+    const value = Object.freeze(parseWith(schema, json));
+    if (text.length <= maxLength) {
+      if (seen.size >= maxEntries) seen.clear();
+      seen.set(text, value);
+    }
+    return value;
+  };
 }
 
 /** Form bodies: every field at most once (a repeated field is ambiguous, so refused). */

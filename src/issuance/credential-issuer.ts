@@ -67,6 +67,16 @@ export class CredentialIssuer {
     this.refreshMarginMs = options.refreshMarginMs ?? 5 * 60_000;
   }
 
+  /** A credential that can be answered from cache right now, or undefined (then call issue()). */
+  cached(name: string, profile: Profile): IssuedCredential | undefined {
+    if (profile.kind === "entra") return this.minted.peek(name);
+    const secret = this.secrets.peek(profile.secret);
+    const issued = secret !== undefined ? this.patAnswers.get(secret) : undefined;
+    return issued !== undefined && issued.profile === name && issued.expiresOn.getTime() > this.now()
+      ? issued
+      : undefined;
+  }
+
   async issue(name: string, profile: Profile): Promise<IssuedCredential> {
     if (profile.kind === "pat") return this.issuePat(name, profile.secret);
     return this.minted.getOrLoad(name, async () => {

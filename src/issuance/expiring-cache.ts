@@ -9,6 +9,12 @@ export class ExpiringCache<K, V> {
 
   constructor(private readonly now: () => number = Date.now) {}
 
+  /** The cached value if fresh, synchronously (the hot path skips a promise). */
+  peek(key: K): V | undefined {
+    const hit = this.values.get(key);
+    return hit !== undefined && this.now() < hit.until ? hit.value : undefined;
+  }
+
   async getOrLoad(key: K, load: () => Promise<{ value: V; until: number }>): Promise<V> {
     const hit = this.values.get(key);
     if (hit !== undefined && this.now() < hit.until) return hit.value;

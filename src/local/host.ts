@@ -28,6 +28,9 @@ export interface LocalHost {
   close: () => Promise<void>;
 }
 
+/** Shared by every request without a query string; handlers only read queries. */
+const NO_QUERY = new URLSearchParams();
+
 interface CompiledRoute {
   route: HttpRoute;
   pattern: RegExp;
@@ -101,7 +104,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     const target = req.url ?? "/";
     const queryAt = target.indexOf("?");
     const pathname = queryAt < 0 ? target : target.slice(0, queryAt);
-    const query = new URLSearchParams(queryAt < 0 ? "" : target.slice(queryAt + 1));
+    const query = queryAt < 0 ? NO_QUERY : new URLSearchParams(target.slice(queryAt + 1));
     let name = "(none)";
     let response: BrokerResponse;
     let found: { compiled: CompiledRoute; groups: RegExpExecArray } | undefined;

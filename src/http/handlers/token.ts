@@ -3,10 +3,11 @@ import { Authenticator } from "../../auth/authenticator.js";
 import { auditIdentity, type Principal } from "../../auth/principal.js";
 import type { IssuedCredential } from "../../issuance/credential-issuer.js";
 import type { Runtime } from "../../runtime.js";
+import { prepareFields, type PreparedFields } from "../../log.js";
 import type { Entitlements } from "../../policy/policy.js";
 import { toProblem } from "../errors.js";
 import { problems } from "../problem.js";
-import { mediaTypeOf, parseFormBody, parseJsonBody } from "../request-body.js";
+import { mediaTypeOf, memoisedJsonBody, parseFormBody } from "../request-body.js";
 import type { BrokerRequest, BrokerResponse } from "../types.js";
 
 const TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -17,7 +18,7 @@ const TYPE_PAT = "urn:token-broker:token-type:azure-devops-pat";
 
 const profileName = z.string().min(1).max(128);
 
-const jsonRequest = z.strictObject({ profile: profileName });
+const readJsonRequest = memoisedJsonBody(z.strictObject({ profile: profileName }));
 
 const exchangeRequest = z.strictObject({
   grant_type: z.literal(TOKEN_EXCHANGE),
@@ -36,7 +37,7 @@ interface TokenRequest {
 function readRequest(req: BrokerRequest): TokenRequest {
   const type = mediaTypeOf(req, ["application/json", "application/x-www-form-urlencoded"]);
   if (type === "application/json") {
-    const body = parseJsonBody(req, jsonRequest);
+    const body = readJsonRequest(req);
     return {
       profile: body.profile,
       token: Authenticator.bearerToken(req.headers["authorization"]),
@@ -105,7 +106,30 @@ function derived(rt: Runtime, principal: Principal) {
   return d;
 }
 const entitlementsOf = (rt: Runtime, p: Principal) => derived(rt, p).entitlements;
-const callerOf = (rt: Runtime, p: Principal) => derived(rt, p).caller;
+
+/** The issued-audit fields repeat for the same caller and credential: prepared once per pair. */
+const issuedAudits = new WeakMap<Principal, WeakMap<IssuedCredential, PreparedFields>>();
+
+function issuedAudit(rt: Runtime, principal: Principal, issued: IssuedCredential): PreparedFields {
+  let byCredential = issuedAudits.get(principal);
+  if (byCredential === undefined) {
+    byCredential = new WeakMap();
+    issuedAudits.set(principal, byCredential);
+  }
+  let fields = byCredential.get(issued);
+  if (fields === undefined) {
+    fields = prepareFields({
+      outcome: "issued",
+      caller: derived(rt, principal).caller,
+      profile: issued.profile,
+      kind: issued.kind,
+      expiresOn: issued.expiresOn.toISOString(),
+      fingerprint: issued.fingerprint,
+    });
+    byCredential.set(issued, fields);
+  }
+  return fields;
+}
 
 /** `POST /api/token`: one credential for one profile the caller is granted. */
 export async function postToken(req: BrokerRequest, rt: Runtime): Promise<BrokerResponse> {
@@ -113,20 +137,16 @@ export async function postToken(req: BrokerRequest, rt: Runtime): Promise<Broker
   let principal: Principal | undefined;
   try {
     request = readRequest(req);
-    principal = await rt.authenticator.authenticate(request.token);
+    // Warm path: both caches answer synchronously, with no await in between.
+    principal =
+      rt.authenticator.cached(request.token) ?? (await rt.authenticator.authenticate(request.token));
     const profile = rt.policy.profile(request.profile);
     if (profile === undefined || !entitlementsOf(rt, principal).profiles.has(request.profile)) {
       throw problems.profileNotGranted();
     }
-    const issued = await rt.issuer.issue(request.profile, profile);
-    rt.log.info("audit.token", {
-      outcome: "issued",
-      caller: callerOf(rt, principal),
-      profile: request.profile,
-      kind: issued.kind,
-      expiresOn: issued.expiresOn.toISOString(),
-      fingerprint: issued.fingerprint,
-    });
+    const issued =
+      rt.issuer.cached(request.profile, profile) ?? (await rt.issuer.issue(request.profile, profile));
+    rt.log.infoPrepared("audit.token", issuedAudit(rt, principal, issued));
     return answer(issued, request.exchange, rt.now());
   } catch (error) {
     const problem = toProblem(error, rt.log);

@@ -3,7 +3,9 @@ import { after, before, describe, test } from "node:test";
 import { ManagedIdentityCredential } from "@azure/identity";
 import { SecretClient } from "@azure/keyvault-secrets";
 import { decodeJwt } from "jose";
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import {
   DEV_MANAGED_IDENTITIES,
   DEV_DOWNSTREAM_APP,
@@ -11,6 +13,7 @@ import {
 } from "../src/local/dev-identities.js";
 import { randomPat } from "../src/local/sample-data.js";
 import { keyVaultClientOptions } from "../src/vault/key-vault-store.js";
+import { startGitServer } from "./support/git-server.js";
 import {
   callerToken,
   devClient,
@@ -150,6 +153,34 @@ describe("POST /api/token on the dev stack", () => {
     assert.equal(body["authorization"], `Basic ${Buffer.from(`:${stored.value ?? ""}`).toString("base64")}`);
     assert.equal(body["expires_on"], stored.properties.expiresOn?.toISOString());
     canaries.push(stored.value ?? "");
+  });
+
+  test("the PAT's authorization header works with git against a real git server", async () => {
+    const stored = await vault.getSecret("pat-contoso-nuget");
+    const git = await startGitServer(stored.value ?? "");
+    try {
+      const res = await stack.token(caller, { profile: "nuget-feed" });
+      const { authorization } = (await res.json()) as { authorization: string };
+      // Asynchronously: the git server runs on this process's event loop.
+      const lsRemote = (args: string[]) =>
+        new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+          const child = spawn("git", [...args, "ls-remote", git.repoUrl], {
+            env: { PATH: process.env["PATH"] ?? "", GIT_TERMINAL_PROMPT: "0", HOME: tmpdir() },
+          });
+          let stdout = "";
+          let stderr = "";
+          child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
+          child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
+          child.on("close", (status) => resolve({ status, stdout, stderr }));
+        });
+      const ok = await lsRemote(["-c", `http.extraheader=AUTHORIZATION: ${authorization}`]);
+      assert.equal(ok.status, 0, ok.stderr);
+      assert.match(ok.stdout, /refs\/heads\/main/);
+      const without = await lsRemote([]);
+      assert.notEqual(without.status, 0, "the server really wants the PAT");
+    } finally {
+      await git.close();
+    }
   });
 
   test("accepts the RFC 8693 token-exchange form", async () => {

@@ -18,7 +18,8 @@ import { callerToken } from "../test/support/dev-stack.js";
 
 const DURATION_S = Number(process.env["BENCH_SECONDS"] ?? 3);
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 5);
-const CONNECTIONS = Number(process.env["BENCH_CONNECTIONS"] ?? 20);
+// Enough connections to keep both servers busy, so the ratio compares work per request, not idle gaps.
+const CONNECTIONS = Number(process.env["BENCH_CONNECTIONS"] ?? 50);
 const require = createRequire(import.meta.url);
 const AUTOCANNON = require.resolve("autocannon/autocannon.js");
 

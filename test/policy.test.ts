@@ -1,17 +1,17 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, test } from "node:test";
 import type { Principal } from "../src/auth/principal.js";
 import { ConfigError } from "../src/config.js";
 import { loadPolicyFile } from "../src/policy/load.js";
+import { scratchDir } from "./support/dev-stack.js";
 
 const TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const GH = "https://token.actions.githubusercontent.com";
 
 function policyFile(doc: unknown): string {
-  const file = path.join(mkdtempSync(path.join(tmpdir(), "policy-")), "policy.json");
+  const file = path.join(scratchDir(), "policy.json");
   writeFileSync(file, typeof doc === "string" ? doc : JSON.stringify(doc));
   return file;
 }

@@ -51,8 +51,8 @@ function parseWith<T extends z.ZodType>(schema: T, input: unknown): z.output<T> 
   return result.data;
 }
 
-export function parseJsonBody<T extends z.ZodType>(req: BrokerRequest, schema: T): z.output<T> {
-  const text = bodyText(req);
+/** JSON text -> a value of the schema, or 400 naming the fields (never the values). */
+export function parseJsonText<T extends z.ZodType>(text: string, schema: T): z.output<T> {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -62,8 +62,12 @@ export function parseJsonBody<T extends z.ZodType>(req: BrokerRequest, schema: T
   return parseWith(schema, json);
 }
 
+export function parseJsonBody<T extends z.ZodType>(req: BrokerRequest, schema: T): z.output<T> {
+  return parseJsonText(bodyText(req), schema);
+}
+
 /**
- * parseJsonBody for small bodies that repeat (a service asks for the same profile all day):
+ * parseJsonBody for small bodies without secrets that repeat (a service asks for the same profile all day):
  * validating is a pure function of the text, so a validated text's result is reused, frozen.
  * Bounded by entries and by text length; only successes are kept.
  */
@@ -77,13 +81,7 @@ export function memoisedJsonBody<T extends z.ZodType>(
     const text = bodyText(req);
     const hit = seen.get(text);
     if (hit !== undefined) return hit;
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw problems.badRequest("The body is not valid JSON.");
-    }
-    const value = Object.freeze(parseWith(schema, json));
+    const value = Object.freeze(parseJsonText(text, schema));
     if (text.length <= maxLength) {
       if (seen.size >= maxEntries) seen.clear();
       seen.set(text, value);

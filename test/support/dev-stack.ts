@@ -1,5 +1,5 @@
 import { ClientSecretCredential } from "@azure/identity";
-import { readFileSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import https from "node:https";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -57,11 +57,17 @@ export async function callerToken(stack: DevStack, name = "dev-caller"): Promise
   return token.token;
 }
 
+/** A scratch directory removed when the test process exits. */
+export function scratchDir(prefix = "token-broker-test-"): string {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 /** Writes a policy file (the dev policy plus `extra` profiles and grants) and returns its path. */
 export function writePolicy(extra: { profiles?: Record<string, unknown>; grants?: unknown[] }): string {
   const base = JSON.parse(readFileSync(DEV_POLICY_FILE, "utf8")) as { profiles: object; grants: unknown[] };
-  const dir = mkdtempSync(path.join(tmpdir(), "token-broker-test-"));
-  const file = path.join(dir, "policy.json");
+  const file = path.join(scratchDir(), "policy.json");
   writeFileSync(
     file,
     JSON.stringify({

@@ -9,6 +9,7 @@ import { registrations, type Registrations } from "../src/functions/registration
 import { startDevStack } from "../src/local/dev-stack.js";
 import { createLogger } from "../src/log.js";
 import { compileRoute } from "../src/local/host.js";
+import type { BrokerRequest } from "../src/http/types.js";
 import { callerToken, startTestStack } from "./support/dev-stack.js";
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../src/local/main.js");
@@ -24,6 +25,24 @@ describe("local host", () => {
       compileRoute("api", { name: "t", route: "token", methods: {} }).pattern.test("/api/token/"),
       true,
     );
+  });
+
+  test("a route parameter that is not valid percent-encoding is 400, not 500", async () => {
+    const echo = (req: BrokerRequest) =>
+      Promise.resolve({ status: 200, headers: {}, body: req.params["name"] ?? "" });
+    const stack = await startTestStackWith({
+      http: [{ name: "echo", route: "echo/{name}", methods: { GET: echo } }],
+      timers: [],
+    });
+    try {
+      const good = await fetch(`${stack.brokerUrl}/api/echo/a%20b`);
+      assert.equal(await good.text(), "a b");
+      const bad = await fetch(`${stack.brokerUrl}/api/echo/%E0%A4%A`);
+      assert.equal(bad.status, 400);
+      assert.equal(bad.headers.get("content-type"), "application/problem+json");
+    } finally {
+      await stack.close();
+    }
   });
 
   test("runs timer triggers on their NCRONTAB schedule", async () => {

@@ -88,6 +88,19 @@ function readIncoming(req: http.IncomingMessage, limit: number): Promise<Uint8Ar
   });
 }
 
+/** Decoded `{name}` parameters; undefined when a segment is not valid percent-encoding. */
+function routeParams(compiled: CompiledRoute, groups: RegExpExecArray): Record<string, string> | undefined {
+  const params: Record<string, string> = {};
+  try {
+    compiled.params.forEach((p, i) => {
+      params[p] = decodeURIComponent(groups[i + 1] ?? "");
+    });
+  } catch {
+    return undefined;
+  }
+  return params;
+}
+
 function send(res: http.ServerResponse, response: BrokerResponse): void {
   const body = response.body ?? "";
   res.writeHead(response.status, { ...response.headers, "content-length": Buffer.byteLength(body) });
@@ -115,15 +128,15 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         break;
       }
     }
+    const params = found === undefined ? undefined : routeParams(found.compiled, found.groups);
     if (found === undefined) {
       response = problems.notFound().toResponse();
+    } else if (params === undefined) {
+      response = problems.badRequest("The URL is not valid percent-encoding.").toResponse();
+      res.setHeader("connection", "close");
     } else {
-      const { compiled, groups } = found;
+      const { compiled } = found;
       name = compiled.route.name;
-      const params: Record<string, string> = {};
-      compiled.params.forEach((p, i) => {
-        params[p] = decodeURIComponent(groups[i + 1] ?? "");
-      });
       const headers = headersOf(req);
       const declared = Number(headers["content-length"] ?? "0");
       const body = declared > MAX_BODY_BYTES ? null : await readIncoming(req, MAX_BODY_BYTES);

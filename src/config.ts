@@ -1,3 +1,4 @@
+import { Cron } from "croner";
 import { z } from "zod";
 import { isLoopbackUrl } from "./net/loopback.js";
 
@@ -8,8 +9,18 @@ import { isLoopbackUrl } from "./net/loopback.js";
  */
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-// NCRONTAB as the Functions host reads it: six fields, seconds first.
-const NCRONTAB = /^\S+(\s+\S+){5}$/;
+/** NCRONTAB as the Functions host reads it: six fields, seconds first, each field in range. */
+function isNcrontab(expression: string): boolean {
+  if (!/^\S+(\s+\S+){5}$/.test(expression.trim())) return false;
+  try {
+    new Cron(expression, { mode: "6-part", paused: true }).stop();
+    return true;
+  } catch {
+    return false;
+  }
+}
+const ncrontab = (fallback: string) =>
+  z.string().refine(isNcrontab, "must be a six-field NCRONTAB expression").default(fallback);
 
 const httpsOrLoopback = z
   .url({ protocol: /^https?$/ })
@@ -62,8 +73,8 @@ const settingsSchema = z.object({
   BROKER_POLICY_FILE: z.string().min(1),
   AZURE_CLIENT_ID: z.string().regex(GUID, "must be a client id GUID").optional(),
   AZURE_AUTHORITY_HOST: httpsOrLoopback.default("https://login.microsoftonline.com"),
-  BROKER_ROTATION_SCHEDULE: z.string().regex(NCRONTAB, "must be a six-field NCRONTAB").default("0 0 3 * * *"),
-  BROKER_NOTICE_SCHEDULE: z.string().regex(NCRONTAB, "must be a six-field NCRONTAB").default("0 0 8 * * *"),
+  BROKER_ROTATION_SCHEDULE: ncrontab("0 0 3 * * *"),
+  BROKER_NOTICE_SCHEDULE: ncrontab("0 0 8 * * *"),
   BROKER_NOTICE_DAYS: intSetting(1, 365).default(7),
   BROKER_ROTATE_BEFORE_DAYS: intSetting(1, 365).default(10),
   BROKER_REVOKE_GRACE_MINUTES: intSetting(0, 7 * 24 * 60).default(60),

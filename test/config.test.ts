@@ -87,4 +87,18 @@ describe("configuration", () => {
       /BROKER_ROTATE_BEFORE_DAYS/,
     );
   });
+
+  test("schedules are six-field NCRONTAB with every field in range", () => {
+    assert.equal(
+      loadConfig({ ...base, BROKER_NOTICE_SCHEDULE: "*/5 * * * * *" }).noticeSchedule,
+      "*/5 * * * * *",
+    );
+    for (const bad of ["0 0 3 * *", "0 0 99 * * *", "0 61 * * * *", "every day"]) {
+      assert.match(
+        failure({ ...base, BROKER_ROTATION_SCHEDULE: bad }),
+        /BROKER_ROTATION_SCHEDULE: must be a six-field NCRONTAB/,
+        bad,
+      );
+    }
+  });
 });

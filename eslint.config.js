@@ -44,5 +44,6 @@ export default tseslint.config(
   {
     files: ["eslint.config.js", "scripts/**/*.mjs"],
     extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: { globals: { process: "readonly" } },
   },
 );

@@ -4,7 +4,10 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import functions from "@azure/functions";
+import { azureHttpHandler } from "../src/functions/azure-adapter.js";
 import { registrations } from "../src/functions/registrations.js";
+import { callerToken, startTestStack } from "./support/dev-stack.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const pkg = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
@@ -62,5 +65,52 @@ describe("the Azure Functions entry", () => {
     assert.match(run.stderr, /KEY_VAULT_URL: is required/);
     assert.match(run.stderr, /BROKER_TENANT_ID: must be a tenant GUID/);
     assert.doesNotMatch(run.stderr, /not-a-guid-canary/);
+  });
+});
+
+describe("the Azure adapter in front of the same handlers", () => {
+  test("translates Functions requests and responses both ways", async () => {
+    const stack = await startTestStack();
+    try {
+      const route = registrations.http.find((r) => r.name === "token");
+      assert.ok(route);
+      const handle = azureHttpHandler(route, stack.runtime);
+      const token = await callerToken(stack);
+      const post = (body: string, headers: Record<string, string>, method = "POST") =>
+        handle(
+          new functions.HttpRequest({
+            method,
+            url: "https://broker.example/api/token",
+            headers,
+            body: { string: body },
+          }),
+        );
+
+      const ok = await post('{"profile":"nuget-feed"}', {
+        "Content-Type": "application/json",
+        Authorization: `Bearer ${token}`,
+      });
+      assert.equal(ok.status, 200);
+      assert.equal((ok.headers as Record<string, string>)["cache-control"], "no-store");
+      assert.equal((JSON.parse(String(ok.body)) as { token_type: string }).token_type, "Basic");
+
+      const wrongMethod = await post("", {}, "GET");
+      assert.equal(wrongMethod.status, 405);
+      assert.equal((wrongMethod.headers as Record<string, string>)["allow"], "POST");
+
+      const big = "x".repeat(100 * 1024);
+      const tooLarge = await post(big, {
+        "Content-Type": "application/json",
+        Authorization: `Bearer ${token}`,
+      });
+      assert.equal(tooLarge.status, 413);
+      assert.equal((tooLarge.headers as Record<string, string>)["content-type"], "application/problem+json");
+
+      const anonymous = await post('{"profile":"nuget-feed"}', { "Content-Type": "application/json" });
+      assert.equal(anonymous.status, 401);
+      assert.match(String(anonymous.body), /"code":"missing_token"/);
+    } finally {
+      await stack.close();
+    }
   });
 });

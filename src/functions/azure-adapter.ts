@@ -1,0 +1,36 @@
+import type { HttpRequest, HttpResponseInit } from "@azure/functions";
+import { dispatch } from "../http/dispatch.js";
+import type { HttpRoute } from "../http/route.js";
+import { MAX_BODY_BYTES, readBodyLimited, type BrokerRequest } from "../http/types.js";
+import type { Runtime } from "../runtime.js";
+
+/** Functions HttpRequest <-> our host-agnostic shapes; translation only, no behaviour of its own. */
+
+export async function toBrokerRequest(req: HttpRequest): Promise<BrokerRequest> {
+  const url = new URL(req.url);
+  const headers: Record<string, string> = {};
+  req.headers.forEach((value, key) => {
+    headers[key.toLowerCase()] = value;
+  });
+  const declared = Number(headers["content-length"] ?? "0");
+  const body = declared > MAX_BODY_BYTES ? null : await readBodyLimited(req.body, MAX_BODY_BYTES);
+  return {
+    method: req.method,
+    path: url.pathname.replace(/^\/api(?=\/)/, ""),
+    query: url.searchParams,
+    headers,
+    params: { ...req.params },
+    body,
+  };
+}
+
+/** The `handler` given to app.http for one route of the registration table. */
+export function azureHttpHandler(
+  route: HttpRoute,
+  runtime: Runtime,
+): (req: HttpRequest) => Promise<HttpResponseInit> {
+  return async (req) => {
+    const response = await dispatch(route, runtime, await toBrokerRequest(req));
+    return { status: response.status, headers: response.headers, body: response.body ?? "" };
+  };
+}

@@ -92,7 +92,7 @@ describe("the Azure adapter in front of the same handlers", () => {
       });
       assert.equal(ok.status, 200);
       assert.equal((ok.headers as Record<string, string>)["cache-control"], "no-store");
-      assert.equal((JSON.parse(String(ok.body)) as { token_type: string }).token_type, "Basic");
+      assert.equal((JSON.parse(ok.body as string) as { token_type: string }).token_type, "Basic");
 
       const wrongMethod = await post("", {}, "GET");
       assert.equal(wrongMethod.status, 405);
@@ -108,7 +108,7 @@ describe("the Azure adapter in front of the same handlers", () => {
 
       const anonymous = await post('{"profile":"nuget-feed"}', { "Content-Type": "application/json" });
       assert.equal(anonymous.status, 401);
-      assert.match(String(anonymous.body), /"code":"missing_token"/);
+      assert.match(anonymous.body as string, /"code":"missing_token"/);
     } finally {
       await stack.close();
     }

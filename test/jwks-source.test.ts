@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { decodeProtectedHeader, errors } from "jose";
 import { IssuerUnavailableError, JwksSource } from "../src/auth/jwks-source.js";
@@ -62,6 +64,29 @@ describe("JwksSource", () => {
     const before = issuer.jwksRequests;
     await assert.rejects(keyFor(s, await issuer.sign({}, { key: await newKey() })), errors.JWKSNoMatchingKey);
     assert.equal(issuer.jwksRequests, before);
+  });
+
+  test("a jwks_uri that is plain HTTP off loopback is refused, never fetched", async () => {
+    let hits = 0;
+    const server = http.createServer((_req, res) => {
+      hits += 1;
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify({ issuer: origin, jwks_uri: "http://keys.example.com/jwks" }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const s = new JwksSource({
+        issuer: origin,
+        kind: "trusted",
+        audiences: ["a"],
+        keys: { discoveryUrl: `${origin}/.well-known/openid-configuration` },
+      });
+      await assert.rejects(keyFor(s, await issuer.sign({})), IssuerUnavailableError);
+      assert.equal(hits, 1, "only the discovery document was fetched");
+    } finally {
+      server.close();
+    }
   });
 
   test("a discovery document naming another issuer is refused", async () => {

@@ -55,7 +55,9 @@ main().catch((error: unknown) => {
   const message =
     error instanceof ConfigError
       ? error.message
-      : `start failed: ${(error as Error).name}${typeof code === "string" ? ` (${code})` : ""}`;
+      : code === "EADDRINUSE"
+        ? `PORT ${process.env["PORT"] ?? "7071"} is already in use; set PORT to a free port (0 picks one)`
+        : `start failed: ${(error as Error).name}${typeof code === "string" ? ` (${code})` : ""}`;
   process.stderr.write(`token-broker: ${message}\n`);
   process.exit(1);
 });

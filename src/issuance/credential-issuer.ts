@@ -52,7 +52,7 @@ export class CredentialIssuer {
   private readonly minted = new ExpiringCache<string, IssuedCredential>();
   private readonly secrets: ExpiringCache<string, StoredSecret>;
   private readonly managedIdentities = new Map<string, TokenCredential>();
-  private readonly appCredentials = new Map<string, TokenCredential>();
+  private readonly appCredentials = new Map<string, { version: string; credential: TokenCredential }>();
   /** The answer built from one cached vault read, so the hot path neither re-checks nor re-hashes it. */
   private readonly patAnswers = new WeakMap<StoredSecret, IssuedCredential>();
   private readonly now: () => number;
@@ -175,9 +175,11 @@ export class CredentialIssuer {
     if (secret.expiresOn !== undefined && secret.expiresOn.getTime() <= this.now()) {
       throw new IssuanceError("credential_expired");
     }
-    // One credential per stored version: a rotated secret gets a fresh MSAL client.
-    const key = `${c.tenantId}/${c.clientId}/${secret.name}/${secret.version}`;
-    let credential = this.appCredentials.get(key);
+    // One credential per app and secret, replaced when the stored version changes (rotation), so
+    // the map holds one entry per profile credential however often secrets rotate.
+    const key = `${c.tenantId}/${c.clientId}/${secret.name}`;
+    const known = this.appCredentials.get(key);
+    let credential = known?.version === secret.version ? known.credential : undefined;
     if (credential === undefined) {
       const { authorityHost, extraCa } = this.options;
       credential = new ClientSecretCredential(c.tenantId, c.clientId, secret.value, {
@@ -188,7 +190,7 @@ export class CredentialIssuer {
           ? { additionalPolicies: [{ policy: extraCaPolicy(extraCa), position: "perCall" as const }] }
           : {}),
       });
-      this.appCredentials.set(key, credential);
+      this.appCredentials.set(key, { version: secret.version, credential });
     }
     return credential;
   }

@@ -53,6 +53,16 @@ describe("POST /api/token on the dev stack", () => {
           scope: "https://graph.microsoft.com/.default",
           credential: { type: "managed-identity" },
         },
+        "graph-wrong-secret": {
+          kind: "entra",
+          scope: "https://graph.microsoft.com/.default",
+          credential: {
+            type: "client-secret",
+            tenantId: "a1b2c3d4-0000-4000-8000-000000000001",
+            clientId: DEV_DOWNSTREAM_APP.clientId,
+            secret: "app-wrong-secret",
+          },
+        },
       },
       grants: [
         {
@@ -65,6 +75,7 @@ describe("POST /api/token on the dev stack", () => {
             "pat-canary",
             "ado-fresh",
             "graph-fresh",
+            "graph-wrong-secret",
           ],
         },
       ],
@@ -94,6 +105,12 @@ describe("POST /api/token on the dev stack", () => {
       expiresOn: new Date(Date.now() - DAY),
     });
     await vault.setSecret("pat-unmanaged", randomPat(), { expiresOn: new Date(Date.now() + 9 * DAY) });
+    const wrongSecret = "canary-wrong-client-secret-Qx81";
+    canaries.push(wrongSecret);
+    await vault.setSecret("app-wrong-secret", wrongSecret, {
+      tags: managedTags("client-secret"),
+      expiresOn: new Date(Date.now() + 9 * DAY),
+    });
     caller = await callerToken(stack);
     canaries.push(caller);
   });
@@ -306,13 +323,22 @@ describe("POST /api/token on the dev stack", () => {
     assert.ok(res.headers.get("retry-after"));
     const text = await res.text();
     assert.doesNotMatch(text, /Injected|statusCode/);
+    stack.managedIdentity.clearFaults();
 
     stack.keyVault.injectFault({ status: 503, count: 10 });
     const vaultDown = await stack.token(caller, { profile: "pat-canary" });
     assert.equal(vaultDown.status, 503);
     assert.equal(((await vaultDown.json()) as { code: string }).code, "upstream_unavailable");
     assert.ok(vaultDown.headers.get("retry-after"));
-    stack.keyVault.resetStats();
+    stack.keyVault.clearFaults();
+  });
+
+  test("Entra refusing the app's client secret is 502, with nothing of Entra's answer", async () => {
+    const res = await stack.token(caller, { profile: "graph-wrong-secret" });
+    const text = await res.text();
+    assert.equal(res.status, 502, text);
+    assert.equal((JSON.parse(text) as { code: string }).code, "upstream_error");
+    assert.doesNotMatch(text, /AADSTS|invalid_client|canary/);
   });
 
   test("request shape errors are problem+json with the right status", async () => {

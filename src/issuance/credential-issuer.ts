@@ -1,6 +1,11 @@
 import type { AccessToken, TokenCredential } from "@azure/core-auth";
 import { createHash } from "node:crypto";
-import { AuthenticationError, ClientSecretCredential, ManagedIdentityCredential } from "@azure/identity";
+import {
+  AuthenticationError,
+  AuthenticationRequiredError,
+  ClientSecretCredential,
+  ManagedIdentityCredential,
+} from "@azure/identity";
 import { isPatFormat, patAuthorization } from "../devops/pat-format.js";
 import { extraCaPolicy } from "../net/extra-ca-policy.js";
 import { isLoopbackUrl } from "../net/loopback.js";
@@ -39,6 +44,21 @@ export interface CredentialIssuerOptions {
 }
 
 type EntraProfile = Extract<Profile, { kind: "entra" }>;
+
+/**
+ * @azure/identity's failures, by class (their messages quote Entra and are never passed on):
+ * MSAL server errors for client credentials (bad secret, unknown app, no consent) surface as
+ * AuthenticationRequiredError; AuthenticationError carries the HTTP status; anything else
+ * (CredentialUnavailableError from the identity endpoint, network) may pass with time.
+ */
+function classifyCredentialError(error: unknown): "entra_refused" | "entra_unavailable" {
+  if (error instanceof AuthenticationRequiredError) return "entra_refused";
+  if (error instanceof AuthenticationError) {
+    const s = error.statusCode;
+    return s >= 400 && s < 500 && s !== 408 && s !== 429 ? "entra_refused" : "entra_unavailable";
+  }
+  return "entra_unavailable";
+}
 
 /** Stored secrets the broker hands out carry its tags; anything else in the vault is not ours to give. */
 function requireManaged(secret: StoredSecret, kind: string): void {
@@ -128,11 +148,7 @@ export class CredentialIssuer {
     try {
       token = await credential.getToken(p.scope);
     } catch (error) {
-      // A 4xx from Entra is a refusal (wrong app, no consent); anything else may pass.
-      const status = error instanceof AuthenticationError ? error.statusCode : undefined;
-      const refused =
-        status !== undefined && status >= 400 && status < 500 && status !== 429 && status !== 408;
-      throw new IssuanceError(refused ? "entra_refused" : "entra_unavailable");
+      throw new IssuanceError(classifyCredentialError(error));
     }
     if (token === null || token.token === "" || !Number.isFinite(token.expiresOnTimestamp)) {
       throw new IssuanceError("entra_unavailable");

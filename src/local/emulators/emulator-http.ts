@@ -57,6 +57,10 @@ export class FaultQueue {
     this.faults.push({ ...fault });
   }
 
+  clear(): void {
+    this.faults = [];
+  }
+
   take(): { status: number; retryAfterSeconds?: number } | undefined {
     const fault = this.faults[0];
     if (fault === undefined) return undefined;

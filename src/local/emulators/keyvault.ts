@@ -46,6 +46,8 @@ export interface KeyVaultEmulator {
   stats(): { requests: number; byOperation: Partial<Record<KeyVaultOperation, number>> };
   resetStats(): void;
   injectFault(fault: KeyVaultFault): void;
+  /** Drops every injected fault not yet served. */
+  clearFaults(): void;
 }
 
 const API_VERSIONS = new Set(["7.0", "7.1", "7.2", "7.3", "7.4", "7.5", "7.6", "2025-07-01", "2026-04-01"]);
@@ -563,6 +565,9 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions): P
       stats = { requests: 0, byOperation: {} };
     },
     injectFault: (fault) => faults.push({ ...fault }),
+    clearFaults: () => {
+      faults.length = 0;
+    },
   };
 }
 

@@ -31,6 +31,8 @@ export interface ManagedIdentityEmulator {
   /** IDENTITY_HEADER: a per-start secret the caller must echo (SSRF protection, as in App Service). */
   header: string;
   stats: () => { tokenRequests: number };
+  /** Drops every injected fault not yet served. */
+  clearFaults: () => void;
   close: () => Promise<void>;
 }
 
@@ -128,6 +130,7 @@ export async function startManagedIdentityEmulator(
     endpoint: `http://${host}:${listening.port}/msi/token`,
     header,
     stats: () => ({ tokenRequests }),
+    clearFaults: () => faults.clear(),
     close: listening.close,
   };
 }

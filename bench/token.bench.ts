@@ -167,8 +167,8 @@ async function main(): Promise<void> {
         row("bare node:http (baseline)", baseline),
         "",
         `per-round throughput ratios: ${brokerRuns.map((b, i) => (b.rps / (bareRuns[i]?.rps ?? 1)).toFixed(2)).join(" ")}`,
-        `throughput ratio ${throughput.toFixed(2)}x (target >= 0.70x) ${throughput >= 0.7 ? "ok" : "MISSED"}`,
-        `p99 ratio        ${tail.toFixed(2)}x (target <= 2.00x; p99 below 1 ms counts as 1 ms) ${tail <= 2 ? "ok" : "MISSED"}`,
+        `throughput ratio ${throughput.toFixed(3)}x (target >= 0.70x) ${throughput >= 0.7 ? "ok" : "MISSED"}`,
+        `p99 ratio        ${tail.toFixed(3)}x (target <= 2.00x; p99 below 1 ms counts as 1 ms) ${tail <= 2 ? "ok" : "MISSED"}`,
         "",
       ].join("\n"),
     );

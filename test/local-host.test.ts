@@ -6,7 +6,7 @@ import path from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { registrations, type Registrations } from "../src/functions/registrations.js";
-import { startDevStack } from "../src/local/dev-stack.js";
+import { DEV_POLICY_FILE, startDevStack } from "../src/local/dev-stack.js";
 import { createLogger } from "../src/log.js";
 import { compileRoute } from "../src/local/host.js";
 import type { BrokerRequest } from "../src/http/types.js";
@@ -91,7 +91,7 @@ interface Started {
   kill(signal: NodeJS.Signals): void;
 }
 
-function startMain(env: Record<string, string>): Promise<Started> {
+function startMain(env: Record<string, string>, readyEvent = "dev.ready"): Promise<Started> {
   const child = spawn(process.execPath, [MAIN], {
     env: { PATH: process.env["PATH"] ?? "", PORT: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -108,7 +108,7 @@ function startMain(env: Record<string, string>): Promise<Started> {
         const line = buffer.slice(0, nl);
         buffer = buffer.slice(nl + 1);
         lines.push(line);
-        if (line.includes('"event":"dev.ready"')) {
+        if (line.includes(`"event":"${readyEvent}"`)) {
           resolve({
             lines,
             stderr,
@@ -175,6 +175,30 @@ describe("npm start (the dev stack as a process)", () => {
     const everything = started.lines.join("\n") + started.stderr.join("");
     assert.ok(!everything.includes(pat), "the PAT is not in the output");
     assert.ok(!everything.includes(token), "the caller token is not in the output");
+  });
+
+  test("with KEY_VAULT_URL set it is the plain local host for Azure, no emulators", async () => {
+    const started = await startMain(
+      {
+        KEY_VAULT_URL: "https://kv-does-not-exist.vault.azure.net",
+        BROKER_TENANT_ID: "72f988bf-86f1-41af-91ab-2d7cd011db47",
+        BROKER_AUDIENCE: "api://token-broker",
+        BROKER_POLICY_FILE: DEV_POLICY_FILE,
+      },
+      "host.ready",
+    );
+    const broker = started.ready["broker"] ?? "";
+    assert.equal((await fetch(`${broker}/api/health`)).status, 200);
+    const anonymous = await fetch(`${broker}/api/token`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"profile":"ado-read"}',
+    });
+    assert.equal(anonymous.status, 401);
+    assert.ok(!started.lines.join("\n").includes("dev stack is running"), "no dev banner");
+    started.kill("SIGTERM");
+    assert.equal(await started.exit, 0);
+    assert.equal(await portOpen(broker), false);
   });
 
   test("a bad setting stops the start, naming it and not its value", async () => {

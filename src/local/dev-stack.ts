@@ -166,6 +166,11 @@ Everything is in this one process; Ctrl-C stops all of it.
     -d '{"profile":"nuget-feed"}' | node -pe 'JSON.parse(require("fs").readFileSync(0, "utf8")).authorization')
   git -c http.extraheader="AUTHORIZATION: $AUTH" ls-remote https://dev.azure.com/contoso/project/_git/repo
 
+4. The credential inventory, as dev-ops (role Inventory.Read; dev-admin also has Secrets.Admin):
+   the token as in 1 with client_id=${DEV_CLIENTS[1]?.clientId ?? ""} and client_secret=${DEV_CLIENTS[1]?.secret ?? ""}, then
+
+  curl -s "${api}/inventory?top=10" -H "Authorization: Bearer $OPS"
+
 Profiles: ${stack.runtime.policy.profileNames().join(", ")}   (policy: ${stack.config.policyFile})
 `;
 }

@@ -4,7 +4,8 @@
 set -eu
 cd "$(dirname "$0")/../.."
 
-policy="${BROKER_POLICY_FILE:-policy/policy.json}"
+# The path the app reads (BROKER_POLICY_FILE, infra/main.bicep's brokerPolicyFile default).
+policy="policy/policy.json"
 if [ ! -f "$policy" ]; then
   echo "token-broker: $policy is missing. Copy policy/policy.sample.json to $policy and edit it (docs/deploy.md)." >&2
   exit 1
@@ -14,6 +15,11 @@ fi
 npm run build --silent
 node --input-type=module -e '
   const { loadPolicyFile } = await import("./dist/src/policy/load.js");
-  loadPolicyFile(process.argv[1]);
+  try {
+    loadPolicyFile(process.argv[1]);
+  } catch (error) {
+    console.error("token-broker: " + error.message);
+    process.exit(1);
+  }
   console.log("token-broker: " + process.argv[1] + " is valid");
 ' "$policy"

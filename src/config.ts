@@ -82,6 +82,9 @@ const settingsSchema = z.object({
   BROKER_NOTICE_TEAMS_URL: httpsOrLoopback.optional(),
 });
 
+/** Every setting the schema reads, so the deployment (infra/) can be checked against it. */
+export const SETTING_NAMES: readonly string[] = Object.keys(settingsSchema.shape);
+
 export interface BrokerConfig {
   port: number;
   keyVaultUrl: string;

@@ -1,7 +1,7 @@
 import { TAG, toItem, type InventoryItem } from "../inventory/managed-credential.js";
 import { withLease, type Lease, type LeaseProvider, type Leased } from "../lease/lease.js";
 import { describeError, type Logger } from "../log.js";
-import type { SecretStore } from "../vault/secret-store.js";
+import { SecretNotFoundError, type SecretProperties, type SecretStore } from "../vault/secret-store.js";
 import { DeliveryError } from "./delivery.js";
 import { noticeOf } from "./notice.js";
 import type { Notifier } from "./notifier.js";
@@ -35,11 +35,6 @@ export interface NoticeSweepOptions {
   log: Logger;
   /** Notices in flight at once: one slow receiver never holds up the rest. */
   concurrency?: number;
-}
-
-interface Due {
-  item: InventoryItem;
-  event: NoticeEvent;
 }
 
 /** Runs `work` over `items`, at most `limit` at a time. */
@@ -85,7 +80,8 @@ export class NoticeSweep {
     const now = this.options.now();
     const rules = { now, noticeDays: Math.max(...thresholds) };
     const report: SweepReport = { notified: [], alreadyNotified: [], failed: [], skipped: [], checked: 0 };
-    const due: Due[] = [];
+    // The vault's listing has no version ids: what could be due is read again one by one.
+    const candidates: string[] = [];
     let page: string | undefined;
     do {
       const result = await store.listPage(page);
@@ -93,43 +89,61 @@ export class NoticeSweep {
         const item = toItem(secret, rules);
         if (item === undefined) continue;
         report.checked += 1;
-        const plan = planNotice(item, secret.tags[TAG.noticeSentFor], thresholds, now);
-        if ("due" in plan) due.push({ item, event: plan.due });
-        else if ("already" in plan) report.alreadyNotified.push({ name: item.name, threshold: plan.already });
+        if (!("none" in planNotice(item, undefined, thresholds, now))) candidates.push(item.name);
       }
       page = result.next;
     } while (page !== undefined);
 
-    await eachLimited(due, this.options.concurrency ?? 4, (d) => this.notify(d, lease, report, now));
+    await eachLimited(candidates, this.options.concurrency ?? 4, (name) =>
+      this.notify(name, { lease, report, now, rules }),
+    );
     for (const list of [report.notified, report.alreadyNotified, report.failed, report.skipped]) {
       list.sort((a, b) => a.name.localeCompare(b.name));
     }
     return report;
   }
 
-  private async notify({ item, event }: Due, lease: Lease, report: SweepReport, now: number): Promise<void> {
+  private async notify(
+    name: string,
+    context: { lease: Lease; report: SweepReport; now: number; rules: { now: number; noticeDays: number } },
+  ): Promise<void> {
+    const { lease, report, now, rules } = context;
     if (lease.lost()) {
-      report.skipped.push({ name: item.name, reason: "lease lost" });
+      report.skipped.push({ name, reason: "lease lost" });
       return;
     }
+    let secret: SecretProperties;
+    try {
+      secret = await this.options.store.getProperties(name);
+    } catch (error) {
+      if (error instanceof SecretNotFoundError) return; // deleted since the listing
+      this.options.log.error("notice.read_failed", { name, error: describeError(error) });
+      report.skipped.push({ name, reason: "could not be read from the vault" });
+      return;
+    }
+    const item = toItem(secret, rules);
+    if (item === undefined) return;
+    const plan = planNotice(item, secret.tags[TAG.noticeSentFor], this.options.thresholds, now);
+    if ("already" in plan) {
+      report.alreadyNotified.push({ name, threshold: plan.already });
+      return;
+    }
+    if (!("due" in plan)) return;
+    const event = plan.due;
     try {
       await this.options.notifier.send(noticeOf(item, event, now));
     } catch (error) {
       const reason = error instanceof DeliveryError ? error.reason : "delivery error";
-      report.failed.push({ name: item.name, threshold: event, reason });
+      report.failed.push({ name, threshold: event, reason });
       return;
     }
     try {
       const recorded = await this.record(item, event);
-      if (recorded) report.notified.push({ name: item.name, threshold: event });
-      else report.skipped.push({ name: item.name, reason: "version changed while notifying" });
+      if (recorded) report.notified.push({ name, threshold: event });
+      else report.skipped.push({ name, reason: "version changed while notifying" });
     } catch (error) {
-      this.options.log.error("notice.record_failed", { name: item.name, error: describeError(error) });
-      report.failed.push({
-        name: item.name,
-        threshold: event,
-        reason: "sent, but not recorded in the vault",
-      });
+      this.options.log.error("notice.record_failed", { name, error: describeError(error) });
+      report.failed.push({ name, threshold: event, reason: "sent, but not recorded in the vault" });
     }
   }
 

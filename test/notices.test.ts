@@ -70,14 +70,16 @@ describe("expiry notices on the dev stack", () => {
   const cards = (p = "/teams") => stack.webhookSink.received(p).map((r) => r.body);
   const mine = (list: Named[], name: string) => list.filter((n) => n.name === name);
 
-  async function sweepResponse(token = admin): Promise<{ status: number; text: string }> {
+  async function sweepResponse(
+    token = admin,
+  ): Promise<{ status: number; text: string; retryAfter: string | null }> {
     const res = await stack.api("/admin/notice-sweep", {
       method: "POST",
       headers: { authorization: `Bearer ${token}` },
     });
     const text = await res.text();
     texts.push(text);
-    return { status: res.status, text };
+    return { status: res.status, text, retryAfter: res.headers.get("retry-after") };
   }
   async function sweep(): Promise<Report> {
     const { status, text } = await sweepResponse();
@@ -208,8 +210,11 @@ describe("expiry notices on the dev stack", () => {
         other.notices.run("timer"),
       ]);
       let notifiedTimes = 0;
+      let conflicts = d.acquired ? 0 : 1;
       for (const r of [a, b, c]) {
         if (r.status === 409) {
+          conflicts += 1;
+          assert.equal(r.retryAfter, "30");
           const problem = JSON.parse(r.text) as { code: string };
           assert.equal(problem.code, "sweep_in_progress");
         } else {
@@ -219,6 +224,8 @@ describe("expiry notices on the dev stack", () => {
       }
       if (d.acquired) notifiedTimes += mine(d.value.notified, "notice-race").length;
       assert.equal(notifiedTimes, 1);
+      // The first sweep holds the lease while the slow receiver answers: the others find it taken.
+      assert.ok(conflicts >= 1);
       assert.equal(hooks("notice-race").length, 1);
       assert.equal(other.leases.scope, "blob");
     } finally {

@@ -33,12 +33,13 @@ param rotationSchedule string = '0 0 3 * * *'
 @description('NCRONTAB (six fields, UTC) of the expiry-notice sweep (BROKER_NOTICE_SCHEDULE).')
 param noticeSchedule string = '0 0 8 * * *'
 
-@description('Expiry-notice window in days (BROKER_NOTICE_DAYS).')
-@minValue(1)
-@maxValue(365)
-param noticeDays int = 7
+@description('Expiry-notice lead times in days, comma-separated, e.g. 7,1 (BROKER_NOTICE_DAYS).')
+param noticeDays string = '7'
 
-@description('Auto-rotation starts this many days before expiry (BROKER_ROTATE_BEFORE_DAYS); must exceed noticeDays.')
+@description('Runbook page linked from expiry notices (BROKER_NOTICE_RUNBOOK_URL). Empty: none.')
+param noticeRunbookUrl string = ''
+
+@description('Auto-rotation starts this many days before expiry (BROKER_ROTATE_BEFORE_DAYS); must exceed the largest noticeDays.')
 @minValue(1)
 @maxValue(365)
 param rotateBeforeDays int = 10
@@ -143,6 +144,7 @@ module functionApp 'app/function-app.bicep' = {
     rotationSchedule: rotationSchedule
     noticeSchedule: noticeSchedule
     noticeDays: noticeDays
+    noticeRunbookUrl: noticeRunbookUrl
     rotateBeforeDays: rotateBeforeDays
     revokeGraceMinutes: revokeGraceMinutes
     noticeWebhookUrl: noticeWebhookUrl

@@ -63,8 +63,11 @@ param rotationSchedule string
 @description('BROKER_NOTICE_SCHEDULE: NCRONTAB (six fields, UTC) of the expiry-notice sweep.')
 param noticeSchedule string
 
-@description('BROKER_NOTICE_DAYS: notice window in days.')
-param noticeDays int
+@description('BROKER_NOTICE_DAYS: notice lead times in days, comma-separated.')
+param noticeDays string
+
+@description('BROKER_NOTICE_RUNBOOK_URL: runbook linked from notices; empty for none.')
+param noticeRunbookUrl string
 
 @description('BROKER_ROTATE_BEFORE_DAYS: auto-rotation starts this many days before expiry.')
 param rotateBeforeDays int
@@ -199,7 +202,10 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     BROKER_POLICY_FILE: brokerPolicyFile
     BROKER_ROTATION_SCHEDULE: rotationSchedule
     BROKER_NOTICE_SCHEDULE: noticeSchedule
-    BROKER_NOTICE_DAYS: string(noticeDays)
+    BROKER_NOTICE_DAYS: noticeDays
+    BROKER_NOTICE_RUNBOOK_URL: noticeRunbookUrl
+    // The sweeps' leases live on the host storage account, reached with the identity.
+    BROKER_LEASE_STORAGE_URL: storage.properties.primaryEndpoints.blob
     BROKER_ROTATE_BEFORE_DAYS: string(rotateBeforeDays)
     BROKER_REVOKE_GRACE_MINUTES: string(revokeGraceMinutes)
     // Blank counts as unset for the broker (log-only notices).

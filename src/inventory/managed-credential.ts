@@ -85,7 +85,7 @@ export const FULL_ACCESS_SCOPE = "app_token";
 
 export interface StatusRules {
   now: number;
-  /** Within this many days of expiry a credential is `expiring`. */
+  /** Within this many days of expiry (the largest notice threshold) a credential is `expiring`. */
   noticeDays: number;
 }
 

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { loadConfig, type BrokerConfig } from "../config.js";
 import { registrations as defaultRegistrations, type Registrations } from "../functions/registrations.js";
 import { createLogger, type Logger } from "../log.js";
-import { createRuntime, type Runtime } from "../runtime.js";
+import { createRuntime, type Runtime, type RuntimeOptions } from "../runtime.js";
 import { keyVaultClientOptions } from "../vault/key-vault-store.js";
 import { createDevCertificate } from "./dev-certificate.js";
 import {
@@ -18,10 +18,12 @@ import {
   DEV_MANAGED_IDENTITIES,
   DEV_TENANT_ID,
 } from "./dev-identities.js";
+import { startAzuriteBlob, type AzuriteBlob } from "./emulators/azurite.js";
 import { startEntraEmulator, type EntraEmulator } from "./emulators/entra.js";
 import { startKeyVaultEmulator, type KeyVaultEmulator } from "./emulators/keyvault.js";
 import { startManagedIdentityEmulator, type ManagedIdentityEmulator } from "./emulators/managed-identity.js";
 import { DevSigner } from "./emulators/signer.js";
+import { startWebhookSink, type WebhookSink } from "./emulators/webhook-sink.js";
 import { startLocalHost, type LocalHost } from "./host.js";
 import { randomClientSecret, seedVault } from "./sample-data.js";
 
@@ -45,6 +47,10 @@ export interface DevStack {
   entra: EntraEmulator;
   keyVault: KeyVaultEmulator;
   managedIdentity: ManagedIdentityEmulator;
+  /** Receives expiry notices: `/hook` (JSON webhook) and `/teams` (Teams workflow). */
+  webhookSink: WebhookSink;
+  /** Azurite's blob service: the sweeps' leases. */
+  storage: AzuriteBlob;
   caFile: string;
   config: BrokerConfig;
   runtime: Runtime;
@@ -55,6 +61,9 @@ export interface DevStackOptions {
   env?: Readonly<Record<string, string | undefined>>;
   log?: Logger;
   registrations?: Registrations;
+  /** The broker's clock (tests move it to reach notice thresholds). */
+  now?: () => number;
+  noticeDelivery?: RuntimeOptions["noticeDelivery"];
 }
 
 export async function startDevStack(options: DevStackOptions = {}): Promise<DevStack> {
@@ -101,6 +110,11 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     });
     closers.push(() => keyVault.close());
 
+    const webhookSink = await startWebhookSink();
+    closers.push(() => webhookSink.close());
+    const storage = await startAzuriteBlob();
+    closers.push(() => storage.close());
+
     const caDir = mkdtempSync(path.join(tmpdir(), "token-broker-dev-"));
     closers.push(() => rmSync(caDir, { recursive: true, force: true }));
     const caFile = path.join(caDir, "ca.pem");
@@ -118,17 +132,36 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       BROKER_AUDIENCE: DEV_BROKER_AUDIENCE,
       BROKER_POLICY_FILE: DEV_POLICY_FILE,
       AZURE_AUTHORITY_HOST: entra.url,
+      BROKER_NOTICE_WEBHOOK_URL: `${webhookSink.url}/hook`,
+      BROKER_NOTICE_TEAMS_URL: `${webhookSink.url}/teams`,
+      AzureWebJobsStorage: storage.connectionString,
       ...env,
       KEY_VAULT_URL: keyVault.url,
     });
-    const runtime = createRuntime(config, { extraCa: tls.cert, log });
+    const runtime = createRuntime(config, {
+      extraCa: tls.cert,
+      log,
+      ...(options.now !== undefined ? { now: options.now } : {}),
+      ...(options.noticeDelivery !== undefined ? { noticeDelivery: options.noticeDelivery } : {}),
+    });
     const host: LocalHost = await startLocalHost({
       runtime,
       registrations: options.registrations ?? defaultRegistrations,
       port: config.port,
     });
     closers.push(host.close);
-    return { brokerUrl: host.url, entra, keyVault, managedIdentity, caFile, config, runtime, close };
+    return {
+      brokerUrl: host.url,
+      entra,
+      keyVault,
+      managedIdentity,
+      webhookSink,
+      storage,
+      caFile,
+      config,
+      runtime,
+      close,
+    };
   } catch (error) {
     await close();
     throw error;
@@ -140,12 +173,15 @@ export function devBanner(stack: DevStack): string {
   const caller = DEV_CLIENTS[0];
   const api = `${stack.brokerUrl}/api`;
   return `
-Token Broker dev stack is running: broker + Entra, managed-identity and Key Vault emulators.
+Token Broker dev stack is running: broker + Entra, managed-identity and Key Vault emulators,
+a webhook sink for expiry notices and Azurite (blob leases).
 Everything is in this one process; Ctrl-C stops all of it.
 
   Broker      ${api}
   Entra       ${stack.entra.url}   (tenant ${stack.config.tenantId})
   Key Vault   ${stack.keyVault.url}
+  Notices     ${stack.webhookSink.url}/hook, /teams   (webhook sink: notices are also logged as notice.sent)
+  Storage     ${stack.storage.blobUrl}   (Azurite, in memory)
   CA cert     ${stack.caFile}   (the emulators' self-signed CA, for curl --cacert)
 
 1. Get a caller token, as the dev-caller app (client credentials):

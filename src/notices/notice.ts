@@ -1,4 +1,4 @@
-import type { InventoryItem } from "../inventory/managed-credential.js";
+import type { InventoryItem, VersionedItem } from "../inventory/managed-credential.js";
 import type { NoticeEvent } from "./planner.js";
 
 /**
@@ -62,7 +62,7 @@ function actionOf(item: InventoryItem, reason: Notice["reason"]): Notice["action
   return { description, rotate, cli };
 }
 
-export function noticeOf(item: InventoryItem, event: NoticeEvent, now: number): Notice {
+export function noticeOf(item: VersionedItem, event: NoticeEvent, now: number): Notice {
   const reason = reasonOf(item, event);
   return {
     id: `${item.name}:${item.version}:${String(event)}`,

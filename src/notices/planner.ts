@@ -58,7 +58,8 @@ export function planNotice(
   now: number,
 ): Plan {
   if (!item.enabled) return { none: "disabled" };
-  const sent = sentFor(noticeSentFor, item.version);
+  // A listed item has no version: what was sent for it is only known once it is read on its own.
+  const sent = item.version === null ? [] : sentFor(noticeSentFor, item.version);
   const expiresAt = item.expiresOn === null ? undefined : Date.parse(item.expiresOn);
   if (expiresAt !== undefined && expiresAt <= now) {
     return sent.includes("expired") ? { already: "expired" } : { due: "expired" };

@@ -1,4 +1,4 @@
-import { TAG, toItem, type InventoryItem } from "../inventory/managed-credential.js";
+import { isVersioned, TAG, toItem, type InventoryItem } from "../inventory/managed-credential.js";
 import { withLease, type Lease, type LeaseProvider, type Leased } from "../lease/lease.js";
 import { describeError, type Logger } from "../log.js";
 import { SecretNotFoundError, type SecretProperties, type SecretStore } from "../vault/secret-store.js";
@@ -122,7 +122,7 @@ export class NoticeSweep {
       return;
     }
     const item = toItem(secret, rules);
-    if (item === undefined) return;
+    if (item === undefined || !isVersioned(item)) return;
     const plan = planNotice(item, secret.tags[TAG.noticeSentFor], this.options.thresholds, now);
     if ("already" in plan) {
       report.alreadyNotified.push({ name, threshold: plan.already });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { loadConfig } from "../src/config.js";
-import type { InventoryItem } from "../src/inventory/managed-credential.js";
+import type { VersionedItem } from "../src/inventory/managed-credential.js";
 import { BlobLeaseProvider } from "../src/lease/blob-lease.js";
 import { ProcessLeaseProvider, withLease } from "../src/lease/lease.js";
 import { startAzuriteBlob } from "../src/local/emulators/azurite.js";
@@ -15,7 +15,7 @@ import { teamsWorkflowMessageSchema } from "./support/adaptive-card.js";
 const DAY = 24 * 3600_000;
 const NOW = Date.parse("2026-11-20T08:00:00Z");
 
-function item(days: number | null, extra: Partial<InventoryItem> = {}): InventoryItem {
+function item(days: number | null, extra: Partial<VersionedItem> = {}): VersionedItem {
   return {
     name: "pat-feed",
     kind: "pat",

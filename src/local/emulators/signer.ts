@@ -43,11 +43,15 @@ export class DevSigner {
 
   /** True when the token is ours, unexpired and for `audience` (used by the Key Vault emulator). */
   async verifies(token: string, audience: string): Promise<boolean> {
+    return (await this.verify(token, audience)) !== undefined;
+  }
+
+  /** The claims when the token is ours, unexpired and for `audience`; undefined otherwise. */
+  async verify(token: string, audience: string): Promise<JWTPayload | undefined> {
     try {
-      await jwtVerify(token, this.publicKey, { audience, algorithms: ["RS256"] });
-      return true;
+      return (await jwtVerify(token, this.publicKey, { audience, algorithms: ["RS256"] })).payload;
     } catch {
-      return false;
+      return undefined;
     }
   }
 }

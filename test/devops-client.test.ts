@@ -100,14 +100,13 @@ describe("Azure DevOps PAT lifecycle client against the emulator", () => {
     });
   });
   after(async () => {
+    await Promise.all([ado.close(), entra.close()]);
     // Nothing secret in any error message the tests saw: no token, no PAT, no upstream text.
     const canaries = [userToken, appToken, ...created.map((p) => p.token), "TF400813", "Injected"];
     for (const message of messages) {
       for (const canary of canaries) assert.ok(!message.includes(canary), `leak in: ${message.slice(0, 80)}`);
     }
     assert.ok(messages.length >= 8, "the leak check saw the errors");
-    await ado.close();
-    await entra.close();
   });
 
   test("create (allOrgs false on the wire), list across pages, get, update and revoke", async () => {

@@ -228,7 +228,8 @@ export async function startAzureDevOpsEmulator(
       "www-authenticate": `Bearer authorization_uri=https://login.microsoftonline.com/${options.tenantId}`,
     };
     const bearer = /^Bearer (\S+)$/i.exec(req.headers.authorization ?? "")?.[1];
-    const claims = bearer === undefined ? undefined : await options.signer.verify(bearer, ADO_RESOURCE);
+    const claims =
+      bearer === undefined ? undefined : await options.signer.verify(bearer, ADO_RESOURCE, now());
     if (claims === undefined || claims["tid"] !== options.tenantId || typeof claims["oid"] !== "string") {
       throw new AdoError(
         401,

@@ -46,10 +46,14 @@ export class DevSigner {
     return (await this.verify(token, audience)) !== undefined;
   }
 
-  /** The claims when the token is ours, unexpired and for `audience`; undefined otherwise. */
-  async verify(token: string, audience: string): Promise<JWTPayload | undefined> {
+  /**
+   * The claims when the token is ours, unexpired and for `audience`; undefined otherwise. `now`
+   * is the verifying emulator's clock (tests move it).
+   */
+  async verify(token: string, audience: string, now?: number): Promise<JWTPayload | undefined> {
     try {
-      return (await jwtVerify(token, this.publicKey, { audience, algorithms: ["RS256"] })).payload;
+      const at = now !== undefined ? { currentDate: new Date(now) } : {};
+      return (await jwtVerify(token, this.publicKey, { audience, algorithms: ["RS256"], ...at })).payload;
     } catch {
       return undefined;
     }

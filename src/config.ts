@@ -102,6 +102,11 @@ const settingsSchema = z.object({
   BROKER_NOTICE_DAYS: noticeDaysList.default([7]),
   BROKER_ROTATE_BEFORE_DAYS: intSetting(1, 365).default(10),
   BROKER_REVOKE_GRACE_MINUTES: intSetting(0, 7 * 24 * 60).default(60),
+  // Azure DevOps has two hosts: the PAT Lifecycle API lives on vssps.dev.azure.com, everything
+  // else (connectionData, git) on dev.azure.com. Two settings, so neither is derived by string surgery.
+  BROKER_DEVOPS_URL: httpsOrLoopback.default("https://dev.azure.com"),
+  BROKER_DEVOPS_VSSPS_URL: httpsOrLoopback.default("https://vssps.dev.azure.com"),
+  BROKER_GRAPH_URL: httpsOrLoopback.default("https://graph.microsoft.com"),
   BROKER_NOTICE_WEBHOOK_URL: httpsOrLoopback.optional(),
   BROKER_NOTICE_TEAMS_URL: httpsOrLoopback.optional(),
   BROKER_NOTICE_RUNBOOK_URL: httpsOrLoopback.optional(),
@@ -131,6 +136,11 @@ export interface BrokerConfig {
   noticeDays: number[];
   rotateBeforeDays: number;
   revokeGraceMinutes: number;
+  /** Azure DevOps organizations host (connectionData, git), e.g. https://dev.azure.com. */
+  devopsUrl: string;
+  /** Azure DevOps identity host of the PAT Lifecycle API, e.g. https://vssps.dev.azure.com. */
+  devopsVsspsUrl: string;
+  graphUrl: string;
   noticeWebhookUrl: string | undefined;
   noticeTeamsUrl: string | undefined;
   /** A page on what to do about an expiring credential: the Teams card's button. */
@@ -191,6 +201,9 @@ export function loadConfig(env: Env): BrokerConfig {
     noticeDays: s.BROKER_NOTICE_DAYS,
     rotateBeforeDays: s.BROKER_ROTATE_BEFORE_DAYS,
     revokeGraceMinutes: s.BROKER_REVOKE_GRACE_MINUTES,
+    devopsUrl: s.BROKER_DEVOPS_URL.replace(/\/+$/, ""),
+    devopsVsspsUrl: s.BROKER_DEVOPS_VSSPS_URL.replace(/\/+$/, ""),
+    graphUrl: s.BROKER_GRAPH_URL.replace(/\/+$/, ""),
     noticeWebhookUrl: s.BROKER_NOTICE_WEBHOOK_URL,
     noticeTeamsUrl: s.BROKER_NOTICE_TEAMS_URL,
     noticeRunbookUrl: s.BROKER_NOTICE_RUNBOOK_URL,

@@ -204,6 +204,10 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     BROKER_NOTICE_SCHEDULE: noticeSchedule
     BROKER_NOTICE_DAYS: noticeDays
     BROKER_NOTICE_RUNBOOK_URL: noticeRunbookUrl
+    // Public-cloud endpoints of the upstreams the broker rotates and revokes with.
+    BROKER_DEVOPS_URL: 'https://dev.azure.com'
+    BROKER_DEVOPS_VSSPS_URL: 'https://vssps.dev.azure.com'
+    BROKER_GRAPH_URL: environment().graph
     // The sweeps' leases live on the host storage account, reached with the identity.
     BROKER_LEASE_STORAGE_URL: storage.properties.primaryEndpoints.blob
     BROKER_ROTATE_BEFORE_DAYS: string(rotateBeforeDays)

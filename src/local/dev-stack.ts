@@ -10,22 +10,35 @@ import { createLogger, type Logger } from "../log.js";
 import { createRuntime, type Runtime, type RuntimeOptions } from "../runtime.js";
 import { keyVaultClientOptions } from "../vault/key-vault-store.js";
 import { createDevCertificate } from "./dev-certificate.js";
+import { randomUUID } from "node:crypto";
 import {
+  AZURE_DEVOPS_RESOURCE,
   DEV_BROKER_APP_ID,
   DEV_BROKER_AUDIENCE,
   DEV_CLIENTS,
+  DEV_DEVOPS_ORGANIZATIONS,
   DEV_DOWNSTREAM_APP,
   DEV_MANAGED_IDENTITIES,
+  DEV_PUBLIC_CLIENT,
   DEV_TENANT_ID,
+  DEV_USER,
 } from "./dev-identities.js";
 import { startAzuriteBlob, type AzuriteBlob } from "./emulators/azurite.js";
+import { startAzureDevOpsEmulator, type AzureDevOpsEmulator } from "./emulators/azure-devops.js";
 import { startEntraEmulator, type EntraEmulator } from "./emulators/entra.js";
+import { startGraphEmulator, type GraphEmulator } from "./emulators/graph.js";
 import { startKeyVaultEmulator, type KeyVaultEmulator } from "./emulators/keyvault.js";
 import { startManagedIdentityEmulator, type ManagedIdentityEmulator } from "./emulators/managed-identity.js";
 import { DevSigner } from "./emulators/signer.js";
 import { startWebhookSink, type WebhookSink } from "./emulators/webhook-sink.js";
 import { startLocalHost, type LocalHost } from "./host.js";
-import { randomClientSecret, seedVault } from "./sample-data.js";
+import {
+  randomClientSecret,
+  randomPat,
+  SAMPLE_APP_SECRET_LIFETIME_DAYS,
+  SAMPLE_PAT_LIFETIME_DAYS,
+  seedVault,
+} from "./sample-data.js";
 
 /**
  * `npm start` without KEY_VAULT_URL: every emulator, sample data and the broker in one process,
@@ -51,6 +64,9 @@ export interface DevStack {
   webhookSink: WebhookSink;
   /** Azurite's blob service: the sweeps' leases. */
   storage: AzuriteBlob;
+  /** Azure DevOps: PAT Lifecycle API and connectionData, one origin for both hosts. */
+  devops: AzureDevOpsEmulator;
+  graph: GraphEmulator;
   caFile: string;
   config: BrokerConfig;
   runtime: Runtime;
@@ -78,15 +94,21 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     const tls = await createDevCertificate();
     const signer = await processSigner();
     const appSecret = randomClientSecret();
+    const appKeyId = randomUUID();
+    const DAY = 24 * 3600_000;
 
     const entra = await startEntraEmulator({
       tls,
       signer,
       tenantId,
       brokerApp: { appIdUri: DEV_BROKER_AUDIENCE, clientId: DEV_BROKER_APP_ID },
-      clients: [...DEV_CLIENTS, { ...DEV_DOWNSTREAM_APP, secret: appSecret, brokerRoles: [] }],
+      clients: [...DEV_CLIENTS, { ...DEV_DOWNSTREAM_APP, brokerRoles: [] }],
+      users: [DEV_USER],
+      publicClients: [DEV_PUBLIC_CLIENT],
     });
     closers.push(entra.close);
+    // The downstream app's secret is keyed like Graph's passwordCredentials, so removing it there stops it here.
+    entra.addClientSecret(DEV_DOWNSTREAM_APP.clientId, { keyId: appKeyId, secret: appSecret });
 
     const extraUserAssigned = env["AZURE_CLIENT_ID"];
     const managedIdentity = await startManagedIdentityEmulator({
@@ -102,6 +124,57 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     // ManagedIdentityCredential (inside MSAL) reads these from the process environment.
     process.env["IDENTITY_ENDPOINT"] = managedIdentity.endpoint;
     process.env["IDENTITY_HEADER"] = managedIdentity.header;
+
+    const devops = await startAzureDevOpsEmulator({
+      tls,
+      signer,
+      tenantId,
+      organizations: DEV_DEVOPS_ORGANIZATIONS,
+    });
+    closers.push(devops.close);
+    const pat = randomPat();
+    const patAuthorizationId = devops.addPat("contoso", {
+      token: pat,
+      ownerObjectId: DEV_USER.objectId,
+      displayName: "nuget-feed (sample)",
+      scope: "vso.packaging",
+      validTo: new Date(Date.now() + SAMPLE_PAT_LIFETIME_DAYS * DAY),
+    });
+
+    const graph = await startGraphEmulator({
+      tls,
+      signer,
+      tenantId,
+      applications: [
+        {
+          ...DEV_DOWNSTREAM_APP,
+          appId: DEV_DOWNSTREAM_APP.clientId,
+          displayName: "dev-downstream",
+          // Application.ReadWrite.OwnedBy: the broker's identities own the app.
+          owners: [
+            DEV_MANAGED_IDENTITIES.systemAssigned.objectId,
+            DEV_MANAGED_IDENTITIES.userAssigned.objectId,
+            ...(extraUserAssigned ? [extraUserAssigned] : []),
+          ],
+          passwords: [
+            {
+              keyId: appKeyId,
+              secret: appSecret,
+              endDateTime: new Date(Date.now() + SAMPLE_APP_SECRET_LIFETIME_DAYS * DAY),
+            },
+          ],
+        },
+      ],
+      onPasswordAdded: (e) =>
+        entra.addClientSecret(e.appId, {
+          keyId: e.keyId,
+          secret: e.secretText,
+          usableFrom: e.usableFrom,
+          expiresOn: e.expiresOn,
+        }),
+      onPasswordRemoved: (e) => entra.removeClientSecret(e.appId, e.keyId),
+    });
+    closers.push(graph.close);
 
     const keyVault = await startKeyVaultEmulator({
       tls,
@@ -125,7 +198,20 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       new ManagedIdentityCredential({ retryOptions: { maxRetries: 0 } }),
       keyVaultClientOptions({ extraCa: tls.cert, maxRetries: 0 }),
     );
-    await seedVault(vaultWriter, appSecret);
+    await seedVault(vaultWriter, {
+      pat,
+      patAuthorizationId,
+      appSecret,
+      appObjectId: DEV_DOWNSTREAM_APP.objectId,
+      appKeyId,
+      refreshToken: entra.mintRefreshToken(
+        DEV_USER.objectId,
+        DEV_PUBLIC_CLIENT.clientId,
+        `${AZURE_DEVOPS_RESOURCE}/.default offline_access`,
+      ),
+      refreshTokenOwner: DEV_USER.userPrincipalName,
+      publicClientId: DEV_PUBLIC_CLIENT.clientId,
+    });
 
     const config = loadConfig({
       BROKER_TENANT_ID: tenantId,
@@ -135,6 +221,9 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       BROKER_NOTICE_WEBHOOK_URL: `${webhookSink.url}/hook`,
       BROKER_NOTICE_TEAMS_URL: `${webhookSink.url}/teams`,
       AzureWebJobsStorage: storage.connectionString,
+      BROKER_DEVOPS_URL: devops.url,
+      BROKER_DEVOPS_VSSPS_URL: devops.url,
+      BROKER_GRAPH_URL: graph.url,
       ...env,
       KEY_VAULT_URL: keyVault.url,
     });
@@ -157,6 +246,8 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       managedIdentity,
       webhookSink,
       storage,
+      devops,
+      graph,
       caFile,
       config,
       runtime,
@@ -173,8 +264,8 @@ export function devBanner(stack: DevStack): string {
   const caller = DEV_CLIENTS[0];
   const api = `${stack.brokerUrl}/api`;
   return `
-Token Broker dev stack is running: broker + Entra, managed-identity and Key Vault emulators,
-a webhook sink for expiry notices and Azurite (blob leases).
+Token Broker dev stack is running: broker + Entra, managed-identity, Key Vault, Azure DevOps
+and Microsoft Graph emulators, a webhook sink for expiry notices and Azurite (blob leases).
 Everything is in this one process; Ctrl-C stops all of it.
 
   Broker      ${api}
@@ -182,6 +273,8 @@ Everything is in this one process; Ctrl-C stops all of it.
   Key Vault   ${stack.keyVault.url}
   Notices     ${stack.webhookSink.url}/hook, /teams   (webhook sink: notices are also logged as notice.sent)
   Storage     ${stack.storage.blobUrl}   (Azurite, in memory)
+  Azure DevOps ${stack.devops.url}   (PAT API and connectionData; orgs ${DEV_DEVOPS_ORGANIZATIONS.map((o) => o.name).join(", ")})
+  Graph       ${stack.graph.url}
   CA cert     ${stack.caFile}   (the emulators' self-signed CA, for curl --cacert)
 
 1. Get a caller token, as the dev-caller app (client credentials):

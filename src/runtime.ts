@@ -5,7 +5,11 @@ import { issuerTrusts } from "./auth/issuers.js";
 import type { BrokerConfig } from "./config.js";
 import { CredentialIssuer } from "./issuance/credential-issuer.js";
 import { Inventory } from "./inventory/inventory.js";
-import { noUpstreamRevoker } from "./inventory/upstream-revoker.js";
+import { AzureUpstreamRevoker } from "./inventory/upstream-revoker.js";
+import { PatLifecycleClient } from "./devops/pat-lifecycle-client.js";
+import { RotatorIdentity } from "./devops/rotator-identity.js";
+import { ApplicationPasswordsClient } from "./graph/application-passwords-client.js";
+import { httpSender } from "./net/http-request.js";
 import { BlobLeaseProvider } from "./lease/blob-lease.js";
 import { ProcessLeaseProvider, type LeaseProvider } from "./lease/lease.js";
 import { createLogger, type Logger } from "./log.js";
@@ -68,7 +72,24 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
     extraCa,
     now,
   });
-  const inventory = new Inventory({ store, revoker: noUpstreamRevoker, now, noticeDays: config.noticeDays });
+  // Upstream REST clients share one sender (timeouts, body cap, the dev CA).
+  const send = httpSender(extraCa !== undefined ? { extraCa } : {});
+  const rotator = new RotatorIdentity({
+    store,
+    authorityHost: config.authorityHost,
+    tenantId: config.tenantId,
+    send,
+    now,
+  });
+  const pats = (grant: string) =>
+    new PatLifecycleClient({
+      baseUrl: config.devopsVsspsUrl,
+      accessToken: () => rotator.accessToken(grant),
+      send,
+    });
+  const passwords = new ApplicationPasswordsClient({ baseUrl: config.graphUrl, credential, send });
+  const revoker = new AzureUpstreamRevoker({ rotator, pats, passwords });
+  const inventory = new Inventory({ store, revoker, now, noticeDays: config.noticeDays });
   const leases: LeaseProvider =
     config.leaseStorage !== undefined
       ? new BlobLeaseProvider({ storage: config.leaseStorage, credential, log })

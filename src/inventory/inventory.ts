@@ -247,9 +247,14 @@ export class Inventory {
   }
 
   /** Revoke upstream first (a failure keeps the record: it is the only handle to retry), then soft-delete. */
-  async remove(name: string): Promise<RemoveResult> {
+  async remove(
+    name: string,
+    options: { skipUpstream: boolean } = { skipUpstream: false },
+  ): Promise<RemoveResult> {
     const item = toItem(await this.managed(name), this.rules()) as InventoryItem;
-    const upstreamRevocation = await this.options.revoker.revoke(item);
+    const upstreamRevocation: UpstreamRevocation = options.skipUpstream
+      ? "skipped"
+      : await this.options.revoker.revoke(item);
     const { recoverableDays } = await this.store.deleteSecret(name);
     return { name: item.name, deleted: true, upstreamRevocation, recoverableDays };
   }

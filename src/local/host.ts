@@ -192,7 +192,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       new Cron(
         timer.schedule(runtime.config),
         {
-          name: timer.name,
+          // No croner `name`: names are process-global there, and tests run several hosts at once.
           mode: "6-part",
           timezone: "UTC",
           protect: true,

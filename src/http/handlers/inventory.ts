@@ -48,6 +48,8 @@ const listQuery = z
   });
 
 const putQuery = z.strictObject({ recover: z.enum(["true", "false"]).optional() });
+/** `upstream=skip` deletes without revoking: for what upstream no longer knows or the broker cannot reach. */
+const deleteQuery = z.strictObject({ upstream: z.enum(["revoke", "skip"]).optional() });
 const noQuery = z.strictObject({});
 
 const DEFAULT_TOP = 25;
@@ -151,6 +153,6 @@ export const putInventoryItem = audited("import", ROLES.secretsAdmin, async (req
 });
 
 export const deleteInventoryItem = audited("revoke", ROLES.secretsAdmin, async (req, rt) => {
-  parseQuery(req.query, noQuery);
-  return json(200, await rt.inventory.remove(nameOf(req)), NO_STORE);
+  const q = parseQuery(req.query, deleteQuery);
+  return json(200, await rt.inventory.remove(nameOf(req), { skipUpstream: q.upstream === "skip" }), NO_STORE);
 });

@@ -1,0 +1,164 @@
+import { z } from "zod";
+import { ExpiringCache } from "../issuance/expiring-cache.js";
+import { CONTENT_TYPES, isManaged, TAG } from "../inventory/managed-credential.js";
+import type { HttpSend } from "../net/http-request.js";
+import { SecretNotFoundError, type SecretStore } from "../vault/secret-store.js";
+import { AZURE_DEVOPS_SCOPE } from "./pat-lifecycle-client.js";
+
+/**
+ * The user-delegated grant the broker acts through at the PAT Lifecycle API: service principals
+ * and managed identities cannot create or revoke PATs (PROTOCOLS §4). A person consents once; the
+ * grant is kept as a `refresh-token` credential in the vault and redeemed at Entra's token
+ * endpoint. Entra hands back a new refresh token each time, with a fresh 90-day life: it is
+ * stored as a new version (at most daily), so the grant never runs out while it is used.
+ * Hand-written rather than MSAL: MSAL keeps the rotated refresh token in its own cache, and the
+ * vault must be its only store.
+ */
+
+export type RotatorFailure = "no_grant" | "grant_refused" | "unavailable";
+
+export class RotatorIdentityError extends Error {
+  override name = "RotatorIdentityError";
+  constructor(readonly reason: RotatorFailure) {
+    super(`rotator identity: ${reason}`);
+  }
+}
+
+const tokenAnswer = z.object({
+  access_token: z
+    .string()
+    .min(1)
+    .max(16 * 1024),
+  expires_in: z.coerce.number().int().positive(),
+  refresh_token: z
+    .string()
+    .min(1)
+    .max(16 * 1024)
+    .optional(),
+});
+const errorAnswer = z.object({ error: z.string().max(100) });
+
+const DAY_MS = 24 * 3600_000;
+/** Entra refresh tokens live 90 days from issue; a new one is stored when the kept one is a day old. */
+const REFRESH_TOKEN_LIFETIME_MS = 90 * DAY_MS;
+const STORE_NEW_AFTER_MS = DAY_MS;
+/** Access tokens are renewed this long before they expire. */
+const MARGIN_MS = 5 * 60_000;
+const GRANTS_CACHE_MS = 60_000;
+
+export interface RotatorIdentityOptions {
+  store: SecretStore;
+  authorityHost: string;
+  tenantId: string;
+  send: HttpSend;
+  now?: () => number;
+}
+
+interface Grant {
+  name: string;
+  organization: string | undefined;
+}
+
+export class RotatorIdentity {
+  private readonly now: () => number;
+  private readonly tokens: ExpiringCache<string, string>;
+  private grants: { list: Grant[]; until: number } | undefined;
+
+  constructor(private readonly options: RotatorIdentityOptions) {
+    this.now = options.now ?? Date.now;
+    this.tokens = new ExpiringCache(this.now);
+  }
+
+  /**
+   * The grant that serves an organization: a refresh-token credential tagged with that `org`, else
+   * one tagged with none; undefined when there is none (the broker cannot act on PATs there).
+   */
+  async grantFor(organization: string): Promise<string | undefined> {
+    const grants = await this.listGrants();
+    const exact = grants.find((g) => g.organization?.toLowerCase() === organization.toLowerCase());
+    return (exact ?? grants.find((g) => g.organization === undefined))?.name;
+  }
+
+  private async listGrants(): Promise<Grant[]> {
+    if (this.grants !== undefined && this.now() < this.grants.until) return this.grants.list;
+    const list: Grant[] = [];
+    let page: string | undefined;
+    do {
+      const result = await this.options.store.listPage(page);
+      for (const p of result.items) {
+        if (p.enabled && isManaged(p.tags) && p.tags[TAG.kind] === "refresh-token") {
+          list.push({ name: p.name, organization: p.tags[TAG.organization] });
+        }
+      }
+      page = result.next;
+    } while (page !== undefined);
+    list.sort((a, b) => a.name.localeCompare(b.name));
+    this.grants = { list, until: this.now() + GRANTS_CACHE_MS };
+    return list;
+  }
+
+  /** An Azure DevOps access token of the grant's user (cached; concurrent misses share one redemption). */
+  accessToken(grantName: string): Promise<string> {
+    return this.tokens.getOrLoad(grantName, () => this.redeem(grantName));
+  }
+
+  private async redeem(grantName: string): Promise<{ value: string; until: number }> {
+    let stored;
+    try {
+      stored = await this.options.store.getSecret(grantName);
+    } catch (error) {
+      if (error instanceof SecretNotFoundError) throw new RotatorIdentityError("no_grant");
+      throw error;
+    }
+    const clientId = stored.tags[TAG.clientId];
+    if (!isManaged(stored.tags) || stored.tags[TAG.kind] !== "refresh-token" || clientId === undefined) {
+      throw new RotatorIdentityError("no_grant");
+    }
+    const { authorityHost, tenantId } = this.options;
+    let response;
+    try {
+      response = await this.options.send({
+        method: "POST",
+        url: `${authorityHost}/${tenantId}/oauth2/v2.0/token`,
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({
+          grant_type: "refresh_token",
+          client_id: clientId,
+          refresh_token: stored.value,
+          scope: `${AZURE_DEVOPS_SCOPE} offline_access`,
+        }).toString(),
+      });
+    } catch {
+      throw new RotatorIdentityError("unavailable");
+    }
+    const json = safeJson(response.body);
+    if (response.status !== 200) {
+      // invalid_grant: revoked, expired, or consent withdrawn; a person must consent again.
+      const error = errorAnswer.safeParse(json);
+      const refused = response.status >= 400 && response.status < 500 && response.status !== 429;
+      throw new RotatorIdentityError(refused && error.success ? "grant_refused" : "unavailable");
+    }
+    const answer = tokenAnswer.safeParse(json);
+    if (!answer.success) throw new RotatorIdentityError("unavailable");
+    const now = this.now();
+    const keptSince = Date.parse(stored.tags[TAG.rotatedOn] ?? "") || 0;
+    if (answer.data.refresh_token !== undefined && now - keptSince >= STORE_NEW_AFTER_MS) {
+      const tags: Record<string, string> = { ...stored.tags, [TAG.rotatedOn]: new Date(now).toISOString() };
+      for (const stale of [TAG.noticeSentFor, TAG.rotationError]) Reflect.deleteProperty(tags, stale);
+      await this.options.store.setSecret(grantName, answer.data.refresh_token, {
+        contentType: CONTENT_TYPES["refresh-token"],
+        expiresOn: new Date(now + REFRESH_TOKEN_LIFETIME_MS),
+        tags,
+      });
+    }
+    return { value: answer.data.access_token, until: now + answer.data.expires_in * 1000 - MARGIN_MS };
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

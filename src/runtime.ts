@@ -5,7 +5,11 @@ import { issuerTrusts } from "./auth/issuers.js";
 import type { BrokerConfig } from "./config.js";
 import { CredentialIssuer } from "./issuance/credential-issuer.js";
 import { Inventory } from "./inventory/inventory.js";
-import { AzureUpstreamRevoker } from "./inventory/upstream-revoker.js";
+import { RotatorRevoker } from "./inventory/upstream-revoker.js";
+import { ClientSecretRotator } from "./rotation/client-secret-rotator.js";
+import { PatRotator } from "./rotation/pat-rotator.js";
+import { Rotation } from "./rotation/rotation.js";
+import type { StepHook } from "./rotation/rotation-error.js";
 import { PatLifecycleClient } from "./devops/pat-lifecycle-client.js";
 import { RotatorIdentity } from "./devops/rotator-identity.js";
 import { ApplicationPasswordsClient } from "./graph/application-passwords-client.js";
@@ -32,6 +36,7 @@ export interface Runtime {
   inventory: Inventory;
   leases: LeaseProvider;
   notices: NoticeSweep;
+  rotation: Rotation;
   now: () => number;
 }
 
@@ -42,6 +47,10 @@ export interface RuntimeOptions {
   now?: () => number;
   /** Tests: shorter timeouts and backoff for notice delivery. */
   noticeDelivery?: Partial<DeliveryOptions>;
+  /** Tests: fewer and shorter tries when proving a new client secret works. */
+  rotationVerify?: { verifyAttempts?: number; verifyDelayMs?: number };
+  /** Tests: a hook after each rotation step (a SimulatedCrash there is a process dying). */
+  afterRotationStep?: StepHook;
 }
 
 export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}): Runtime {
@@ -88,8 +97,19 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
       send,
     });
   const passwords = new ApplicationPasswordsClient({ baseUrl: config.graphUrl, credential, send });
-  const revoker = new AzureUpstreamRevoker({ rotator, pats, passwords });
-  const inventory = new Inventory({ store, revoker, now, noticeDays: config.noticeDays });
+  const rotators = {
+    pat: new PatRotator({ identity: rotator, pats, devopsUrl: config.devopsUrl, send, now }),
+    "client-secret": new ClientSecretRotator({
+      passwords,
+      tenantId: config.tenantId,
+      authorityHost: config.authorityHost,
+      verifyScope: `${config.graphUrl}/.default`,
+      extraCa,
+      now,
+      ...options.rotationVerify,
+    }),
+  };
+  const revoker = new RotatorRevoker(rotators);
   const leases: LeaseProvider =
     config.leaseStorage !== undefined
       ? new BlobLeaseProvider({ storage: config.leaseStorage, credential, log })
@@ -108,6 +128,23 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
     { ...DEFAULT_DELIVERY, ...options.noticeDelivery },
     log,
   );
+  const rotation = new Rotation({
+    store,
+    leases,
+    rotators,
+    log,
+    now,
+    rotateBeforeDays: config.rotateBeforeDays,
+    revokeGraceMinutes: config.revokeGraceMinutes,
+    ...(options.afterRotationStep !== undefined ? { afterStep: options.afterRotationStep } : {}),
+  });
+  const inventory = new Inventory({
+    store,
+    revoker,
+    now,
+    noticeDays: config.noticeDays,
+    creator: (kind, name, tags) => rotation.createFor(kind, name, tags),
+  });
   const notices = new NoticeSweep({ store, leases, notifier, thresholds: config.noticeDays, now, log });
-  return { config, log, authenticator, policy, store, issuer, inventory, leases, notices, now };
+  return { config, log, authenticator, policy, store, issuer, inventory, leases, notices, rotation, now };
 }

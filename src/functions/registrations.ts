@@ -1,4 +1,4 @@
-import { postNoticeSweep } from "../http/handlers/admin.js";
+import { postNoticeSweep, postRotationSweep } from "../http/handlers/admin.js";
 import { getHealth } from "../http/handlers/health.js";
 import {
   deleteInventoryItem,
@@ -6,6 +6,7 @@ import {
   listInventory,
   listVersions,
   putInventoryItem,
+  rotateInventoryItem,
 } from "../http/handlers/inventory.js";
 import { postToken } from "../http/handlers/token.js";
 import type { HttpRoute } from "../http/route.js";
@@ -45,11 +46,30 @@ export const registrations: Registrations = {
       methods: { GET: listVersions },
       audited: true,
     },
+    {
+      name: "inventory-rotate",
+      route: "inventory/{name}/rotate",
+      methods: { POST: rotateInventoryItem },
+      audited: true,
+    },
     { name: "notice-sweep", route: "admin/notice-sweep", methods: { POST: postNoticeSweep }, audited: true },
+    {
+      name: "rotation-sweep",
+      route: "admin/rotation-sweep",
+      methods: { POST: postRotationSweep },
+      audited: true,
+    },
     { name: "health", route: "health", methods: { GET: getHealth } },
   ],
-  // The rotation sweep registers here too (issue 5).
   timers: [
+    {
+      name: "rotation-sweep-timer",
+      schedule: (config) => config.rotationSchedule,
+      // A sweep already running (route, another instance) does the work: nothing to do.
+      handler: async (runtime) => {
+        await runtime.rotation.sweep("timer");
+      },
+    },
     {
       name: "notice-sweep-timer",
       schedule: (config) => config.noticeSchedule,

@@ -1,6 +1,7 @@
 import { IssuanceError } from "../issuance/issuance-error.js";
 import { describeError, type Logger } from "../log.js";
 import { InventoryError } from "../inventory/inventory-error.js";
+import { RotationError } from "../rotation/rotation-error.js";
 import {
   SecretDeletedError,
   SecretNotFoundError,
@@ -36,6 +37,7 @@ export function toProblem(error: unknown, log: Logger): Problem {
     }
   }
   if (error instanceof InventoryError) return inventoryProblem(error);
+  if (error instanceof RotationError) return rotationProblem(error);
   if (error instanceof SecretDeletedError) return inventoryProblem(new InventoryError("credential_deleted"));
   if (error instanceof SecretNotFoundError) {
     return problems.credentialUnavailable(
@@ -83,4 +85,30 @@ function inventoryProblem(error: InventoryError): Problem {
     case "revocation_unavailable":
       return problems.upstreamUnavailable("The upstream revocation");
   }
+}
+
+/** A rotation (or a broker-made credential) that did not happen; `reason` is our short code, never upstream text. */
+function rotationProblem(error: RotationError): Problem {
+  const reason = { reason: error.code };
+  if (error.code === "missing_rotation_settings") {
+    return problems
+      .badRequest(
+        "The credential lacks what rotation needs (organization, scopes, lifetimeDays; or applicationObjectId, clientId, lifetimeDays).",
+      )
+      .with(reason);
+  }
+  if (error.code === "no_rotator_grant") {
+    return problems.conflict(
+      "rotator_not_configured",
+      "No refresh-token credential serves this organization: store the rotator's grant first.",
+    );
+  }
+  if (error.code === "kind_not_rotatable") {
+    return problems.conflict("not_rotatable", "The broker does not rotate credentials of this kind.");
+  }
+  return (
+    error.transient
+      ? problems.upstreamUnavailable("The rotation upstream")
+      : problems.upstreamError("The rotation upstream")
+  ).with(reason);
 }

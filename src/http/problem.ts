@@ -142,3 +142,13 @@ export const problems = {
   internal: () =>
     new Problem(500, "internal_error", "Internal Server Error", "An unexpected error occurred."),
 } as const;
+
+/** About how long a sweep takes: when to ask again after a 409. */
+const SWEEP_RETRY_AFTER_SECONDS = 30;
+
+/** Another sweep (timer, route, another instance) holds the lease: it does the work; ask again later. */
+export function sweepInProgress(what: "rotation" | "expiry-notice"): Problem {
+  return problems
+    .conflict("sweep_in_progress", `A ${what} sweep is already running; try again shortly.`)
+    .withHeaders({ "retry-after": String(SWEEP_RETRY_AFTER_SECONDS) });
+}

@@ -48,8 +48,17 @@ export interface RemoveResult {
   recoverableDays: number;
 }
 
+/** Creates a credential upstream and proves it works (rotation's first steps), for imports without a value. */
+export type UpstreamCreator = (
+  kind: CredentialKind,
+  name: string,
+  tags: Readonly<Record<string, string>>,
+) => Promise<{ value: string; expiresOn: Date; upstreamId: string; upstreamIdTag: string }>;
+
 export interface InventoryOptions {
   store: SecretStore;
+  /** Absent: imports must carry a value. */
+  creator?: UpstreamCreator;
   revoker: UpstreamRevoker;
   now: () => number;
   /** Notice thresholds; the largest is the `expiring` window. */
@@ -205,16 +214,18 @@ export class Inventory {
     const created = current === undefined;
     const invalid = (field: string, message: string) =>
       new InventoryError("invalid_field", { field, message });
+    // Without a value the broker creates the credential upstream itself: no person ever sees it.
+    const createUpstream = created && request.value === undefined;
+    if (createUpstream && (this.options.creator === undefined || request.kind === "refresh-token")) {
+      throw invalid("value", "is required to import a credential of this kind");
+    }
+    if (createUpstream && request.expiresOn !== undefined) {
+      throw invalid("expiresOn", "is set from lifetimeDays when the broker creates the credential");
+    }
     if (created) {
-      if (request.value === undefined) {
-        throw invalid(
-          "value",
-          request.kind === "pat"
-            ? "is required: the broker creates PATs itself only with the PAT rotator identity configured"
-            : "is required to import a credential",
-        );
+      if (!createUpstream && request.expiresOn === undefined) {
+        throw invalid("expiresOn", "is required to import a credential");
       }
-      if (request.expiresOn === undefined) throw invalid("expiresOn", "is required to import a credential");
       if (request.owner === undefined) throw invalid("owner", "is required to import a credential");
     }
     if (request.value !== undefined && request.expiresOn === undefined) {
@@ -234,6 +245,22 @@ export class Inventory {
       if (missing.length > 0 || tags[TAG.organization] === ALL_ORGANIZATIONS) {
         throw invalid("rotation", `auto rotation needs ${autoRotationFields(request.kind)}`);
       }
+    }
+    if (createUpstream) {
+      const needs = autoRotationNeeds(request.kind).filter((t) => tags[t] === undefined);
+      if (needs.length > 0 || tags[TAG.organization] === ALL_ORGANIZATIONS) {
+        throw invalid(
+          "value",
+          `is required unless ${autoRotationFields(request.kind)} let the broker create it`,
+        );
+      }
+      const fresh = await (this.options.creator as UpstreamCreator)(request.kind, name, tags);
+      const written = await this.store.setSecret(name, fresh.value, {
+        contentType: CONTENT_TYPES[request.kind],
+        expiresOn: fresh.expiresOn,
+        tags: { ...tags, [fresh.upstreamIdTag]: fresh.upstreamId.toLowerCase() },
+      });
+      return { item: toItem(written, this.rules()) as InventoryItem, created };
     }
     const written =
       request.value !== undefined
@@ -270,12 +297,12 @@ function resumeIndex(secrets: readonly SecretProperties[], after: string): numbe
 
 function autoRotationNeeds(kind: CredentialKind): string[] {
   if (kind === "pat") return [TAG.organization, TAG.scopes, TAG.lifetimeDays];
-  if (kind === "client-secret") return [TAG.applicationObjectId, TAG.lifetimeDays];
+  if (kind === "client-secret") return [TAG.applicationObjectId, TAG.clientId, TAG.lifetimeDays];
   return [TAG.clientId];
 }
 function autoRotationFields(kind: CredentialKind): string {
   if (kind === "pat") return "organization (not all organizations), scopes and lifetimeDays";
-  if (kind === "client-secret") return "applicationObjectId and lifetimeDays";
+  if (kind === "client-secret") return "applicationObjectId, clientId and lifetimeDays";
   return "clientId";
 }
 

@@ -1,19 +1,14 @@
 import { z } from "zod";
-import { auditIdentity, type Principal } from "../../auth/principal.js";
 import { toCsv, type CsvColumn } from "../../inventory/csv.js";
 import { importRequestSchema } from "../../inventory/import-request.js";
 import { KINDS, STATUSES, type InventoryItem } from "../../inventory/managed-credential.js";
-import type { Runtime } from "../../runtime.js";
-import { requireRole, ROLES, type Role } from "../caller.js";
-import { toProblem } from "../errors.js";
-import { problems } from "../problem.js";
+import { audited as auditedRoute, SECRET_NAME } from "../audited.js";
+import { ROLES, type Role } from "../caller.js";
+import { problems, sweepInProgress } from "../problem.js";
 import { parseQuery } from "../query.js";
 import { mediaTypeOf, parseJsonBody } from "../request-body.js";
-import { json, type Handler } from "../route.js";
-import type { BrokerRequest, BrokerResponse } from "../types.js";
-
-/** Key Vault's secret-name rule: the route parameter is checked before the vault sees it. */
-const SECRET_NAME = /^[0-9a-zA-Z-]{1,127}$/;
+import { json } from "../route.js";
+import type { BrokerRequest } from "../types.js";
 
 function nameOf(req: BrokerRequest): string {
   const name = req.params["name"] ?? "";
@@ -74,43 +69,8 @@ export const CSV_COLUMNS: readonly CsvColumn<InventoryItem>[] = [
 /** Metadata answers hold no credential, but they are about credentials: no shared caches either. */
 const NO_STORE = { "cache-control": "no-store" };
 
-/**
- * Every inventory call is one audit line (who, what, which name, outcome), written here so reads
- * by ops and writes by admins leave the same trail as token issuance.
- */
-function audited(
-  action: string,
-  role: Role,
-  run: (req: BrokerRequest, rt: Runtime) => Promise<BrokerResponse>,
-): Handler {
-  return async (req, rt) => {
-    let principal: Principal | undefined;
-    const name = SECRET_NAME.test(req.params["name"] ?? "") ? req.params["name"] : undefined;
-    try {
-      principal = await requireRole(req, rt, role);
-      const response = await run(req, rt);
-      rt.log.info("audit.inventory", {
-        action,
-        outcome: "ok",
-        status: response.status,
-        caller: auditIdentity(principal),
-        name,
-      });
-      return response;
-    } catch (error) {
-      const problem = toProblem(error, rt.log);
-      rt.log[problem.status >= 500 ? "error" : "info"]("audit.inventory", {
-        action,
-        outcome: problem.status === 403 ? "denied" : problem.status >= 500 ? "failed" : "rejected",
-        status: problem.status,
-        code: problem.code,
-        ...(principal !== undefined ? { caller: auditIdentity(principal) } : {}),
-        name,
-      });
-      throw problem;
-    }
-  };
-}
+const audited = (action: string, role: Role, run: Parameters<typeof auditedRoute>[3]) =>
+  auditedRoute("audit.inventory", action, role, run);
 
 export const listInventory = audited("list", ROLES.inventoryRead, async (req, rt) => {
   const q = parseQuery(req.query, listQuery);
@@ -150,6 +110,13 @@ export const putInventoryItem = audited("import", ROLES.secretsAdmin, async (req
     ...NO_STORE,
     ...(created ? { location: `/api/inventory/${item.name}` } : {}),
   });
+});
+
+export const rotateInventoryItem = audited("rotate", ROLES.secretsAdmin, async (req, rt) => {
+  parseQuery(req.query, noQuery);
+  const outcome = await rt.rotation.rotateNow(nameOf(req));
+  if (!outcome.acquired) throw sweepInProgress("rotation");
+  return json(200, outcome.value, NO_STORE);
 });
 
 export const deleteInventoryItem = audited("revoke", ROLES.secretsAdmin, async (req, rt) => {

@@ -1,0 +1,48 @@
+import { auditIdentity, type Principal } from "../auth/principal.js";
+import type { Runtime } from "../runtime.js";
+import { requireRole, type Role } from "./caller.js";
+import { toProblem } from "./errors.js";
+import type { Handler } from "./route.js";
+import type { BrokerRequest, BrokerResponse } from "./types.js";
+
+/** Key Vault's secret-name rule: only a name of that shape is written to the audit trail. */
+export const SECRET_NAME = /^[0-9a-zA-Z-]{1,127}$/;
+
+/**
+ * A route that needs an app role, written as one audit line per call (who, what, which name,
+ * outcome): ops reads, admin writes and sweeps leave the same trail as token issuance.
+ */
+export function audited(
+  event: "audit.inventory" | "audit.admin",
+  action: string,
+  role: Role,
+  run: (req: BrokerRequest, rt: Runtime) => Promise<BrokerResponse>,
+): Handler {
+  return async (req, rt) => {
+    let principal: Principal | undefined;
+    const name = SECRET_NAME.test(req.params["name"] ?? "") ? req.params["name"] : undefined;
+    try {
+      principal = await requireRole(req, rt, role);
+      const response = await run(req, rt);
+      rt.log.info(event, {
+        action,
+        outcome: "ok",
+        status: response.status,
+        caller: auditIdentity(principal),
+        name,
+      });
+      return response;
+    } catch (error) {
+      const problem = toProblem(error, rt.log);
+      rt.log[problem.status >= 500 ? "error" : "info"](event, {
+        action,
+        outcome: problem.status === 403 ? "denied" : problem.status >= 500 ? "failed" : "rejected",
+        status: problem.status,
+        code: problem.code,
+        ...(principal !== undefined ? { caller: auditIdentity(principal) } : {}),
+        name,
+      });
+      throw problem;
+    }
+  };
+}

@@ -1,0 +1,266 @@
+import { createHash } from "node:crypto";
+import { CONTENT_TYPES, isManaged, TAG, type CredentialKind } from "../inventory/managed-credential.js";
+import { InventoryError } from "../inventory/inventory-error.js";
+import { withLease, type LeaseProvider, type Leased } from "../lease/lease.js";
+import { describeError, type Logger } from "../log.js";
+import { SecretNotFoundError, type SecretProperties, type SecretStore } from "../vault/secret-store.js";
+import { formatPending, parsePending } from "./pending-revoke.js";
+import { RotationError, SimulatedCrash, type StepHook } from "./rotation-error.js";
+import { DAY_MS, type FreshCredential, type Rotator } from "./rotator.js";
+
+/** What a sweep did, by name and reason only: never a value. */
+export interface RotationReport {
+  rotated: { name: string; version: string }[];
+  revoked: { name: string; upstreamId: string; outcome: "revoked" | "not-found" }[];
+  orphansRevoked: { name: string; upstreamId: string }[];
+  skipped: { name: string; reason: string }[];
+  failed: { name: string; reason: string }[];
+  checked: number;
+}
+
+export interface RotationOptions {
+  store: SecretStore;
+  leases: LeaseProvider;
+  rotators: Partial<Record<CredentialKind, Rotator>>;
+  log: Logger;
+  now: () => number;
+  rotateBeforeDays: number;
+  revokeGraceMinutes: number;
+  /** Test hook: called after each step; a SimulatedCrash thrown there is a process dying. */
+  afterStep?: StepHook;
+}
+
+export const ROTATION_LEASE = "rotation";
+
+const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
+
+/**
+ * Rotation that never loses the working credential (DESIGN §8): create upstream -> prove it works
+ * -> store as a new vault version (the old id goes to `pending-revoke`) -> read it back -> only
+ * after the grace period, revoke the old one. Every state between two steps is one the next sweep
+ * repairs: an upstream credential with our marker that the vault does not know is revoked, and
+ * what waited out its grace is revoked. Sweeps and rotate-now share one lease.
+ */
+export class Rotation {
+  private readonly step: StepHook;
+
+  constructor(private readonly options: RotationOptions) {
+    this.step = options.afterStep ?? (() => undefined);
+  }
+
+  /** A credential created upstream for an import without a value: created, proven, not yet stored. */
+  async createFor(
+    kind: CredentialKind,
+    name: string,
+    tags: Readonly<Record<string, string>>,
+  ): Promise<FreshCredential & { upstreamIdTag: string }> {
+    const rotator = this.options.rotators[kind];
+    if (rotator === undefined) throw new RotationError("kind_not_rotatable", false);
+    return { ...(await rotator.create(name, tags, this.step)), upstreamIdTag: rotator.upstreamIdTag };
+  }
+
+  /** `POST /api/inventory/{name}/rotate`: now, whatever the date, under the sweep's lease. */
+  async rotateNow(name: string): Promise<Leased<{ name: string; version: string }>> {
+    return withLease(this.options.leases, ROTATION_LEASE, async () => {
+      let current: SecretProperties;
+      try {
+        current = await this.options.store.getProperties(name);
+      } catch (error) {
+        throw error instanceof SecretNotFoundError ? new InventoryError("not_found") : error;
+      }
+      if (!isManaged(current.tags)) throw new InventoryError("not_found");
+      return this.rotate(current);
+    });
+  }
+
+  /** The timer and `POST /api/admin/rotation-sweep`. */
+  async sweep(trigger: "timer" | "route"): Promise<Leased<RotationReport>> {
+    const outcome = await withLease(this.options.leases, ROTATION_LEASE, async (lease) => {
+      const report: RotationReport = {
+        rotated: [],
+        revoked: [],
+        orphansRevoked: [],
+        skipped: [],
+        failed: [],
+        checked: 0,
+      };
+      const managed: SecretProperties[] = [];
+      let page: string | undefined;
+      do {
+        const result = await this.options.store.listPage(page);
+        for (const p of result.items) if (isManaged(p.tags)) managed.push(p);
+        page = result.next;
+      } while (page !== undefined);
+      report.checked = managed.length;
+      const known = new Set<string>();
+      for (const p of managed) {
+        if (lease.lost()) break;
+        await this.tend(p, report, known);
+      }
+      if (!lease.lost()) await this.revokeOrphans(managed, known, report);
+      return report;
+    });
+    if (outcome.acquired) {
+      const r = outcome.value;
+      this.options.log.info("rotation.sweep", {
+        trigger,
+        checked: r.checked,
+        rotated: r.rotated.length,
+        revoked: r.revoked.length,
+        orphansRevoked: r.orphansRevoked.length,
+        failed: r.failed.map((f) => `${f.name}:${f.reason}`),
+      });
+    } else {
+      this.options.log.info("rotation.sweep_skipped", { trigger, reason: "another sweep holds the lease" });
+    }
+    return outcome;
+  }
+
+  /** One credential in a sweep: revoke what waited out its grace, rotate what is due. */
+  private async tend(listed: SecretProperties, report: RotationReport, known: Set<string>): Promise<void> {
+    const { name, tags } = listed;
+    const kind = tags[TAG.kind] as CredentialKind;
+    const rotator = this.options.rotators[kind];
+    const now = this.options.now();
+    const pending = parsePending(tags[TAG.pendingRevoke]);
+    for (const id of [tags[rotator?.upstreamIdTag ?? ""], ...pending.map((p) => p.id)]) {
+      if (id !== undefined) known.add(id.toLowerCase());
+    }
+    if (rotator === undefined || !listed.enabled) return;
+    try {
+      if (pending.some((p) => p.after <= now)) await this.revokeDue(name, rotator, report);
+      const due =
+        tags[TAG.rotation] === "auto" &&
+        listed.expiresOn !== undefined &&
+        listed.expiresOn.getTime() - now <= this.options.rotateBeforeDays * DAY_MS;
+      if (!due) return;
+      const current = await this.options.store.getProperties(name);
+      const rotated = await this.rotate(current, known);
+      report.rotated.push(rotated);
+    } catch (error) {
+      if (error instanceof SimulatedCrash) throw error;
+      const reason = error instanceof RotationError ? error.code : "vault_error";
+      report.failed.push({ name, reason });
+      if (!(error instanceof RotationError)) {
+        this.options.log.error("rotation.failed", { name, error: describeError(error) });
+      }
+    }
+  }
+
+  /** Revokes the pending ids whose grace has passed, then drops them from the current version's tag. */
+  private async revokeDue(name: string, rotator: Rotator, report: RotationReport): Promise<void> {
+    const current = await this.options.store.getProperties(name);
+    const now = this.options.now();
+    const pending = parsePending(current.tags[TAG.pendingRevoke]);
+    const done = new Set<string>();
+    for (const entry of pending.filter((p) => p.after <= now)) {
+      const outcome = await rotator.revoke(current.tags, entry.id);
+      await this.step("revoked", name);
+      report.revoked.push({ name, upstreamId: entry.id, outcome });
+      done.add(entry.id);
+    }
+    const rest = formatPending(pending.filter((p) => !done.has(p.id)));
+    const tags = { ...current.tags };
+    if (rest === undefined) Reflect.deleteProperty(tags, TAG.pendingRevoke);
+    else tags[TAG.pendingRevoke] = rest;
+    await this.options.store.updateProperties(name, current.version, { tags });
+  }
+
+  /** Create, prove, store, read back; the old upstream id waits out the grace in `pending-revoke`. */
+  private async rotate(
+    current: SecretProperties,
+    known?: Set<string>,
+  ): Promise<{ name: string; version: string }> {
+    const { name } = current;
+    const kind = current.tags[TAG.kind] as CredentialKind;
+    const rotator = this.options.rotators[kind];
+    if (rotator === undefined) throw new RotationError("kind_not_rotatable", false);
+    let fresh: FreshCredential;
+    try {
+      fresh = await rotator.create(name, current.tags, this.step);
+    } catch (error) {
+      if (error instanceof RotationError) await this.markFailed(current, error.code);
+      throw error;
+    }
+    known?.add(fresh.upstreamId.toLowerCase());
+    const now = this.options.now();
+    const oldId = current.tags[rotator.upstreamIdTag];
+    const pending = parsePending(current.tags[TAG.pendingRevoke]);
+    if (oldId !== undefined) {
+      pending.push({ id: oldId.toLowerCase(), after: now + this.options.revokeGraceMinutes * 60_000 });
+    }
+    const tags: Record<string, string> = {
+      ...current.tags,
+      [rotator.upstreamIdTag]: fresh.upstreamId.toLowerCase(),
+      [TAG.rotatedOn]: new Date(now).toISOString(),
+    };
+    for (const stale of [TAG.rotationError, TAG.noticeSentFor, TAG.pendingRevoke])
+      Reflect.deleteProperty(tags, stale);
+    const pendingTag = formatPending(pending);
+    if (pendingTag !== undefined) tags[TAG.pendingRevoke] = pendingTag;
+    const written = await this.options.store.setSecret(name, fresh.value, {
+      contentType: CONTENT_TYPES[kind],
+      expiresOn: fresh.expiresOn,
+      tags,
+    });
+    await this.step("stored", name);
+    const back = await this.options.store.getSecret(name);
+    if (back.version !== written.version || sha256(back.value) !== sha256(fresh.value)) {
+      // Someone wrote in between: their version is current; ours waits in the history, unused.
+      throw new RotationError("read_back_mismatch", true);
+    }
+    await this.step("read-back", name);
+    this.options.log.info("rotation.rotated", {
+      name,
+      kind,
+      version: written.version,
+      expiresOn: fresh.expiresOn.toISOString(),
+    });
+    return { name, version: written.version };
+  }
+
+  /** The failure shows in the inventory (`rotation-failed`) and raises a notice at once. */
+  private async markFailed(current: SecretProperties, code: string): Promise<void> {
+    try {
+      await this.options.store.updateProperties(current.name, current.version, {
+        tags: { ...current.tags, [TAG.rotationError]: code.slice(0, 256) },
+      });
+    } catch (error) {
+      this.options.log.error("rotation.mark_failed", { name: current.name, error: describeError(error) });
+    }
+  }
+
+  /** Upstream credentials with our marker that the vault does not know: left by a crash, revoked. */
+  private async revokeOrphans(
+    managed: readonly SecretProperties[],
+    known: Set<string>,
+    report: RotationReport,
+  ): Promise<void> {
+    for (const [kind, rotator] of Object.entries(this.options.rotators)) {
+      const ofKind = managed.filter((p) => p.tags[TAG.kind] === kind);
+      if (ofKind.length === 0) continue;
+      let marked;
+      try {
+        marked = await rotator.marked(ofKind);
+      } catch (error) {
+        report.failed.push({
+          name: `(${kind} orphans)`,
+          reason: error instanceof RotationError ? error.code : "error",
+        });
+        continue;
+      }
+      for (const m of marked) {
+        if (known.has(m.upstreamId.toLowerCase())) continue;
+        try {
+          await m.revoke();
+          report.orphansRevoked.push({ name: m.credential, upstreamId: m.upstreamId });
+        } catch (error) {
+          report.failed.push({
+            name: m.credential,
+            reason: error instanceof RotationError ? error.code : "orphan_revoke_failed",
+          });
+        }
+      }
+    }
+  }
+}

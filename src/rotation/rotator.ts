@@ -1,0 +1,38 @@
+import type { SecretProperties } from "../vault/secret-store.js";
+import type { StepHook } from "./rotation-error.js";
+
+/** A new upstream credential, created and proven to work, not yet stored. */
+export interface FreshCredential {
+  value: string;
+  expiresOn: Date;
+  /** The PAT's authorizationId or the app password's keyId. */
+  upstreamId: string;
+}
+
+/** An upstream credential carrying our marker (a candidate orphan). */
+export interface MarkedUpstream {
+  credential: string;
+  upstreamId: string;
+  revoke(): Promise<void>;
+}
+
+/** One kind's upstream: create-and-verify, revoke, and what carries our marker there. */
+export interface Rotator {
+  /** The tag that holds the current upstream id. */
+  readonly upstreamIdTag: string;
+  /** Creates a credential upstream from the tags' settings and proves it works; revokes it again if it does not. */
+  create(name: string, tags: Readonly<Record<string, string>>, step: StepHook): Promise<FreshCredential>;
+  revoke(tags: Readonly<Record<string, string>>, upstreamId: string): Promise<"revoked" | "not-found">;
+  /** Upstream credentials with our marker, where these vault credentials live (their orgs or apps). */
+  marked(credentials: readonly SecretProperties[]): Promise<MarkedUpstream[]>;
+}
+
+export const DAY_MS = 24 * 3600_000;
+
+/** The `lifetime-days` tag, or undefined when missing or out of range. */
+export function lifetimeDaysOf(tags: Readonly<Record<string, string>>): number | undefined {
+  const days = Number(tags["lifetime-days"]);
+  return Number.isInteger(days) && days >= 1 && days <= 366 ? days : undefined;
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -120,6 +120,12 @@ export class BrokerClient {
     this.fetchImpl = options.fetch ?? fetch;
   }
 
+  /** Gets the token now, so a person is not asked for a secret only to fail on sign-in after. */
+  async authenticate(): Promise<void> {
+    this.tokenOnce ??= this.options.token();
+    await this.tokenOnce;
+  }
+
   async list(filter: ListFilter): Promise<ItemList> {
     const res = await this.request("GET", "inventory", { query: filterQuery(filter) });
     return parse(listSchema, await json(res));

@@ -233,6 +233,7 @@ Examples:
         );
       }
       const broker = client(cmd);
+      await broker.authenticate();
       const value = await readSecretValue(io.stdin, io.stderr, `Value for ${name} (input hidden): `);
       const body: ImportBody = {
         kind: opts.kind,

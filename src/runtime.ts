@@ -4,6 +4,8 @@ import { Authenticator } from "./auth/authenticator.js";
 import { issuerTrusts } from "./auth/issuers.js";
 import type { BrokerConfig } from "./config.js";
 import { CredentialIssuer } from "./issuance/credential-issuer.js";
+import { Inventory } from "./inventory/inventory.js";
+import { noUpstreamRevoker } from "./inventory/upstream-revoker.js";
 import { createLogger, type Logger } from "./log.js";
 import { loadPolicyFile } from "./policy/load.js";
 import type { Policy } from "./policy/policy.js";
@@ -18,6 +20,7 @@ export interface Runtime {
   policy: Policy;
   store: SecretStore;
   issuer: CredentialIssuer;
+  inventory: Inventory;
   now: () => number;
 }
 
@@ -56,5 +59,6 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
     extraCa,
     now,
   });
-  return { config, log, authenticator, policy, store, issuer, now };
+  const inventory = new Inventory({ store, revoker: noUpstreamRevoker, now, noticeDays: config.noticeDays });
+  return { config, log, authenticator, policy, store, issuer, inventory, now };
 }

@@ -1,4 +1,11 @@
 import { getHealth } from "../http/handlers/health.js";
+import {
+  deleteInventoryItem,
+  getInventoryItem,
+  listInventory,
+  listVersions,
+  putInventoryItem,
+} from "../http/handlers/inventory.js";
 import { postToken } from "../http/handlers/token.js";
 import type { HttpRoute } from "../http/route.js";
 import type { BrokerConfig } from "../config.js";
@@ -24,6 +31,19 @@ export interface Registrations {
 export const registrations: Registrations = {
   http: [
     { name: "token", route: "token", methods: { POST: postToken }, audited: true },
+    { name: "inventory-list", route: "inventory", methods: { GET: listInventory }, audited: true },
+    {
+      name: "inventory-item",
+      route: "inventory/{name}",
+      methods: { GET: getInventoryItem, PUT: putInventoryItem, DELETE: deleteInventoryItem },
+      audited: true,
+    },
+    {
+      name: "inventory-versions",
+      route: "inventory/{name}/versions",
+      methods: { GET: listVersions },
+      audited: true,
+    },
     { name: "health", route: "health", methods: { GET: getHealth } },
   ],
   // The rotation and expiry-notice sweeps register here (issues 5 and 6).

@@ -1,6 +1,12 @@
 import { IssuanceError } from "../issuance/issuance-error.js";
 import { describeError, type Logger } from "../log.js";
-import { SecretNotFoundError, VaultRejectedError, VaultUnavailableError } from "../vault/secret-store.js";
+import { InventoryError } from "../inventory/inventory-error.js";
+import {
+  SecretDeletedError,
+  SecretNotFoundError,
+  VaultRejectedError,
+  VaultUnavailableError,
+} from "../vault/secret-store.js";
 import { Problem, problems } from "./problem.js";
 
 /** Every error, from any layer, becomes one problem here; nothing upstream is quoted. */
@@ -29,6 +35,8 @@ export function toProblem(error: unknown, log: Logger): Problem {
         return problems.upstreamUnavailable("Microsoft Entra");
     }
   }
+  if (error instanceof InventoryError) return inventoryProblem(error);
+  if (error instanceof SecretDeletedError) return inventoryProblem(new InventoryError("credential_deleted"));
   if (error instanceof SecretNotFoundError) {
     return problems.credentialUnavailable(
       "credential_invalid",
@@ -40,4 +48,39 @@ export function toProblem(error: unknown, log: Logger): Problem {
   if (error instanceof VaultRejectedError) return problems.upstreamError("Key Vault");
   log.error("http.unexpected_error", { error: describeError(error) });
   return problems.internal();
+}
+
+function inventoryProblem(error: InventoryError): Problem {
+  switch (error.reason) {
+    case "not_found":
+      return problems.credentialNotFound();
+    case "name_in_use":
+      return problems.conflict(
+        "name_in_use",
+        "A secret of that name exists in the vault and is not managed by the broker; it is left alone.",
+      );
+    case "credential_deleted":
+      return problems.conflict(
+        "credential_deleted",
+        "A managed credential of that name is soft-deleted. PUT with ?recover=true to recover and update it, or purge it in the vault first.",
+      );
+    case "kind_mismatch":
+      return problems.conflict(
+        "kind_mismatch",
+        "The credential exists with another kind; the kind cannot change.",
+      );
+    case "invalid_field":
+      return problems.badRequest(
+        "The request body is invalid.",
+        error.field !== undefined ? [error.field] : undefined,
+      );
+    case "invalid_continuation":
+      return problems.badRequest("The query is invalid.", [
+        { field: "continuation", message: "is not a continuation this inventory gave" },
+      ]);
+    case "revocation_failed":
+      return problems.upstreamError("The upstream revocation");
+    case "revocation_unavailable":
+      return problems.upstreamUnavailable("The upstream revocation");
+  }
 }

@@ -82,6 +82,9 @@ export const problems = {
   badRequest: (detail: string, errors?: { field: string; message: string }[]) =>
     new Problem(400, "invalid_request", "Bad Request", detail, {}, errors ? { errors } : {}),
   notFound: () => new Problem(404, "not_found", "Not Found", "No such route."),
+  credentialNotFound: () =>
+    new Problem(404, "credential_not_found", "Not Found", "No managed credential has that name."),
+  conflict: (code: string, detail: string) => new Problem(409, code, "Conflict", detail),
   methodNotAllowed: (allowed: readonly string[]) =>
     new Problem(405, "method_not_allowed", "Method Not Allowed", `Allowed: ${allowed.join(", ")}.`, {
       allow: allowed.join(", "),

@@ -1,14 +1,19 @@
 import type { TokenCredential } from "@azure/core-auth";
-import { isRestError } from "@azure/core-rest-pipeline";
+import { isRestError, type PipelinePolicy } from "@azure/core-rest-pipeline";
+import { AsyncLocalStorage } from "node:async_hooks";
 import { SecretClient, type SecretClientOptions } from "@azure/keyvault-secrets";
 import { z } from "zod";
 import { extraCaPolicy } from "../net/extra-ca-policy.js";
 import {
+  SecretDeletedError,
   SecretDisabledError,
   SecretNotFoundError,
   VaultRejectedError,
   VaultUnavailableError,
+  type SecretPage,
+  type SecretProperties,
   type SecretStore,
+  type SecretWrite,
   type StoredSecret,
 } from "./secret-store.js";
 
@@ -17,6 +22,32 @@ export interface KeyVaultStoreOptions {
   extraCa?: string;
   maxRetries?: number;
 }
+
+/**
+ * The SDK's byPage() drops the page's continuation token (its mapped pages are new arrays), so
+ * the nextLink of a listing page is read off the wire, within the one listPage call that asked.
+ */
+const pageCapture = new AsyncLocalStorage<{ nextLink: string | undefined }>();
+const listPageSchema = z.object({ value: z.array(z.unknown()), nextLink: z.string().nullish() });
+
+const nextLinkPolicy: PipelinePolicy = {
+  name: "tokenBrokerNextLink",
+  async sendRequest(request, next) {
+    const response = await next(request);
+    const capture = pageCapture.getStore();
+    if (capture !== undefined && response.status === 200 && response.bodyAsText != null) {
+      let body: unknown;
+      try {
+        body = JSON.parse(response.bodyAsText);
+      } catch {
+        body = undefined;
+      }
+      const page = listPageSchema.safeParse(body);
+      if (page.success) capture.nextLink = page.data.nextLink ?? undefined;
+    }
+    return response;
+  },
+};
 
 export function keyVaultClientOptions(options: KeyVaultStoreOptions): SecretClientOptions {
   return {
@@ -44,20 +75,162 @@ const bundleSchema = z.object({
   }),
 });
 
+const propertiesSchema = z.object({
+  name: z.string(),
+  version: z.string().optional(),
+  enabled: z.boolean().optional(),
+  expiresOn: z.date().optional(),
+  createdOn: z.date().optional(),
+  updatedOn: z.date().optional(),
+  contentType: z.string().optional(),
+  tags: z.record(z.string(), z.string()).optional(),
+});
+
+function toProperties(raw: unknown): SecretProperties {
+  const parsed = propertiesSchema.safeParse(raw);
+  if (!parsed.success) throw new VaultRejectedError(undefined);
+  const p = parsed.data;
+  return {
+    name: p.name,
+    version: p.version ?? "",
+    enabled: p.enabled ?? true,
+    contentType: p.contentType,
+    expiresOn: p.expiresOn,
+    createdOn: p.createdOn,
+    updatedOn: p.updatedOn,
+    tags: p.tags ?? {},
+  };
+}
+
+/** The vault's SDK calls, each with its errors mapped to ours. */
+async function call<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    throw mapVaultError(error);
+  }
+}
+
 export class KeyVaultSecretStore implements SecretStore {
   readonly client: SecretClient;
+  private readonly origin: string;
 
   constructor(vaultUrl: string, credential: TokenCredential, options: KeyVaultStoreOptions = {}) {
-    this.client = new SecretClient(vaultUrl, credential, keyVaultClientOptions(options));
+    const clientOptions = keyVaultClientOptions(options);
+    clientOptions.additionalPolicies = [
+      ...(clientOptions.additionalPolicies ?? []),
+      { policy: nextLinkPolicy, position: "perCall" },
+    ];
+    this.client = new SecretClient(vaultUrl, credential, clientOptions);
+    this.origin = new URL(vaultUrl).origin;
+  }
+
+  async getProperties(name: string): Promise<SecretProperties> {
+    try {
+      return toProperties((await call(() => this.client.getSecret(name))).properties);
+    } catch (error) {
+      if (!(error instanceof SecretDisabledError)) throw error;
+    }
+    // A disabled latest version cannot be read, but its metadata can be listed.
+    const versions = await this.listVersions(name);
+    const latest = versions.reduce<SecretProperties | undefined>(
+      (a, b) => (a === undefined || (b.createdOn?.getTime() ?? 0) >= (a.createdOn?.getTime() ?? 0) ? b : a),
+      undefined,
+    );
+    if (latest === undefined) throw new SecretNotFoundError("not found");
+    return latest;
+  }
+
+  isOwnContinuation(continuation: string): boolean {
+    try {
+      const url = new URL(continuation);
+      return (
+        url.origin === this.origin && url.pathname === "/secrets" && url.username === "" && url.hash === ""
+      );
+    } catch {
+      return false;
+    }
+  }
+
+  async listPage(continuation: string | undefined): Promise<SecretPage> {
+    // The SDK fetches a continuation verbatim with the vault's bearer token: only our vault's own.
+    if (continuation !== undefined && !this.isOwnContinuation(continuation)) {
+      throw new VaultRejectedError(undefined);
+    }
+    const capture: { nextLink: string | undefined } = { nextLink: undefined };
+    return pageCapture.run(capture, () =>
+      call(async () => {
+        const pages = this.client
+          .listPropertiesOfSecrets()
+          .byPage(continuation !== undefined ? { continuationToken: continuation } : {});
+        const first = await pages.next();
+        const items = first.done === true ? [] : (first.value as unknown[]).map(toProperties);
+        return { items, next: capture.nextLink };
+      }),
+    );
+  }
+
+  async listVersions(name: string): Promise<SecretProperties[]> {
+    return call(async () => {
+      const out: SecretProperties[] = [];
+      for await (const p of this.client.listPropertiesOfSecretVersions(name)) out.push(toProperties(p));
+      return out;
+    });
+  }
+
+  async setSecret(name: string, value: string, write: SecretWrite): Promise<SecretProperties> {
+    const secret = await call(() =>
+      this.client.setSecret(name, value, {
+        tags: write.tags,
+        ...(write.contentType !== undefined ? { contentType: write.contentType } : {}),
+        ...(write.expiresOn !== undefined ? { expiresOn: write.expiresOn } : {}),
+      }),
+    );
+    return toProperties(secret.properties);
+  }
+
+  async updateProperties(
+    name: string,
+    version: string,
+    update: { expiresOn?: Date | undefined; tags?: Record<string, string>; enabled?: boolean },
+  ): Promise<SecretProperties> {
+    return toProperties(
+      await call(() =>
+        this.client.updateSecretProperties(name, version, {
+          ...(update.tags !== undefined ? { tags: update.tags } : {}),
+          ...(update.expiresOn !== undefined ? { expiresOn: update.expiresOn } : {}),
+          ...(update.enabled !== undefined ? { enabled: update.enabled } : {}),
+        }),
+      ),
+    );
+  }
+
+  async deleteSecret(name: string): Promise<{ recoverableDays: number }> {
+    // The poller's first step sends the DELETE; the secret is soft-deleted from then on, so the
+    // answer does not wait for the vault to finish purging its caches.
+    const poller = await call(() => this.client.beginDeleteSecret(name));
+    const days = poller.getOperationState().result?.properties.recoverableDays;
+    return { recoverableDays: typeof days === "number" ? days : 0 };
+  }
+
+  async getDeletedProperties(name: string): Promise<SecretProperties | undefined> {
+    try {
+      return toProperties((await call(() => this.client.getDeletedSecret(name))).properties);
+    } catch (error) {
+      if (error instanceof SecretNotFoundError) return undefined;
+      throw error;
+    }
+  }
+
+  async recoverDeleted(name: string): Promise<void> {
+    await call(async () => {
+      const poller = await this.client.beginRecoverDeletedSecret(name, { intervalInMs: 1000 });
+      await poller.pollUntilDone();
+    });
   }
 
   async getSecret(name: string): Promise<StoredSecret> {
-    let raw: unknown;
-    try {
-      raw = await this.client.getSecret(name);
-    } catch (error) {
-      throw mapVaultError(error);
-    }
+    const raw: unknown = await call(() => this.client.getSecret(name));
     const parsed = bundleSchema.safeParse(raw);
     if (!parsed.success) throw new VaultRejectedError(undefined);
     const { value, properties: p } = parsed.data;
@@ -84,6 +257,12 @@ export function mapVaultError(error: unknown): Error {
   if (isRestError(error)) {
     const status = error.statusCode;
     if (status === 404) return new SecretNotFoundError("not found");
+    if (status === 409) {
+      const body = restErrorBody.safeParse(error.details);
+      const inner = body.success ? (body.data.error.innerError ?? body.data.error.innererror) : undefined;
+      if (inner?.code === "ObjectIsDeletedButRecoverable") return new SecretDeletedError("deleted");
+      return new VaultUnavailableError(undefined);
+    }
     if (status === 403) {
       const body = restErrorBody.safeParse(error.details);
       const inner = body.success ? (body.data.error.innerError ?? body.data.error.innererror) : undefined;
@@ -104,7 +283,9 @@ export function mapVaultError(error: unknown): Error {
 function retryAfterOf(header: string | undefined): number | undefined {
   if (header === undefined) return undefined;
   const seconds = Number(header);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.min(Math.ceil(seconds), 300);
+  // Our callers get at least a second and at most five minutes, whatever the vault said.
+  const clamp = (s: number) => Math.min(Math.max(1, Math.ceil(s)), 300);
+  if (Number.isFinite(seconds) && seconds >= 0) return clamp(seconds);
   const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.min(Math.max(0, Math.ceil((date - Date.now()) / 1000)), 300);
+  return Number.isNaN(date) ? undefined : clamp((date - Date.now()) / 1000);
 }

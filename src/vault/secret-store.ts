@@ -9,9 +9,53 @@ export interface StoredSecret {
   tags: Readonly<Record<string, string>>;
 }
 
+/** One version's metadata, never its value (what listing the vault answers). */
+export interface SecretProperties {
+  name: string;
+  version: string;
+  enabled: boolean;
+  contentType: string | undefined;
+  expiresOn: Date | undefined;
+  createdOn: Date | undefined;
+  updatedOn: Date | undefined;
+  tags: Readonly<Record<string, string>>;
+}
+
+export interface SecretPage {
+  items: SecretProperties[];
+  /** The vault's own continuation (its nextLink) for the page after this one. */
+  next: string | undefined;
+}
+
+export interface SecretWrite {
+  contentType?: string | undefined;
+  expiresOn?: Date | undefined;
+  tags: Record<string, string>;
+}
+
 export interface SecretStore {
   /** The latest version; throws the errors below. */
   getSecret(name: string): Promise<StoredSecret>;
+  /** The latest version's metadata, also when it is disabled. */
+  getProperties(name: string): Promise<SecretProperties>;
+  /** One page of the vault's listing (latest versions), from a continuation `listPage` gave. */
+  listPage(continuation: string | undefined): Promise<SecretPage>;
+  /** Whether a continuation is one this vault could have given (it is fetched with our token). */
+  isOwnContinuation(continuation: string): boolean;
+  listVersions(name: string): Promise<SecretProperties[]>;
+  /** A new version. */
+  setSecret(name: string, value: string, write: SecretWrite): Promise<SecretProperties>;
+  /** Metadata of one version; tags replace the version's tags. */
+  updateProperties(
+    name: string,
+    version: string,
+    update: { expiresOn?: Date | undefined; tags?: Record<string, string>; enabled?: boolean },
+  ): Promise<SecretProperties>;
+  /** Soft delete; answers how many days it stays recoverable. */
+  deleteSecret(name: string): Promise<{ recoverableDays: number }>;
+  /** The latest version's metadata of a soft-deleted secret, or undefined. */
+  getDeletedProperties(name: string): Promise<SecretProperties | undefined>;
+  recoverDeleted(name: string): Promise<void>;
 }
 
 export class SecretNotFoundError extends Error {
@@ -19,6 +63,10 @@ export class SecretNotFoundError extends Error {
 }
 export class SecretDisabledError extends Error {
   override name = "SecretDisabledError";
+}
+/** The name belongs to a soft-deleted secret: it can only be recovered or purged. */
+export class SecretDeletedError extends Error {
+  override name = "SecretDeletedError";
 }
 /** Throttled, unreachable or failing transiently; worth retrying later. */
 export class VaultUnavailableError extends Error {

@@ -1,0 +1,34 @@
+import { Authenticator } from "../auth/authenticator.js";
+import { tokenRoles, type Principal } from "../auth/principal.js";
+import type { Runtime } from "../runtime.js";
+import { problems } from "./problem.js";
+import type { BrokerRequest } from "./types.js";
+
+export const ROLES = { inventoryRead: "Inventory.Read", secretsAdmin: "Secrets.Admin" } as const;
+export type Role = (typeof ROLES)[keyof typeof ROLES];
+
+/** Roles imply the ones below them: an admin may also read the inventory. */
+const IMPLIED: Record<Role, readonly Role[]> = {
+  "Inventory.Read": [],
+  "Secrets.Admin": ["Inventory.Read"],
+};
+
+/** App roles from the Entra token's `roles` claim, plus a matching grant's `roles` (issuers without app roles). */
+export function rolesOf(rt: Runtime, principal: Principal): Set<Role> {
+  const out = new Set<Role>();
+  for (const role of [...tokenRoles(principal), ...rt.policy.entitlements(principal).roles]) {
+    if (role === ROLES.inventoryRead || role === ROLES.secretsAdmin) {
+      out.add(role);
+      for (const implied of IMPLIED[role]) out.add(implied);
+    }
+  }
+  return out;
+}
+
+/** The verified caller of a request that needs `role`: 401 without a valid token, 403 without the role. */
+export async function requireRole(req: BrokerRequest, rt: Runtime, role: Role): Promise<Principal> {
+  const token = Authenticator.bearerToken(req.headers["authorization"]);
+  const principal = rt.authenticator.cached(token) ?? (await rt.authenticator.authenticate(token));
+  if (!rolesOf(rt, principal).has(role)) throw problems.roleRequired(role);
+  return principal;
+}

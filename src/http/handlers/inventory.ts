@@ -1,0 +1,156 @@
+import { z } from "zod";
+import { auditIdentity, type Principal } from "../../auth/principal.js";
+import { toCsv, type CsvColumn } from "../../inventory/csv.js";
+import { importRequestSchema } from "../../inventory/import-request.js";
+import { KINDS, STATUSES, type InventoryItem } from "../../inventory/managed-credential.js";
+import type { Runtime } from "../../runtime.js";
+import { requireRole, ROLES, type Role } from "../caller.js";
+import { toProblem } from "../errors.js";
+import { problems } from "../problem.js";
+import { parseQuery } from "../query.js";
+import { mediaTypeOf, parseJsonBody } from "../request-body.js";
+import { json, type Handler } from "../route.js";
+import type { BrokerRequest, BrokerResponse } from "../types.js";
+
+/** Key Vault's secret-name rule: the route parameter is checked before the vault sees it. */
+const SECRET_NAME = /^[0-9a-zA-Z-]{1,127}$/;
+
+function nameOf(req: BrokerRequest): string {
+  const name = req.params["name"] ?? "";
+  if (!SECRET_NAME.test(name)) {
+    throw problems.badRequest("The credential name is invalid.", [
+      { field: "name", message: "must be 1-127 letters, digits or hyphens (Key Vault secret names)" },
+    ]);
+  }
+  return name;
+}
+
+const wholeNumber = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,6}$/, "must be a whole number")
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const listQuery = z
+  .strictObject({
+    kind: z.enum(KINDS).optional(),
+    status: z.enum(STATUSES).optional(),
+    owner: z.string().min(1).max(256).optional(),
+    expiringWithinDays: wholeNumber(0, 3650).optional(),
+    top: wholeNumber(1, 100).optional(),
+    continuation: z.string().min(1).max(8192).optional(),
+    format: z.enum(["json", "csv"]).optional(),
+  })
+  .refine((q) => q.format !== "csv" || (q.top === undefined && q.continuation === undefined), {
+    message: "format=csv exports every match: no top or continuation",
+    path: ["format"],
+  });
+
+const putQuery = z.strictObject({ recover: z.enum(["true", "false"]).optional() });
+const noQuery = z.strictObject({});
+
+const DEFAULT_TOP = 25;
+
+export const CSV_COLUMNS: readonly CsvColumn<InventoryItem>[] = [
+  { header: "name", value: (i) => i.name },
+  { header: "kind", value: (i) => i.kind },
+  { header: "owner", value: (i) => i.owner, text: true },
+  { header: "organization", value: (i) => i.organization, text: true },
+  { header: "scopes", value: (i) => i.scopes.join(" ") },
+  { header: "expiresOn", value: (i) => i.expiresOn },
+  { header: "daysLeft", value: (i) => i.daysLeft },
+  { header: "status", value: (i) => i.status },
+  { header: "rotation", value: (i) => i.rotation },
+  { header: "rotatedOn", value: (i) => i.rotatedOn },
+  { header: "version", value: (i) => i.version },
+  { header: "enabled", value: (i) => i.enabled },
+  { header: "createdOn", value: (i) => i.createdOn },
+  { header: "updatedOn", value: (i) => i.updatedOn },
+];
+
+/** Metadata answers hold no credential, but they are about credentials: no shared caches either. */
+const NO_STORE = { "cache-control": "no-store" };
+
+/**
+ * Every inventory call is one audit line (who, what, which name, outcome), written here so reads
+ * by ops and writes by admins leave the same trail as token issuance.
+ */
+function audited(
+  action: string,
+  role: Role,
+  run: (req: BrokerRequest, rt: Runtime) => Promise<BrokerResponse>,
+): Handler {
+  return async (req, rt) => {
+    let principal: Principal | undefined;
+    const name = SECRET_NAME.test(req.params["name"] ?? "") ? req.params["name"] : undefined;
+    try {
+      principal = await requireRole(req, rt, role);
+      const response = await run(req, rt);
+      rt.log.info("audit.inventory", {
+        action,
+        outcome: "ok",
+        status: response.status,
+        caller: auditIdentity(principal),
+        name,
+      });
+      return response;
+    } catch (error) {
+      const problem = toProblem(error, rt.log);
+      rt.log[problem.status >= 500 ? "error" : "info"]("audit.inventory", {
+        action,
+        outcome: problem.status === 403 ? "denied" : problem.status >= 500 ? "failed" : "rejected",
+        status: problem.status,
+        code: problem.code,
+        ...(principal !== undefined ? { caller: auditIdentity(principal) } : {}),
+        name,
+      });
+      throw problem;
+    }
+  };
+}
+
+export const listInventory = audited("list", ROLES.inventoryRead, async (req, rt) => {
+  const q = parseQuery(req.query, listQuery);
+  const filter = { kind: q.kind, status: q.status, owner: q.owner, expiringWithinDays: q.expiringWithinDays };
+  if (q.format === "csv") {
+    const items = await rt.inventory.listAll(filter);
+    return {
+      status: 200,
+      headers: {
+        "content-type": "text/csv; charset=utf-8; header=present",
+        "content-disposition": 'attachment; filename="inventory.csv"',
+        ...NO_STORE,
+      },
+      body: toCsv(CSV_COLUMNS, items),
+    };
+  }
+  return json(200, await rt.inventory.list(filter, q.top ?? DEFAULT_TOP, q.continuation), NO_STORE);
+});
+
+export const getInventoryItem = audited("show", ROLES.inventoryRead, async (req, rt) => {
+  parseQuery(req.query, noQuery);
+  return json(200, await rt.inventory.get(nameOf(req)), NO_STORE);
+});
+
+export const listVersions = audited("versions", ROLES.inventoryRead, async (req, rt) => {
+  parseQuery(req.query, noQuery);
+  return json(200, { items: await rt.inventory.versions(nameOf(req)) }, NO_STORE);
+});
+
+export const putInventoryItem = audited("import", ROLES.secretsAdmin, async (req, rt) => {
+  const name = nameOf(req);
+  const q = parseQuery(req.query, putQuery);
+  mediaTypeOf(req, ["application/json"]);
+  const body = parseJsonBody(req, importRequestSchema);
+  const { item, created } = await rt.inventory.put(name, body, { recover: q.recover === "true" });
+  return json(created ? 201 : 200, item, {
+    ...NO_STORE,
+    ...(created ? { location: `/api/inventory/${item.name}` } : {}),
+  });
+});
+
+export const deleteInventoryItem = audited("revoke", ROLES.secretsAdmin, async (req, rt) => {
+  parseQuery(req.query, noQuery);
+  return json(200, await rt.inventory.remove(nameOf(req)), NO_STORE);
+});

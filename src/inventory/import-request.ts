@@ -1,0 +1,85 @@
+import { z } from "zod";
+import { isPatFormat } from "../devops/pat-format.js";
+import { KINDS, ROTATIONS } from "./managed-credential.js";
+import { PAT_SCOPES } from "./pat-scopes.js";
+
+/**
+ * The body of `PUT /api/inventory/{name}` (DESIGN §6). Messages name the rule, never the value:
+ * the value is a credential, and the other fields are echoed nowhere either.
+ */
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const guid = z.string().regex(GUID, "must be a GUID");
+/** Key Vault allows 256 characters per tag value. */
+const TAG_VALUE_MAX = 256;
+
+/** Printable, one line, and not starting like a spreadsheet formula (owners end up in CSV exports). */
+const owner = z
+  .string()
+  .min(1)
+  .max(TAG_VALUE_MAX)
+  .regex(/^[^\s=+\-@]\P{Cc}*$/u, "must be one printable line, e.g. an email address");
+
+/** Azure DevOps organisation names: letters, digits and hyphens, not starting or ending with a hyphen. */
+const organization = z
+  .string()
+  .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,48}[A-Za-z0-9])?$/, "must be an Azure DevOps organization name");
+
+/** Entra client secrets and refresh tokens: printable ASCII without spaces. */
+const opaqueSecret = /^[\x21-\x7e]+$/;
+
+export const importRequestSchema = z
+  .strictObject({
+    kind: z.enum(KINDS),
+    value: z
+      .string()
+      .min(1)
+      .max(16 * 1024)
+      .optional(),
+    expiresOn: z.iso
+      .datetime({ offset: true, message: "must be an ISO 8601 date-time with a time zone" })
+      .optional(),
+    owner: owner.optional(),
+    organization: organization.optional(),
+    /** A PAT valid in every organisation (legacy "global" PAT): recorded so the inventory can flag it. */
+    allOrgs: z.boolean().optional(),
+    scopes: z.array(z.enum(PAT_SCOPES)).min(1).max(30).optional(),
+    rotation: z.enum(ROTATIONS).optional(),
+    lifetimeDays: z.number().int().min(1).max(366).optional(),
+    authorizationId: guid.optional(),
+    applicationObjectId: guid.optional(),
+    keyId: guid.optional(),
+    clientId: guid.optional(),
+  })
+  .superRefine((body, ctx) => {
+    const issue = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
+    const onlyFor = (field: keyof typeof body, kinds: readonly string[]) => {
+      if (body[field] !== undefined && !kinds.includes(body.kind)) {
+        issue(field, `only for kind ${kinds.join(" or ")}`);
+      }
+    };
+    if (body.value !== undefined) {
+      if (body.kind === "pat" && !isPatFormat(body.value)) {
+        issue(
+          "value",
+          "must be an Azure DevOps PAT: 84 characters (76 letters or digits, AZDO, 4 letters or digits) or the legacy 52-character lowercase base32 form",
+        );
+      } else if (body.kind !== "pat" && !opaqueSecret.test(body.value)) {
+        issue("value", "must be printable ASCII without spaces");
+      }
+    }
+    onlyFor("organization", ["pat", "refresh-token"]);
+    onlyFor("allOrgs", ["pat"]);
+    onlyFor("scopes", ["pat"]);
+    onlyFor("authorizationId", ["pat"]);
+    onlyFor("applicationObjectId", ["client-secret"]);
+    onlyFor("keyId", ["client-secret"]);
+    onlyFor("clientId", ["client-secret", "refresh-token"]);
+    if (body.allOrgs === true && body.organization !== undefined) {
+      issue("allOrgs", "a PAT for all organizations names no organization");
+    }
+    if (body.scopes !== undefined && body.scopes.join(" ").length > TAG_VALUE_MAX) {
+      issue("scopes", `must fit in ${TAG_VALUE_MAX} characters together`);
+    }
+  });
+export type ImportRequest = z.infer<typeof importRequestSchema>;

@@ -1,0 +1,21 @@
+/** Why an inventory operation was refused; the HTTP layer turns each into one problem. */
+export type InventoryErrorReason =
+  | "not_found"
+  | "name_in_use"
+  | "credential_deleted"
+  | "kind_mismatch"
+  | "invalid_field"
+  | "invalid_continuation"
+  | "revocation_failed"
+  | "revocation_unavailable";
+
+export class InventoryError extends Error {
+  override name = "InventoryError";
+  constructor(
+    readonly reason: InventoryErrorReason,
+    /** For invalid_field: the field and the rule it broke, never its value. */
+    readonly field?: { field: string; message: string },
+  ) {
+    super(reason);
+  }
+}

@@ -1,0 +1,306 @@
+import { SecretNotFoundError, type SecretProperties, type SecretStore } from "../vault/secret-store.js";
+import { decodePosition, encodePosition } from "./continuation.js";
+import type { ImportRequest } from "./import-request.js";
+import { InventoryError } from "./inventory-error.js";
+import {
+  ALL_ORGANIZATIONS,
+  CONTENT_TYPES,
+  isManaged,
+  MANAGED_BY,
+  TAG,
+  toItem,
+  type CredentialKind,
+  type CredentialStatus,
+  type InventoryItem,
+  type StatusRules,
+} from "./managed-credential.js";
+import type { UpstreamRevocation, UpstreamRevoker } from "./upstream-revoker.js";
+
+export interface InventoryFilter {
+  kind?: CredentialKind | undefined;
+  status?: CredentialStatus | undefined;
+  owner?: string | undefined;
+  /** Expires within this many days from now, or has already expired. */
+  expiringWithinDays?: number | undefined;
+}
+
+export interface InventoryPage {
+  items: InventoryItem[];
+  continuation: string | null;
+}
+
+export interface VersionItem {
+  version: string;
+  current: boolean;
+  enabled: boolean;
+  expiresOn: string | null;
+  createdOn: string | null;
+  updatedOn: string | null;
+  rotatedOn: string | null;
+  authorizationId?: string;
+  keyId?: string;
+}
+
+export interface RemoveResult {
+  name: string;
+  deleted: true;
+  upstreamRevocation: UpstreamRevocation;
+  recoverableDays: number;
+}
+
+export interface InventoryOptions {
+  store: SecretStore;
+  revoker: UpstreamRevoker;
+  now: () => number;
+  noticeDays: number;
+  /** Vault pages one list call may read before answering with what it has (sparse filters). */
+  maxVaultPagesPerCall?: number;
+}
+
+const DAY_MS = 24 * 3600_000;
+
+/**
+ * The credential inventory over the vault, the only store of record: listing pages through the
+ * vault's own paging, imports and updates as secret versions with tags, revocation then soft delete.
+ * Secrets not tagged `managed-by=token-broker` are invisible here: never listed, changed or deleted.
+ */
+export class Inventory {
+  private readonly store: SecretStore;
+  private readonly maxPages: number;
+
+  constructor(private readonly options: InventoryOptions) {
+    this.store = options.store;
+    this.maxPages = options.maxVaultPagesPerCall ?? 40;
+  }
+
+  private rules(): StatusRules {
+    return { now: this.options.now(), noticeDays: this.options.noticeDays };
+  }
+
+  private matcher(filter: InventoryFilter, rules: StatusRules): (item: InventoryItem) => boolean {
+    const owner = filter.owner?.toLowerCase();
+    const horizon =
+      filter.expiringWithinDays !== undefined ? rules.now + filter.expiringWithinDays * DAY_MS : undefined;
+    return (item) =>
+      (filter.kind === undefined || item.kind === filter.kind) &&
+      (filter.status === undefined || item.status === filter.status) &&
+      (owner === undefined || item.owner?.toLowerCase() === owner) &&
+      (horizon === undefined || (item.expiresOn !== null && Date.parse(item.expiresOn) <= horizon));
+  }
+
+  /**
+   * Up to `top` matching items from where `continuation` left off. A page can hold fewer than
+   * `top` items (a sparse filter over a large vault); the listing ends when continuation is null.
+   */
+  async list(filter: InventoryFilter, top: number, continuation: string | undefined): Promise<InventoryPage> {
+    const start =
+      continuation !== undefined
+        ? decodePosition(continuation, (p) => this.store.isOwnContinuation(p))
+        : { page: undefined, after: undefined };
+    const rules = this.rules();
+    const matches = this.matcher(filter, rules);
+    const items: InventoryItem[] = [];
+    let page = start.page;
+    let after = start.after?.toLowerCase();
+    for (let read = 0; read < this.maxPages; read++) {
+      const { items: secrets, next } = await this.store.listPage(page);
+      let i = after === undefined ? 0 : resumeIndex(secrets, after);
+      for (; i < secrets.length; i++) {
+        const secret = secrets[i] as SecretProperties;
+        const item = toItem(secret, rules);
+        if (item === undefined || !matches(item)) continue;
+        items.push(item);
+        if (items.length === top) {
+          const more = i + 1 < secrets.length;
+          if (more) return { items, continuation: encodePosition({ page, after: secret.name }) };
+          return {
+            items,
+            continuation: next === undefined ? null : encodePosition({ page: next, after: undefined }),
+          };
+        }
+      }
+      after = undefined;
+      if (next === undefined) return { items, continuation: null };
+      page = next;
+    }
+    return { items, continuation: encodePosition({ page, after: undefined }) };
+  }
+
+  /** Every matching item (exports). */
+  async listAll(filter: InventoryFilter): Promise<InventoryItem[]> {
+    const rules = this.rules();
+    const matches = this.matcher(filter, rules);
+    const items: InventoryItem[] = [];
+    let page: string | undefined;
+    do {
+      const result = await this.store.listPage(page);
+      for (const secret of result.items) {
+        const item = toItem(secret, rules);
+        if (item !== undefined && matches(item)) items.push(item);
+      }
+      page = result.next;
+    } while (page !== undefined);
+    return items;
+  }
+
+  private async current(name: string): Promise<SecretProperties | undefined> {
+    try {
+      return await this.store.getProperties(name);
+    } catch (error) {
+      if (error instanceof SecretNotFoundError) return undefined;
+      throw error;
+    }
+  }
+
+  private async managed(name: string): Promise<SecretProperties> {
+    const current = await this.current(name);
+    if (current === undefined || !isManaged(current.tags)) throw new InventoryError("not_found");
+    return current;
+  }
+
+  async get(name: string): Promise<InventoryItem> {
+    return toItem(await this.managed(name), this.rules()) as InventoryItem;
+  }
+
+  async versions(name: string): Promise<VersionItem[]> {
+    const current = await this.managed(name);
+    const versions = await this.store.listVersions(name);
+    versions.sort((a, b) => (b.createdOn?.getTime() ?? 0) - (a.createdOn?.getTime() ?? 0));
+    return versions.map((v) => ({
+      version: v.version,
+      current: v.version === current.version,
+      enabled: v.enabled,
+      expiresOn: v.expiresOn?.toISOString() ?? null,
+      createdOn: v.createdOn?.toISOString() ?? null,
+      updatedOn: v.updatedOn?.toISOString() ?? null,
+      rotatedOn: v.tags[TAG.rotatedOn] ?? null,
+      ...(v.tags[TAG.authorizationId] !== undefined ? { authorizationId: v.tags[TAG.authorizationId] } : {}),
+      ...(v.tags[TAG.keyId] !== undefined ? { keyId: v.tags[TAG.keyId] } : {}),
+    }));
+  }
+
+  /** Import (201) or update (200). A new value is a new version; metadata alone updates the current one. */
+  async put(
+    name: string,
+    request: ImportRequest,
+    options: { recover: boolean },
+  ): Promise<{ item: InventoryItem; created: boolean }> {
+    const now = this.options.now();
+    let current = await this.current(name);
+    if (current === undefined) {
+      const deleted = await this.store.getDeletedProperties(name);
+      if (deleted !== undefined) {
+        if (!isManaged(deleted.tags)) throw new InventoryError("name_in_use");
+        if (!options.recover) throw new InventoryError("credential_deleted");
+        if (deleted.tags[TAG.kind] !== request.kind) throw new InventoryError("kind_mismatch");
+        await this.store.recoverDeleted(name);
+        current = await this.managed(name);
+      }
+    }
+    if (current !== undefined && !isManaged(current.tags)) throw new InventoryError("name_in_use");
+    if (current !== undefined && current.tags[TAG.kind] !== request.kind) {
+      throw new InventoryError("kind_mismatch");
+    }
+    const created = current === undefined;
+    const invalid = (field: string, message: string) =>
+      new InventoryError("invalid_field", { field, message });
+    if (created) {
+      if (request.value === undefined) {
+        throw invalid(
+          "value",
+          request.kind === "pat"
+            ? "is required: the broker creates PATs itself only with the PAT rotator identity configured"
+            : "is required to import a credential",
+        );
+      }
+      if (request.expiresOn === undefined) throw invalid("expiresOn", "is required to import a credential");
+      if (request.owner === undefined) throw invalid("owner", "is required to import a credential");
+    }
+    if (request.value !== undefined && request.expiresOn === undefined) {
+      throw invalid("expiresOn", "is required with a new value");
+    }
+    const expiresOn = request.expiresOn !== undefined ? new Date(request.expiresOn) : undefined;
+    if (expiresOn !== undefined && expiresOn.getTime() <= now)
+      throw invalid("expiresOn", "must be in the future");
+
+    const tags = nextTags(current?.tags ?? {}, request, {
+      newValue: request.value !== undefined,
+      created,
+      now,
+    });
+    if (tags[TAG.rotation] === "auto") {
+      const missing = autoRotationNeeds(request.kind).filter((t) => tags[t] === undefined);
+      if (missing.length > 0 || tags[TAG.organization] === ALL_ORGANIZATIONS) {
+        throw invalid("rotation", `auto rotation needs ${autoRotationFields(request.kind)}`);
+      }
+    }
+    const written =
+      request.value !== undefined
+        ? await this.store.setSecret(name, request.value, {
+            contentType: CONTENT_TYPES[request.kind],
+            expiresOn,
+            tags,
+          })
+        : await this.store.updateProperties(name, (current as SecretProperties).version, { tags, expiresOn });
+    return { item: toItem(written, this.rules()) as InventoryItem, created };
+  }
+
+  /** Revoke upstream first (a failure keeps the record: it is the only handle to retry), then soft-delete. */
+  async remove(name: string): Promise<RemoveResult> {
+    const item = toItem(await this.managed(name), this.rules()) as InventoryItem;
+    const upstreamRevocation = await this.options.revoker.revoke(item);
+    const { recoverableDays } = await this.store.deleteSecret(name);
+    return { name: item.name, deleted: true, upstreamRevocation, recoverableDays };
+  }
+}
+
+/** Where to carry on within a vault page: after the last name consumed (pages are in name order). */
+function resumeIndex(secrets: readonly SecretProperties[], after: string): number {
+  const exact = secrets.findIndex((s) => s.name.toLowerCase() === after);
+  if (exact >= 0) return exact + 1;
+  const later = secrets.findIndex((s) => s.name.toLowerCase() > after);
+  return later >= 0 ? later : secrets.length;
+}
+
+function autoRotationNeeds(kind: CredentialKind): string[] {
+  if (kind === "pat") return [TAG.organization, TAG.scopes, TAG.lifetimeDays];
+  if (kind === "client-secret") return [TAG.applicationObjectId, TAG.lifetimeDays];
+  return [TAG.clientId];
+}
+function autoRotationFields(kind: CredentialKind): string {
+  if (kind === "pat") return "organization (not all organizations), scopes and lifetimeDays";
+  if (kind === "client-secret") return "applicationObjectId and lifetimeDays";
+  return "clientId";
+}
+
+/** The secret's tags after this request: what it says, over what the current version has. */
+function nextTags(
+  base: Readonly<Record<string, string>>,
+  request: ImportRequest,
+  context: { newValue: boolean; created: boolean; now: number },
+): Record<string, string> {
+  const tags: Record<string, string> = { ...base };
+  if (context.newValue) {
+    // These describe the previous value, not the new one.
+    for (const stale of [TAG.authorizationId, TAG.keyId, TAG.rotationError, TAG.noticeSentFor]) {
+      Reflect.deleteProperty(tags, stale);
+    }
+    if (!context.created) tags[TAG.rotatedOn] = new Date(context.now).toISOString();
+  }
+  tags[TAG.managedBy] = MANAGED_BY;
+  tags[TAG.kind] = request.kind;
+  if (request.owner !== undefined) tags[TAG.owner] = request.owner;
+  if (request.allOrgs === true) tags[TAG.organization] = ALL_ORGANIZATIONS;
+  if (request.organization !== undefined) tags[TAG.organization] = request.organization;
+  if (request.scopes !== undefined) tags[TAG.scopes] = [...new Set(request.scopes)].join(" ");
+  tags[TAG.rotation] = request.rotation ?? base[TAG.rotation] ?? "manual";
+  if (request.lifetimeDays !== undefined) tags[TAG.lifetimeDays] = String(request.lifetimeDays);
+  if (request.authorizationId !== undefined)
+    tags[TAG.authorizationId] = request.authorizationId.toLowerCase();
+  if (request.applicationObjectId !== undefined) {
+    tags[TAG.applicationObjectId] = request.applicationObjectId.toLowerCase();
+  }
+  if (request.keyId !== undefined) tags[TAG.keyId] = request.keyId.toLowerCase();
+  if (request.clientId !== undefined) tags[TAG.clientId] = request.clientId.toLowerCase();
+  return tags;
+}

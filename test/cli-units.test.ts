@@ -182,7 +182,7 @@ describe("cli: arguments", () => {
       ["inventory", "show", "bad/name"],
       ["import", "x", "--kind", "pat", "--expires", "tomorrow", "--owner", "o"],
       ["import", "x", "--kind", "pat", "--expires", "2026-12-24T10:00", "--owner", "o"],
-      ["import", "x", "--kind", "pat", "--expires", "2026-12-24"],
+      ["import", "x", "--kind", "pat", "--owner", "o"],
       ["revoke", "x"],
       ["--url", "http://broker.example.net", "inventory", "list"],
       ["--url", "https://user:pw@broker.example.net", "inventory", "list"],

@@ -36,13 +36,16 @@ export const itemSchema = z.looseObject({
   rotatedOn: isoDate.nullable(),
   version: z.string(),
   enabled: z.boolean(),
-  createdOn: isoDate,
-  updatedOn: isoDate,
+  // The vault may not report these for every secret, so the broker answers null.
+  createdOn: isoDate.nullable(),
+  updatedOn: isoDate.nullable(),
   warnings: z.array(z.string()),
+  contentType: z.string().nullable().optional(),
   authorizationId: z.string().optional(),
   applicationObjectId: z.string().optional(),
   keyId: z.string().optional(),
-  contentType: z.string().optional(),
+  clientId: z.string().optional(),
+  rotationError: z.string().optional(),
 });
 export type Item = z.infer<typeof itemSchema>;
 
@@ -56,8 +59,9 @@ export const versionSchema = z.looseObject({
   version: z.string(),
   enabled: z.boolean(),
   expiresOn: isoDate.nullable(),
-  createdOn: isoDate,
-  updatedOn: isoDate,
+  createdOn: isoDate.nullable(),
+  updatedOn: isoDate.nullable(),
+  rotatedOn: isoDate.nullable().optional(),
   current: z.boolean(),
 });
 export type Version = z.infer<typeof versionSchema>;
@@ -66,7 +70,9 @@ export const versionsSchema = z.looseObject({ items: z.array(versionSchema) });
 export const deletedSchema = z.looseObject({
   name: z.string(),
   deleted: z.literal(true),
-  upstreamRevocation: z.enum(["revoked", "not-applicable", "not-configured"]),
+  // revoked | already-gone | not-applicable | not-configured today; a new outcome must not turn
+  // a revocation that happened into a reported failure, so any word is taken and shown.
+  upstreamRevocation: z.string().min(1),
   recoverableDays: z.number().int(),
 });
 export type Deleted = z.infer<typeof deletedSchema>;
@@ -93,14 +99,16 @@ export interface ImportBody {
   kind: Kind;
   value: string;
   expiresOn: string;
-  owner: string;
+  owner?: string;
   organization?: string;
+  allOrgs?: boolean;
   scopes?: string[];
   rotation?: Rotation;
   lifetimeDays?: number;
   authorizationId?: string;
   applicationObjectId?: string;
   keyId?: string;
+  clientId?: string;
 }
 
 export interface BrokerClientOptions {

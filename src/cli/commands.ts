@@ -111,7 +111,7 @@ Examples:
     .addOption(new Option("--kind <kind>", "only this kind").choices(KINDS))
     .addOption(new Option("--status <status>", "only this status").choices(STATUSES))
     .option("--owner <owner>", "only this owner (exact)")
-    .option("--expiring-within <days>", "only those expiring within DAYS days", intArg(0, 36500))
+    .option("--expiring-within <days>", "only those expiring within DAYS days", intArg(0, 3650))
     .option("--top <n>", "one page of at most N (1-100)", intArg(1, 100))
     .addOption(new Option("--json", "JSON instead of a table").conflicts("csv"))
     .addOption(new Option("--csv", "the broker's CSV (RFC 4180), every match").conflicts(["json", "top"]))
@@ -200,14 +200,16 @@ Examples:
     .argument("<name>", "credential name", nameArg)
     .addOption(new Option("--kind <kind>", "what the value is").choices(KINDS).makeOptionMandatory())
     .requiredOption("--expires <date>", "when the credential expires (YYYY-MM-DD, UTC, or ISO 8601)", dateArg)
-    .requiredOption("--owner <owner>", "who gets the expiry notices")
-    .option("--org <organization>", "Azure DevOps organization")
+    .option("--owner <owner>", "who gets the expiry notices (required for a new credential)")
+    .option("--org <organization>", "Azure DevOps organization (pat, refresh-token)")
+    .option("--all-orgs", "pat: a legacy PAT valid in every organization (flagged in the inventory)")
     .option("--scopes <list>", "comma-separated scopes, e.g. vso.code,vso.packaging", listArg)
     .addOption(new Option("--rotation <mode>", "rotation mode").choices(ROTATIONS))
-    .option("--lifetime-days <days>", "lifetime of a rotated credential", intArg(1, 3650))
+    .option("--lifetime-days <days>", "lifetime of a rotated credential (1-366)", intArg(1, 366))
     .option("--authorization-id <id>", "PAT authorization id (for rotation and revocation)")
     .option("--application-object-id <id>", "client-secret: the app's object id")
     .option("--key-id <id>", "client-secret: the password's key id")
+    .option("--client-id <id>", "client-secret, refresh-token: the app's client id")
     .option("--recover", "recover a soft-deleted credential of this name, then update it")
     // Declared only to refuse it with the reason, rather than an unhelpful "unknown option".
     .addOption(new Option("--value <value>").hideHelp())
@@ -239,14 +241,16 @@ Examples:
         kind: opts.kind,
         value,
         expiresOn: opts.expires,
-        owner: opts.owner,
+        ...(opts.owner !== undefined ? { owner: opts.owner } : {}),
         ...(opts.org !== undefined ? { organization: opts.org } : {}),
+        ...(opts.allOrgs === true ? { allOrgs: true } : {}),
         ...(opts.scopes !== undefined ? { scopes: opts.scopes } : {}),
         ...(opts.rotation !== undefined ? { rotation: opts.rotation } : {}),
         ...(opts.lifetimeDays !== undefined ? { lifetimeDays: opts.lifetimeDays } : {}),
         ...(opts.authorizationId !== undefined ? { authorizationId: opts.authorizationId } : {}),
         ...(opts.applicationObjectId !== undefined ? { applicationObjectId: opts.applicationObjectId } : {}),
         ...(opts.keyId !== undefined ? { keyId: opts.keyId } : {}),
+        ...(opts.clientId !== undefined ? { clientId: opts.clientId } : {}),
       };
       const { created, item } = await broker.put(name, body, opts.recover === true);
       const p = paint();
@@ -306,14 +310,16 @@ interface ListOptions {
 interface ImportOptions {
   kind: Kind;
   expires: string;
-  owner: string;
+  owner?: string;
   org?: string;
+  allOrgs?: true;
   scopes?: string[];
   rotation?: Rotation;
   lifetimeDays?: number;
   authorizationId?: string;
   applicationObjectId?: string;
   keyId?: string;
+  clientId?: string;
   recover?: true;
   value?: string;
 }

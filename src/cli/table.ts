@@ -102,8 +102,8 @@ export function versionsTable(versions: readonly Version[], p: Painter): string 
       { header: "CURRENT", text: (v) => (v.current ? "*" : "") },
       { header: "ENABLED", text: (v) => (v.enabled ? "yes" : "no") },
       { header: "EXPIRES", text: (v) => day(v.expiresOn) },
-      { header: "CREATED", text: (v) => v.createdOn },
-      { header: "UPDATED", text: (v) => v.updatedOn },
+      { header: "CREATED", text: (v) => v.createdOn ?? "-" },
+      { header: "UPDATED", text: (v) => v.updatedOn ?? "-" },
     ],
     p,
   );
@@ -124,12 +124,14 @@ export function itemDetails(item: Item, p: Painter): string {
     ["Rotated on", item.rotatedOn ?? "-"],
     ["Version", item.version],
     ["Enabled", item.enabled ? "yes" : "no"],
-    ["Created", item.createdOn],
-    ["Updated", item.updatedOn],
+    ["Created", item.createdOn ?? "-"],
+    ["Updated", item.updatedOn ?? "-"],
     ["Authorization id", item.authorizationId],
     ["Application", item.applicationObjectId],
     ["Key id", item.keyId],
-    ["Content type", item.contentType],
+    ["Client id", item.clientId],
+    ["Content type", item.contentType ?? undefined],
+    ["Rotation error", item.rotationError],
   ];
   const shown = fields.filter((f): f is [string, string] => f[1] !== undefined);
   const width = Math.max(...shown.map(([label]) => label.length)) + 1;

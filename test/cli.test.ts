@@ -220,7 +220,16 @@ describe("ops CLI as a process against the dev stack", () => {
     );
     assertOneLineFailure(await runCli(["inventory", "show", "pat-cli-import"], env), /\(404 [a-z_]+\)$/m);
 
-    const everything = [imported, show, again, noYes, revoked].map((r) => r.stdout + r.stderr).join("\n");
+    // A soft-deleted name comes back only when asked to.
+    const deleted = await runCli(args, env, canary);
+    assertOneLineFailure(deleted, /\(409 credential_deleted\)$/m);
+    const recovered = await runCli([...args, "--recover"], env, canary);
+    assert.equal(recovered.code, 0, recovered.stderr);
+    assert.match(recovered.stdout, /^Updated pat-cli-import:/);
+
+    const everything = [imported, show, again, noYes, revoked, deleted, recovered]
+      .map((r) => r.stdout + r.stderr)
+      .join("\n");
     assert.ok(!everything.includes(canary), "the value is in no output");
     assert.ok(!everything.includes(admin), "the token is in no output");
     assert.deepEqual(logsContain(stack.logs, [canary, admin]), [], "nor in the broker's logs");

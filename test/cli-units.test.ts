@@ -6,7 +6,7 @@ import { describe, test } from "node:test";
 import type { Item } from "../src/cli/broker-client.js";
 import { run, type CliIo } from "../src/cli/commands.js";
 import { UsageError } from "../src/cli/errors.js";
-import { readSecretValue } from "../src/cli/secret-input.js";
+import { confirm, readSecretValue } from "../src/cli/secret-input.js";
 import { inventoryTable, painter, sanitize, wantsColor } from "../src/cli/table.js";
 
 const ESC = "\u001b[";
@@ -144,6 +144,23 @@ describe("cli: the secret value", () => {
     assert.equal(await value, "s3cret-typed");
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(prompted, "Value for x (input hidden): \n");
+  });
+});
+
+describe("cli: confirmation", () => {
+  test("only y or yes confirms; end of input is no", async () => {
+    const ask = (typed: string | null) => {
+      const input = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => input });
+      const answer = confirm(input, new PassThrough(), "Revoke x?");
+      if (typed === null) input.end();
+      else input.write(typed);
+      return answer;
+    };
+    assert.equal(await ask("y\r"), true);
+    assert.equal(await ask("YES\r"), true);
+    assert.equal(await ask("n\r"), false);
+    assert.equal(await ask("\r"), false);
+    assert.equal(await ask(null), false);
   });
 });
 

@@ -40,7 +40,8 @@ export function brokerBaseUrl(raw: string): URL {
  * here, so commands that never call the broker start fast.
  */
 export function tokenProvider(env: NodeJS.ProcessEnv, scope: string): () => Promise<string> {
-  const fromEnv = env["TOKEN_BROKER_TOKEN"]?.trim();
+  // Tolerates a pasted "Bearer …", which would otherwise be sent as "Bearer Bearer …".
+  const fromEnv = env["TOKEN_BROKER_TOKEN"]?.trim().replace(/^Bearer\s+/i, "");
   if (fromEnv) return () => Promise.resolve(fromEnv);
   return async () => {
     const { DefaultAzureCredential } = await import("@azure/identity");

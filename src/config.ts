@@ -64,6 +64,30 @@ const commaList = z
   )
   .pipe(z.array(z.string()).min(1, "must name at least one value"));
 
+/** Lead times in days, e.g. `7,1`: each threshold warns once per secret version. Largest first. */
+const noticeDaysList = z
+  .string()
+  .transform((s) => s.split(",").map((p) => p.trim()))
+  .pipe(
+    z
+      .array(z.string().regex(/^\d{1,3}$/, "must be whole numbers of days, comma-separated"))
+      .min(1)
+      .max(5, "takes at most five thresholds"),
+  )
+  .transform((days) => [...new Set(days.map(Number))].sort((a, b) => b - a))
+  .pipe(z.array(z.number().int().min(1, "each threshold must be 1-365 days").max(365)));
+
+/**
+ * Where the cross-instance lease lives: a blob service URL reached with the broker's identity,
+ * or the Functions storage connection string (a secret: parsed, never echoed).
+ */
+const connectionString = z
+  .string()
+  .refine(
+    (s) => /(^|;)\s*UseDevelopmentStorage=true\s*(;|$)/i.test(s) || /(^|;)\s*AccountName=/i.test(s),
+    "must be a storage connection string",
+  );
+
 const settingsSchema = z.object({
   PORT: intSetting(0, 65535).default(7071),
   KEY_VAULT_URL: z.url({ protocol: /^https$/ }).optional(),
@@ -75,12 +99,27 @@ const settingsSchema = z.object({
   AZURE_AUTHORITY_HOST: httpsOrLoopback.default("https://login.microsoftonline.com"),
   BROKER_ROTATION_SCHEDULE: ncrontab("0 0 3 * * *"),
   BROKER_NOTICE_SCHEDULE: ncrontab("0 0 8 * * *"),
-  BROKER_NOTICE_DAYS: intSetting(1, 365).default(7),
+  BROKER_NOTICE_DAYS: noticeDaysList.default([7]),
   BROKER_ROTATE_BEFORE_DAYS: intSetting(1, 365).default(10),
   BROKER_REVOKE_GRACE_MINUTES: intSetting(0, 7 * 24 * 60).default(60),
+  // Azure DevOps has two hosts: the PAT Lifecycle API lives on vssps.dev.azure.com, everything
+  // else (connectionData, git) on dev.azure.com. Two settings, so neither is derived by string surgery.
+  BROKER_DEVOPS_URL: httpsOrLoopback.default("https://dev.azure.com"),
+  BROKER_DEVOPS_VSSPS_URL: httpsOrLoopback.default("https://vssps.dev.azure.com"),
+  BROKER_GRAPH_URL: httpsOrLoopback.default("https://graph.microsoft.com"),
   BROKER_NOTICE_WEBHOOK_URL: httpsOrLoopback.optional(),
   BROKER_NOTICE_TEAMS_URL: httpsOrLoopback.optional(),
+  BROKER_NOTICE_RUNBOOK_URL: httpsOrLoopback.optional(),
+  BROKER_LEASE_STORAGE_URL: httpsOrLoopback.optional(),
+  AzureWebJobsStorage__blobServiceUri: httpsOrLoopback.optional(),
+  AzureWebJobsStorage: connectionString.optional(),
 });
+
+/** Every setting the schema reads, so the deployment (infra/) can be checked against it. */
+export const SETTING_NAMES: readonly string[] = Object.keys(settingsSchema.shape);
+
+export type LeaseStorageSetting =
+  { kind: "service-url"; url: string } | { kind: "connection-string"; connectionString: string };
 
 export interface BrokerConfig {
   port: number;
@@ -93,11 +132,21 @@ export interface BrokerConfig {
   authorityHost: string;
   rotationSchedule: string;
   noticeSchedule: string;
-  noticeDays: number;
+  /** Notice thresholds in days, largest first. */
+  noticeDays: number[];
   rotateBeforeDays: number;
   revokeGraceMinutes: number;
+  /** Azure DevOps organizations host (connectionData, git), e.g. https://dev.azure.com. */
+  devopsUrl: string;
+  /** Azure DevOps identity host of the PAT Lifecycle API, e.g. https://vssps.dev.azure.com. */
+  devopsVsspsUrl: string;
+  graphUrl: string;
   noticeWebhookUrl: string | undefined;
   noticeTeamsUrl: string | undefined;
+  /** A page on what to do about an expiring credential: the Teams card's button. */
+  noticeRunbookUrl: string | undefined;
+  /** Unset: leases are per process only (dev without storage). */
+  leaseStorage: LeaseStorageSetting | undefined;
 }
 
 export class ConfigError extends Error {
@@ -133,9 +182,9 @@ export function loadConfig(env: Env): BrokerConfig {
   if (s.KEY_VAULT_URL === undefined) {
     throw new ConfigError("invalid configuration:\n  KEY_VAULT_URL: is required");
   }
-  if (s.BROKER_ROTATE_BEFORE_DAYS <= s.BROKER_NOTICE_DAYS) {
+  if (s.BROKER_ROTATE_BEFORE_DAYS <= Math.max(...s.BROKER_NOTICE_DAYS)) {
     throw new ConfigError(
-      "invalid configuration:\n  BROKER_ROTATE_BEFORE_DAYS: must be greater than BROKER_NOTICE_DAYS, so rotation starts before owners are warned",
+      "invalid configuration:\n  BROKER_ROTATE_BEFORE_DAYS: must be greater than the largest BROKER_NOTICE_DAYS, so rotation starts before owners are warned",
     );
   }
   return {
@@ -152,7 +201,25 @@ export function loadConfig(env: Env): BrokerConfig {
     noticeDays: s.BROKER_NOTICE_DAYS,
     rotateBeforeDays: s.BROKER_ROTATE_BEFORE_DAYS,
     revokeGraceMinutes: s.BROKER_REVOKE_GRACE_MINUTES,
+    devopsUrl: s.BROKER_DEVOPS_URL.replace(/\/+$/, ""),
+    devopsVsspsUrl: s.BROKER_DEVOPS_VSSPS_URL.replace(/\/+$/, ""),
+    graphUrl: s.BROKER_GRAPH_URL.replace(/\/+$/, ""),
     noticeWebhookUrl: s.BROKER_NOTICE_WEBHOOK_URL,
     noticeTeamsUrl: s.BROKER_NOTICE_TEAMS_URL,
+    noticeRunbookUrl: s.BROKER_NOTICE_RUNBOOK_URL,
+    leaseStorage: leaseStorageOf(s),
   };
+}
+
+function leaseStorageOf(s: {
+  BROKER_LEASE_STORAGE_URL?: string | undefined;
+  AzureWebJobsStorage__blobServiceUri?: string | undefined;
+  AzureWebJobsStorage?: string | undefined;
+}): LeaseStorageSetting | undefined {
+  const url = s.BROKER_LEASE_STORAGE_URL ?? s.AzureWebJobsStorage__blobServiceUri;
+  if (url !== undefined) return { kind: "service-url", url: url.replace(/\/+$/, "") };
+  if (s.AzureWebJobsStorage !== undefined) {
+    return { kind: "connection-string", connectionString: s.AzureWebJobsStorage };
+  }
+  return undefined;
 }

@@ -6,7 +6,12 @@ import type { BrokerConfig } from "./config.js";
 import { CredentialIssuer } from "./issuance/credential-issuer.js";
 import { Inventory } from "./inventory/inventory.js";
 import { noUpstreamRevoker } from "./inventory/upstream-revoker.js";
+import { BlobLeaseProvider } from "./lease/blob-lease.js";
+import { ProcessLeaseProvider, type LeaseProvider } from "./lease/lease.js";
 import { createLogger, type Logger } from "./log.js";
+import { DEFAULT_DELIVERY, type DeliveryOptions } from "./notices/delivery.js";
+import { Notifier } from "./notices/notifier.js";
+import { NoticeSweep } from "./notices/sweep.js";
 import { loadPolicyFile } from "./policy/load.js";
 import type { Policy } from "./policy/policy.js";
 import { KeyVaultSecretStore } from "./vault/key-vault-store.js";
@@ -21,6 +26,8 @@ export interface Runtime {
   store: SecretStore;
   issuer: CredentialIssuer;
   inventory: Inventory;
+  leases: LeaseProvider;
+  notices: NoticeSweep;
   now: () => number;
 }
 
@@ -29,6 +36,8 @@ export interface RuntimeOptions {
   extraCa?: string;
   log?: Logger;
   now?: () => number;
+  /** Tests: shorter timeouts and backoff for notice delivery. */
+  noticeDelivery?: Partial<DeliveryOptions>;
 }
 
 export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}): Runtime {
@@ -60,5 +69,24 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
     now,
   });
   const inventory = new Inventory({ store, revoker: noUpstreamRevoker, now, noticeDays: config.noticeDays });
-  return { config, log, authenticator, policy, store, issuer, inventory, now };
+  const leases: LeaseProvider =
+    config.leaseStorage !== undefined
+      ? new BlobLeaseProvider({ storage: config.leaseStorage, credential, log })
+      : new ProcessLeaseProvider();
+  if (leases.scope === "process") {
+    // Fine for one instance; scale-out or a second host on the same vault needs lease storage.
+    log.warn("lease.process_only", { reason: "no lease storage configured" });
+  }
+  const notifier = new Notifier(
+    {
+      webhookUrl: config.noticeWebhookUrl,
+      teamsUrl: config.noticeTeamsUrl,
+      teamsByOwner: policy.noticeTeamsTargets(),
+      runbookUrl: config.noticeRunbookUrl,
+    },
+    { ...DEFAULT_DELIVERY, ...options.noticeDelivery },
+    log,
+  );
+  const notices = new NoticeSweep({ store, leases, notifier, thresholds: config.noticeDays, now, log });
+  return { config, log, authenticator, policy, store, issuer, inventory, leases, notices, now };
 }

@@ -28,7 +28,8 @@ describe("configuration", () => {
     assert.deepEqual(c.audiences, ["api://token-broker", "6b3c2f8e-1111-4222-8333-444455556666"]);
     assert.deepEqual(c.trustedIssuers, []);
     assert.equal(c.authorityHost, "https://login.microsoftonline.com");
-    assert.equal(c.noticeDays, 7);
+    assert.deepEqual(c.noticeDays, [7]);
+    assert.equal(c.leaseStorage, undefined);
     assert.equal(c.rotateBeforeDays, 10);
     assert.equal(c.revokeGraceMinutes, 60);
     assert.equal(c.rotationSchedule, "0 0 3 * * *");

@@ -421,6 +421,20 @@ describe("inventory API on the dev stack", () => {
     assert.equal(versions.items.length, 2);
   });
 
+  test("cost: one vault page per list call, and an export reads each vault page once", async () => {
+    stack.keyVault.resetStats();
+    const page = await call("/inventory?top=10", ops);
+    assert.equal(page.res.status, 200);
+    assert.equal(stack.keyVault.stats().requests, 1);
+
+    const secrets = [];
+    for await (const p of vault.listPropertiesOfSecrets()) secrets.push(p.name);
+    stack.keyVault.resetStats();
+    const csv = await call("/inventory?format=csv", ops);
+    assert.equal(csv.res.status, 200);
+    assert.equal(stack.keyVault.stats().requests, Math.ceil(secrets.length / 25));
+  });
+
   test("Key Vault throttling: retried by the SDK, then 503 with Retry-After when it persists", async () => {
     stack.keyVault.resetStats();
     stack.keyVault.injectFault({ status: 429, count: 1, retryAfterSeconds: 0, operation: "listSecrets" });

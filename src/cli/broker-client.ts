@@ -34,7 +34,8 @@ export const itemSchema = z.looseObject({
   status: z.enum(STATUSES),
   rotation: z.enum(ROTATIONS),
   rotatedOn: isoDate.nullable(),
-  version: z.string(),
+  // null in list answers: the vault's listing names no versions (show has it).
+  version: z.string().nullable(),
   enabled: z.boolean(),
   // The vault may not report these for every secret, so the broker answers null.
   createdOn: isoDate.nullable(),

@@ -256,7 +256,7 @@ Examples:
       const p = paint();
       const days = item.daysLeft === null ? "" : `, ${item.daysLeft} days left`;
       out(
-        `${created ? "Imported" : "Updated"} ${item.name}: ${item.kind}, expires ${day(item.expiresOn)}${days}, ${p.status(item.status)}, version ${item.version}\n`,
+        `${created ? "Imported" : "Updated"} ${item.name}: ${item.kind}, expires ${day(item.expiresOn)}${days}, ${p.status(item.status)}, version ${item.version ?? "-"}\n`,
       );
       for (const warning of item.warnings) io.stderr.write(`warning: ${oneLine(warning)}\n`);
     });

@@ -122,7 +122,7 @@ export function itemDetails(item: Item, p: Painter): string {
     ["Expires", `${item.expiresOn ?? "never"}${days}`],
     ["Rotation", item.rotation],
     ["Rotated on", item.rotatedOn ?? "-"],
-    ["Version", item.version],
+    ["Version", item.version ?? "-"],
     ["Enabled", item.enabled ? "yes" : "no"],
     ["Created", item.createdOn ?? "-"],
     ["Updated", item.updatedOn ?? "-"],

@@ -1,3 +1,4 @@
+import { postNoticeSweep } from "../http/handlers/admin.js";
 import { getHealth } from "../http/handlers/health.js";
 import {
   deleteInventoryItem,
@@ -44,8 +45,18 @@ export const registrations: Registrations = {
       methods: { GET: listVersions },
       audited: true,
     },
+    { name: "notice-sweep", route: "admin/notice-sweep", methods: { POST: postNoticeSweep }, audited: true },
     { name: "health", route: "health", methods: { GET: getHealth } },
   ],
-  // The rotation and expiry-notice sweeps register here (issues 5 and 6).
-  timers: [],
+  // The rotation sweep registers here too (issue 5).
+  timers: [
+    {
+      name: "notice-sweep-timer",
+      schedule: (config) => config.noticeSchedule,
+      // A sweep already running (route, another instance) sends what is due: nothing to do.
+      handler: async (runtime) => {
+        await runtime.notices.run("timer");
+      },
+    },
+  ],
 };

@@ -34,6 +34,17 @@ export class Problem extends Error {
     });
   }
 
+  withHeaders(headers: Record<string, string>): Problem {
+    return new Problem(
+      this.status,
+      this.code,
+      this.title,
+      this.detail,
+      { ...this.headers, ...headers },
+      this.extensions,
+    );
+  }
+
   toBody(): ProblemBody {
     return {
       type: `urn:token-broker:problem:${this.code}`,

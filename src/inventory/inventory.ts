@@ -52,7 +52,8 @@ export interface InventoryOptions {
   store: SecretStore;
   revoker: UpstreamRevoker;
   now: () => number;
-  noticeDays: number;
+  /** Notice thresholds; the largest is the `expiring` window. */
+  noticeDays: readonly number[];
   /** Vault pages one list call may read before answering with what it has (sparse filters). */
   maxVaultPagesPerCall?: number;
 }
@@ -74,7 +75,7 @@ export class Inventory {
   }
 
   private rules(): StatusRules {
-    return { now: this.options.now(), noticeDays: this.options.noticeDays };
+    return { now: this.options.now(), noticeDays: Math.max(...this.options.noticeDays) };
   }
 
   private matcher(filter: InventoryFilter, rules: StatusRules): (item: InventoryItem) => boolean {

@@ -65,7 +65,8 @@ export interface InventoryItem {
   status: CredentialStatus;
   rotation: Rotation;
   rotatedOn: string | null;
-  version: string;
+  /** null in list answers: the vault's listing names no versions (GET one item for it). */
+  version: string | null;
   enabled: boolean;
   createdOn: string | null;
   updatedOn: string | null;
@@ -79,13 +80,20 @@ export interface InventoryItem {
   rotationError?: string;
 }
 
+/** An item read on its own (not from a listing), so its current version is known. */
+export type VersionedItem = InventoryItem & { version: string };
+
+export function isVersioned(item: InventoryItem): item is VersionedItem {
+  return item.version !== null;
+}
+
 const DAY_MS = 24 * 3600_000;
 /** Scope that gives a PAT full access to everything its user can do. */
 export const FULL_ACCESS_SCOPE = "app_token";
 
 export interface StatusRules {
   now: number;
-  /** Within this many days of expiry a credential is `expiring`. */
+  /** Within this many days of expiry (the largest notice threshold) a credential is `expiring`. */
   noticeDays: number;
 }
 
@@ -139,7 +147,7 @@ export function toItem(p: SecretProperties, rules: StatusRules): InventoryItem |
     status: statusOf(p, rules),
     rotation: t[TAG.rotation] === "auto" ? "auto" : "manual",
     rotatedOn: rotatedOn !== undefined && !Number.isNaN(Date.parse(rotatedOn)) ? rotatedOn : null,
-    version: p.version,
+    version: p.version === "" ? null : p.version,
     enabled: p.enabled,
     createdOn: iso(p.createdOn),
     updatedOn: iso(p.updatedOn),

@@ -56,3 +56,25 @@ export const DEV_MANAGED_IDENTITIES = {
     objectId: "a1b2c3d4-0000-4000-8000-0000000001e1",
   },
 };
+
+/** The person whose delegated grant owns the PATs the broker creates (service principals cannot). */
+export const DEV_USER = {
+  objectId: "a1b2c3d4-0000-4000-8000-0000000001f1",
+  userPrincipalName: "pat-owner@contoso.com",
+  displayName: "PAT Owner",
+};
+
+/** The public client the PAT owner signs in to once; its refresh token is kept in the vault. */
+export const DEV_PUBLIC_CLIENT = {
+  clientId: "a1b2c3d4-0000-4000-8000-0000000000f0",
+  name: "token-broker-pat-rotator",
+};
+
+/** Azure DevOps' resource (application) id: the audience of tokens for its REST APIs. */
+export const AZURE_DEVOPS_RESOURCE = "499b84ac-1321-427f-aa17-267ca6975798";
+
+/** Organizations the Azure DevOps emulator knows, with their ids (a PAT's targetAccounts). */
+export const DEV_DEVOPS_ORGANIZATIONS = [
+  { name: "contoso", id: "a1b2c3d4-0000-4000-8000-00000000a001" },
+  { name: "fabrikam", id: "a1b2c3d4-0000-4000-8000-00000000a002" },
+];

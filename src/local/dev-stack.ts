@@ -7,23 +7,38 @@ import { fileURLToPath } from "node:url";
 import { loadConfig, type BrokerConfig } from "../config.js";
 import { registrations as defaultRegistrations, type Registrations } from "../functions/registrations.js";
 import { createLogger, type Logger } from "../log.js";
-import { createRuntime, type Runtime } from "../runtime.js";
+import { createRuntime, type Runtime, type RuntimeOptions } from "../runtime.js";
 import { keyVaultClientOptions } from "../vault/key-vault-store.js";
 import { createDevCertificate } from "./dev-certificate.js";
+import { randomUUID } from "node:crypto";
 import {
+  AZURE_DEVOPS_RESOURCE,
   DEV_BROKER_APP_ID,
   DEV_BROKER_AUDIENCE,
   DEV_CLIENTS,
+  DEV_DEVOPS_ORGANIZATIONS,
   DEV_DOWNSTREAM_APP,
   DEV_MANAGED_IDENTITIES,
+  DEV_PUBLIC_CLIENT,
   DEV_TENANT_ID,
+  DEV_USER,
 } from "./dev-identities.js";
+import { startAzuriteBlob, type AzuriteBlob } from "./emulators/azurite.js";
+import { startAzureDevOpsEmulator, type AzureDevOpsEmulator } from "./emulators/azure-devops.js";
 import { startEntraEmulator, type EntraEmulator } from "./emulators/entra.js";
+import { startGraphEmulator, type GraphEmulator } from "./emulators/graph.js";
 import { startKeyVaultEmulator, type KeyVaultEmulator } from "./emulators/keyvault.js";
 import { startManagedIdentityEmulator, type ManagedIdentityEmulator } from "./emulators/managed-identity.js";
 import { DevSigner } from "./emulators/signer.js";
+import { startWebhookSink, type WebhookSink } from "./emulators/webhook-sink.js";
 import { startLocalHost, type LocalHost } from "./host.js";
-import { randomClientSecret, seedVault } from "./sample-data.js";
+import {
+  randomClientSecret,
+  randomPat,
+  SAMPLE_APP_SECRET_LIFETIME_DAYS,
+  SAMPLE_PAT_LIFETIME_DAYS,
+  seedVault,
+} from "./sample-data.js";
 
 /**
  * `npm start` without KEY_VAULT_URL: every emulator, sample data and the broker in one process,
@@ -45,6 +60,13 @@ export interface DevStack {
   entra: EntraEmulator;
   keyVault: KeyVaultEmulator;
   managedIdentity: ManagedIdentityEmulator;
+  /** Receives expiry notices: `/hook` (JSON webhook) and `/teams` (Teams workflow). */
+  webhookSink: WebhookSink;
+  /** Azurite's blob service: the sweeps' leases. */
+  storage: AzuriteBlob;
+  /** Azure DevOps: PAT Lifecycle API and connectionData, one origin for both hosts. */
+  devops: AzureDevOpsEmulator;
+  graph: GraphEmulator;
   caFile: string;
   config: BrokerConfig;
   runtime: Runtime;
@@ -55,6 +77,9 @@ export interface DevStackOptions {
   env?: Readonly<Record<string, string | undefined>>;
   log?: Logger;
   registrations?: Registrations;
+  /** The broker's clock (tests move it to reach notice thresholds). */
+  now?: () => number;
+  noticeDelivery?: RuntimeOptions["noticeDelivery"];
 }
 
 export async function startDevStack(options: DevStackOptions = {}): Promise<DevStack> {
@@ -69,15 +94,21 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     const tls = await createDevCertificate();
     const signer = await processSigner();
     const appSecret = randomClientSecret();
+    const appKeyId = randomUUID();
+    const DAY = 24 * 3600_000;
 
     const entra = await startEntraEmulator({
       tls,
       signer,
       tenantId,
       brokerApp: { appIdUri: DEV_BROKER_AUDIENCE, clientId: DEV_BROKER_APP_ID },
-      clients: [...DEV_CLIENTS, { ...DEV_DOWNSTREAM_APP, secret: appSecret, brokerRoles: [] }],
+      clients: [...DEV_CLIENTS, { ...DEV_DOWNSTREAM_APP, brokerRoles: [] }],
+      users: [DEV_USER],
+      publicClients: [DEV_PUBLIC_CLIENT],
     });
     closers.push(entra.close);
+    // The downstream app's secret is keyed like Graph's passwordCredentials, so removing it there stops it here.
+    entra.addClientSecret(DEV_DOWNSTREAM_APP.clientId, { keyId: appKeyId, secret: appSecret });
 
     const extraUserAssigned = env["AZURE_CLIENT_ID"];
     const managedIdentity = await startManagedIdentityEmulator({
@@ -94,12 +125,68 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     process.env["IDENTITY_ENDPOINT"] = managedIdentity.endpoint;
     process.env["IDENTITY_HEADER"] = managedIdentity.header;
 
+    const devops = await startAzureDevOpsEmulator({
+      tls,
+      signer,
+      tenantId,
+      organizations: DEV_DEVOPS_ORGANIZATIONS,
+    });
+    closers.push(devops.close);
+    const pat = randomPat();
+    const patAuthorizationId = devops.addPat("contoso", {
+      token: pat,
+      ownerObjectId: DEV_USER.objectId,
+      displayName: "nuget-feed (sample)",
+      scope: "vso.packaging",
+      validTo: new Date(Date.now() + SAMPLE_PAT_LIFETIME_DAYS * DAY),
+    });
+
+    const graph = await startGraphEmulator({
+      tls,
+      signer,
+      tenantId,
+      applications: [
+        {
+          ...DEV_DOWNSTREAM_APP,
+          appId: DEV_DOWNSTREAM_APP.clientId,
+          displayName: "dev-downstream",
+          // Application.ReadWrite.OwnedBy: the broker's identities own the app.
+          owners: [
+            DEV_MANAGED_IDENTITIES.systemAssigned.objectId,
+            DEV_MANAGED_IDENTITIES.userAssigned.objectId,
+            ...(extraUserAssigned ? [extraUserAssigned] : []),
+          ],
+          passwords: [
+            {
+              keyId: appKeyId,
+              secret: appSecret,
+              endDateTime: new Date(Date.now() + SAMPLE_APP_SECRET_LIFETIME_DAYS * DAY),
+            },
+          ],
+        },
+      ],
+      onPasswordAdded: (e) =>
+        entra.addClientSecret(e.appId, {
+          keyId: e.keyId,
+          secret: e.secretText,
+          usableFrom: e.usableFrom,
+          expiresOn: e.expiresOn,
+        }),
+      onPasswordRemoved: (e) => entra.removeClientSecret(e.appId, e.keyId),
+    });
+    closers.push(graph.close);
+
     const keyVault = await startKeyVaultEmulator({
       tls,
       tenantId,
       authorize: (token) => signer.verifies(token, "https://vault.azure.net"),
     });
     closers.push(() => keyVault.close());
+
+    const webhookSink = await startWebhookSink();
+    closers.push(() => webhookSink.close());
+    const storage = await startAzuriteBlob();
+    closers.push(() => storage.close());
 
     const caDir = mkdtempSync(path.join(tmpdir(), "token-broker-dev-"));
     closers.push(() => rmSync(caDir, { recursive: true, force: true }));
@@ -111,24 +198,61 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       new ManagedIdentityCredential({ retryOptions: { maxRetries: 0 } }),
       keyVaultClientOptions({ extraCa: tls.cert, maxRetries: 0 }),
     );
-    await seedVault(vaultWriter, appSecret);
+    await seedVault(vaultWriter, {
+      pat,
+      patAuthorizationId,
+      appSecret,
+      appObjectId: DEV_DOWNSTREAM_APP.objectId,
+      appKeyId,
+      refreshToken: entra.mintRefreshToken(
+        DEV_USER.objectId,
+        DEV_PUBLIC_CLIENT.clientId,
+        `${AZURE_DEVOPS_RESOURCE}/.default offline_access`,
+      ),
+      refreshTokenOwner: DEV_USER.userPrincipalName,
+      publicClientId: DEV_PUBLIC_CLIENT.clientId,
+    });
 
     const config = loadConfig({
       BROKER_TENANT_ID: tenantId,
       BROKER_AUDIENCE: DEV_BROKER_AUDIENCE,
       BROKER_POLICY_FILE: DEV_POLICY_FILE,
       AZURE_AUTHORITY_HOST: entra.url,
+      BROKER_NOTICE_WEBHOOK_URL: `${webhookSink.url}/hook`,
+      BROKER_NOTICE_TEAMS_URL: `${webhookSink.url}/teams`,
+      AzureWebJobsStorage: storage.connectionString,
+      BROKER_DEVOPS_URL: devops.url,
+      BROKER_DEVOPS_VSSPS_URL: devops.url,
+      BROKER_GRAPH_URL: graph.url,
       ...env,
       KEY_VAULT_URL: keyVault.url,
     });
-    const runtime = createRuntime(config, { extraCa: tls.cert, log });
+    const runtime = createRuntime(config, {
+      extraCa: tls.cert,
+      log,
+      ...(options.now !== undefined ? { now: options.now } : {}),
+      ...(options.noticeDelivery !== undefined ? { noticeDelivery: options.noticeDelivery } : {}),
+    });
     const host: LocalHost = await startLocalHost({
       runtime,
       registrations: options.registrations ?? defaultRegistrations,
       port: config.port,
     });
     closers.push(host.close);
-    return { brokerUrl: host.url, entra, keyVault, managedIdentity, caFile, config, runtime, close };
+    return {
+      brokerUrl: host.url,
+      entra,
+      keyVault,
+      managedIdentity,
+      webhookSink,
+      storage,
+      devops,
+      graph,
+      caFile,
+      config,
+      runtime,
+      close,
+    };
   } catch (error) {
     await close();
     throw error;
@@ -140,12 +264,17 @@ export function devBanner(stack: DevStack): string {
   const caller = DEV_CLIENTS[0];
   const api = `${stack.brokerUrl}/api`;
   return `
-Token Broker dev stack is running: broker + Entra, managed-identity and Key Vault emulators.
+Token Broker dev stack is running: broker + Entra, managed-identity, Key Vault, Azure DevOps
+and Microsoft Graph emulators, a webhook sink for expiry notices and Azurite (blob leases).
 Everything is in this one process; Ctrl-C stops all of it.
 
   Broker      ${api}
   Entra       ${stack.entra.url}   (tenant ${stack.config.tenantId})
   Key Vault   ${stack.keyVault.url}
+  Notices     ${stack.webhookSink.url}/hook, /teams   (webhook sink: notices are also logged as notice.sent)
+  Storage     ${stack.storage.blobUrl}   (Azurite, in memory)
+  Azure DevOps ${stack.devops.url}   (PAT API and connectionData; orgs ${DEV_DEVOPS_ORGANIZATIONS.map((o) => o.name).join(", ")})
+  Graph       ${stack.graph.url}
   CA cert     ${stack.caFile}   (the emulators' self-signed CA, for curl --cacert)
 
 1. Get a caller token, as the dev-caller app (client credentials):
@@ -165,6 +294,11 @@ Everything is in this one process; Ctrl-C stops all of it.
   AUTH=$(curl -s ${api}/token -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
     -d '{"profile":"nuget-feed"}' | node -pe 'JSON.parse(require("fs").readFileSync(0, "utf8")).authorization')
   git -c http.extraheader="AUTHORIZATION: $AUTH" ls-remote https://dev.azure.com/contoso/project/_git/repo
+
+4. The credential inventory, as dev-ops (role Inventory.Read; dev-admin also has Secrets.Admin):
+   the token as in 1 with client_id=${DEV_CLIENTS[1]?.clientId ?? ""} and client_secret=${DEV_CLIENTS[1]?.secret ?? ""}, then
+
+  curl -s "${api}/inventory?top=10" -H "Authorization: Bearer $OPS"
 
 Profiles: ${stack.runtime.policy.profileNames().join(", ")}   (policy: ${stack.config.policyFile})
 `;

@@ -21,6 +21,8 @@ async function main(): Promise<void> {
       entra: stack.entra.url,
       tokenEndpoint: stack.entra.tokenEndpoint,
       keyVault: stack.keyVault.url,
+      devops: stack.devops.url,
+      graph: stack.graph.url,
       identityEndpoint: stack.managedIdentity.endpoint,
       caFile: stack.caFile,
     });

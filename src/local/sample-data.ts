@@ -20,15 +20,34 @@ export function randomClientSecret(): string {
 }
 
 const DAY = 24 * 3600_000;
+export const SAMPLE_PAT_LIFETIME_DAYS = 30;
+export const SAMPLE_APP_SECRET_LIFETIME_DAYS = 180;
+/** Entra refresh tokens expire after 90 days without use; each use gives a new one. */
+export const REFRESH_TOKEN_LIFETIME_DAYS = 90;
+
+/** The values the sample secrets hold, known to the emulators that issued them. */
+export interface SampleSecrets {
+  pat: string;
+  /** The sample PAT's id at the Azure DevOps emulator. */
+  patAuthorizationId: string;
+  appSecret: string;
+  appObjectId: string;
+  /** The sample client secret's keyId at the Graph emulator. */
+  appKeyId: string;
+  /** The PAT owner's refresh token for the rotator's public client. */
+  refreshToken: string;
+  refreshTokenOwner: string;
+  publicClientId: string;
+}
 
 /**
- * Seeds the emulated vault through the real SecretClient: one PAT and one app client secret
- * managed by the broker, and one unrelated secret the broker must leave alone.
+ * Seeds the emulated vault through the real SecretClient: one PAT, one app client secret and the
+ * PAT owner's refresh token, managed by the broker, and one unrelated secret it must leave alone.
  */
-export async function seedVault(client: SecretClient, appSecret: string, now = Date.now()): Promise<void> {
-  await client.setSecret("pat-contoso-nuget", randomPat(), {
+export async function seedVault(client: SecretClient, seed: SampleSecrets, now = Date.now()): Promise<void> {
+  await client.setSecret("pat-contoso-nuget", seed.pat, {
     contentType: "application/vnd.azure-devops.pat",
-    expiresOn: new Date(now + 30 * DAY),
+    expiresOn: new Date(now + SAMPLE_PAT_LIFETIME_DAYS * DAY),
     tags: {
       "managed-by": "token-broker",
       kind: "pat",
@@ -36,18 +55,32 @@ export async function seedVault(client: SecretClient, appSecret: string, now = D
       org: "contoso",
       scopes: "vso.packaging",
       rotation: "manual",
-      "lifetime-days": "30",
+      "lifetime-days": String(SAMPLE_PAT_LIFETIME_DAYS),
+      "authorization-id": seed.patAuthorizationId,
     },
   });
-  await client.setSecret("app-downstream-secret", appSecret, {
+  await client.setSecret("app-downstream-secret", seed.appSecret, {
     contentType: "application/vnd.microsoft.entra.client-secret",
-    expiresOn: new Date(now + 180 * DAY),
+    expiresOn: new Date(now + SAMPLE_APP_SECRET_LIFETIME_DAYS * DAY),
     tags: {
       "managed-by": "token-broker",
       kind: "client-secret",
       owner: "team-platform@contoso.com",
       rotation: "manual",
-      "lifetime-days": "180",
+      "lifetime-days": String(SAMPLE_APP_SECRET_LIFETIME_DAYS),
+      "application-object-id": seed.appObjectId,
+      "key-id": seed.appKeyId,
+    },
+  });
+  await client.setSecret("refresh-token-pat-owner", seed.refreshToken, {
+    contentType: "application/vnd.microsoft.entra.refresh-token",
+    expiresOn: new Date(now + REFRESH_TOKEN_LIFETIME_DAYS * DAY),
+    tags: {
+      "managed-by": "token-broker",
+      kind: "refresh-token",
+      owner: seed.refreshTokenOwner,
+      rotation: "manual",
+      "client-id": seed.publicClientId,
     },
   });
   await client.setSecret("unrelated-db-password", randomClientSecret(), { contentType: "text/plain" });

@@ -21,6 +21,8 @@ export interface Policy {
   profileNames(): string[];
   /** What a verified caller may have: deny by default, so no matching grant means nothing. */
   entitlements(principal: Principal): Entitlements;
+  /** Teams workflow URL per credential owner, keyed by the lower-cased owner. */
+  noticeTeamsTargets(): ReadonlyMap<string, string>;
 }
 
 /** Claim values compare as strings; a list-valued claim matches when any of its values does. */
@@ -51,7 +53,11 @@ export function compilePolicy(doc: PolicyDocument): Policy {
     roles: g.roles,
   }));
   const profiles = new Map(Object.entries(doc.profiles));
+  const teams = new Map(
+    Object.entries(doc.notices?.teams ?? {}).map(([owner, url]) => [owner.toLowerCase(), url]),
+  );
   return {
+    noticeTeamsTargets: () => teams,
     profile: (name) => profiles.get(name),
     profileNames: () => [...profiles.keys()],
     entitlements(principal) {

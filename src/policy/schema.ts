@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { isLoopbackUrl } from "../net/loopback.js";
 
 /** Policy file format (DESIGN §5): profiles and the grants that hand them out. Unknown keys are errors. */
 
@@ -77,11 +78,22 @@ const grantSchema = z.strictObject({
   roles: z.array(z.enum(["Inventory.Read", "Secrets.Admin"])).default([]),
 });
 
+/** A Teams workflow URL: it carries the workflow's key, so it is never logged. */
+const teamsWorkflowUrl = z
+  .url({ protocol: /^https?$/ })
+  .refine((u) => u.startsWith("https://") || isLoopbackUrl(u), "must use https (http only for loopback)");
+
+/** Where expiry notices go per credential owner (the `owner` tag, case-insensitive). */
+const noticesSchema = z.strictObject({
+  teams: z.record(z.string().min(1).max(256), teamsWorkflowUrl).default({}),
+});
+
 export const policySchema = z
   .strictObject({
     $schema: z.string().optional(),
     profiles: z.record(z.string().regex(PROFILE_NAME, "must be a profile name"), profileSchema),
     grants: z.array(grantSchema),
+    notices: noticesSchema.optional(),
   })
   .superRefine((policy, ctx) => {
     policy.grants.forEach((grant, index) => {

@@ -5,7 +5,12 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { extraCaPolicy } from "../../src/net/extra-ca-policy.js";
 import { DEV_BROKER_AUDIENCE, DEV_CLIENTS, type DevClient } from "../../src/local/dev-identities.js";
-import { DEV_POLICY_FILE, startDevStack, type DevStack } from "../../src/local/dev-stack.js";
+import {
+  DEV_POLICY_FILE,
+  startDevStack,
+  type DevStack,
+  type DevStackOptions,
+} from "../../src/local/dev-stack.js";
 import { createLogger } from "../../src/log.js";
 
 /** The dev stack in this test process, on ephemeral ports, with every log line kept for inspection. */
@@ -16,9 +21,13 @@ export interface TestStack extends DevStack {
   api(path: string, init?: RequestInit): Promise<Response>;
 }
 
-export async function startTestStack(env: Record<string, string> = {}): Promise<TestStack> {
+export async function startTestStack(
+  env: Record<string, string> = {},
+  options: Pick<DevStackOptions, "now" | "noticeDelivery"> = {},
+): Promise<TestStack> {
   const logs: string[] = [];
   const stack = await startDevStack({
+    ...options,
     env: { PORT: "0", ...env },
     log: createLogger((line) => logs.push(line)),
   });

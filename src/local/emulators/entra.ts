@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
 import https from "node:https";
 import type http from "node:http";
 import type { DevCertificate } from "../dev-certificate.js";
@@ -6,18 +6,45 @@ import { FaultQueue, listen, readText, sendJson } from "./emulator-http.js";
 import type { DevSigner } from "./signer.js";
 
 /**
- * An Entra-like tenant on loopback HTTPS: OIDC discovery (v1 and v2), JWKS, and the
- * client-credentials grant on the v2 and v1 token endpoints. Enough for `curl` and for
- * @azure/identity's ClientSecretCredential (authorityHost = this URL, instance discovery off).
+ * An Entra-like tenant on loopback HTTPS: OIDC discovery (v1 and v2), JWKS, the
+ * client-credentials grant and the refresh-token grant (user-delegated tokens for public
+ * clients) on the v2 and v1 token endpoints. Enough for `curl` and for @azure/identity's
+ * ClientSecretCredential (authorityHost = this URL, instance discovery off).
  */
 
 export interface EntraClient {
   clientId: string;
   objectId: string;
-  secret: string;
+  /** A fixed secret; apps whose secrets come and go (Graph addPassword) use addClientSecret. */
+  secret?: string;
   /** App roles assigned on the broker's API. */
   brokerRoles: readonly string[];
 }
+
+/** A user of the tenant, for delegated (refresh-token) grants. */
+export interface EntraUser {
+  objectId: string;
+  userPrincipalName: string;
+  displayName: string;
+}
+
+/** A public client (no secret) that users sign in to, e.g. the broker's PAT rotator. */
+export interface EntraPublicClient {
+  clientId: string;
+  name: string;
+}
+
+/** One of an app's client secrets, as Graph's addPassword creates them. */
+export interface EntraClientSecret {
+  keyId: string;
+  secret: string;
+  /** Epoch ms from which Entra accepts it: a new secret takes a while to propagate. */
+  usableFrom?: number;
+  /** Epoch ms after which it is refused (the password credential's endDateTime). */
+  expiresOn?: number;
+}
+
+export type EntraGrant = "client_credentials" | "refresh_token";
 
 export interface EntraEmulatorOptions {
   tls: DevCertificate;
@@ -25,6 +52,10 @@ export interface EntraEmulatorOptions {
   tenantId: string;
   brokerApp: { appIdUri: string; clientId: string };
   clients: readonly EntraClient[];
+  users?: readonly EntraUser[];
+  publicClients?: readonly EntraPublicClient[];
+  /** Inactivity lifetime of a refresh token (Entra: 90 days). */
+  refreshTokenLifetimeMs?: number;
   host?: string;
   port?: number;
   now?: () => number;
@@ -37,10 +68,37 @@ export interface EntraEmulator {
   issuerV2: string;
   tokenEndpoint: string;
   addClient: (client: EntraClient) => void;
+  /** Adds a client secret to a registered app (what Graph's addPassword does upstream). */
+  addClientSecret: (clientId: string, secret: EntraClientSecret) => void;
+  /** Removes one of an app's client secrets by keyId (Graph's removePassword). */
+  removeClientSecret: (clientId: string, keyId: string) => void;
+  /**
+   * A first refresh token for `user` signed in to the public client `clientId`, as an interactive
+   * sign-in would leave it (the dev stack seeds the vault with it).
+   */
+  mintRefreshToken: (userObjectId: string, clientId: string, scope: string) => string;
+  /** Invalidates every refresh token issued to the user so far (Graph's revokeSignInSessions). */
+  revokeRefreshTokens: (userObjectId: string) => void;
+  stats: () => { tokenRequests: number; byGrant: Partial<Record<EntraGrant, number>> };
+  resetStats: () => void;
+  /** Drops every injected fault not yet served. */
+  clearFaults: () => void;
   close: () => Promise<void>;
 }
 
 const TOKEN_LIFETIME_SECONDS = 3599;
+const REFRESH_TOKEN_LIFETIME_MS = 90 * 24 * 3600_000;
+/** Delegated permission granted for a `{resource}/.default` request (what the user consented to). */
+const DELEGATED_SCOPE = "user_impersonation";
+
+interface RefreshGrant {
+  userObjectId: string;
+  clientId: string;
+  scope: string;
+  /** Issue order: revocation compares it, since several tokens can share a millisecond. */
+  serial: number;
+  expiresAt: number;
+}
 
 function aadError(
   res: http.ServerResponse,
@@ -64,7 +122,16 @@ export async function startEntraEmulator(options: EntraEmulatorOptions): Promise
   const now = options.now ?? Date.now;
   const host = options.host ?? "127.0.0.1";
   const clients = new Map(options.clients.map((c) => [c.clientId, c]));
+  const clientSecrets = new Map<string, EntraClientSecret[]>();
+  const users = new Map((options.users ?? []).map((u) => [u.objectId, u]));
+  const publicClients = new Map((options.publicClients ?? []).map((c) => [c.clientId, c]));
+  const refreshLifetime = options.refreshTokenLifetimeMs ?? REFRESH_TOKEN_LIFETIME_MS;
+  const refreshGrants = new Map<string, RefreshGrant>();
+  // Like refreshTokensValidFromDateTime: a user's grants issued before this serial are revoked.
+  const refreshValidFrom = new Map<string, number>();
+  let serial = 0;
   const faults = new FaultQueue();
+  let stats = { tokenRequests: 0, byGrant: {} as Partial<Record<EntraGrant, number>> };
   let base = "";
   const issuerV1 = `https://sts.windows.net/${tenantId}/`;
   const issuerV2 = () => `${base}/${tenantId}/v2.0`;
@@ -79,7 +146,7 @@ export async function startEntraEmulator(options: EntraEmulatorOptions): Promise
     subject_types_supported: ["pairwise"],
     id_token_signing_alg_values_supported: ["RS256"],
     token_endpoint_auth_methods_supported: ["client_secret_post", "private_key_jwt", "client_secret_basic"],
-    grant_types_supported: ["client_credentials"],
+    grant_types_supported: ["client_credentials", "refresh_token"],
     tenant_region_scope: "EU",
   });
   const discoveryV1 = () => ({
@@ -110,7 +177,13 @@ export async function startEntraEmulator(options: EntraEmulatorOptions): Promise
     const text = await readText(req);
     if (text === null) return aadError(res, 400, "invalid_request", 90014, "The request body is too large.");
     const form = new URLSearchParams(text);
-    if (form.get("grant_type") !== "client_credentials") {
+    const grant = form.get("grant_type");
+    if (grant === "client_credentials" || grant === "refresh_token") {
+      stats.tokenRequests += 1;
+      stats.byGrant[grant] = (stats.byGrant[grant] ?? 0) + 1;
+    }
+    if (grant === "refresh_token") return refresh(form, res, v2);
+    if (grant !== "client_credentials") {
       return aadError(
         res,
         400,
@@ -124,7 +197,16 @@ export async function startEntraEmulator(options: EntraEmulatorOptions): Promise
     if (client === undefined) {
       return aadError(res, 400, "unauthorized_client", 700016, "Application was not found in the directory.");
     }
-    if (secret !== client.secret) {
+    if (secret === undefined) {
+      return aadError(
+        res,
+        401,
+        "invalid_client",
+        7000218,
+        "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+      );
+    }
+    if (!secretAccepted(client, secret)) {
       return aadError(res, 401, "invalid_client", 7000215, "Invalid client secret provided.");
     }
     let resource: string | undefined;
@@ -180,6 +262,143 @@ export async function startEntraEmulator(options: EntraEmulatorOptions): Promise
     });
   }
 
+  function secretAccepted(client: EntraClient, secret: string): boolean {
+    if (client.secret !== undefined && secret === client.secret) return true;
+    const t = now();
+    return (clientSecrets.get(client.clientId) ?? []).some(
+      (s) =>
+        s.secret === secret &&
+        (s.usableFrom === undefined || t >= s.usableFrom) &&
+        (s.expiresOn ?? Infinity) > t,
+    );
+  }
+
+  function newRefreshToken(grant: Omit<RefreshGrant, "serial" | "expiresAt">): string {
+    // Opaque, like Entra's (which are encrypted blobs starting "0.A"); only this emulator reads them.
+    const value = `0.A${randomBytes(160).toString("base64url")}`;
+    serial += 1;
+    refreshGrants.set(value, { ...grant, serial, expiresAt: now() + refreshLifetime });
+    return value;
+  }
+
+  /** The resource of a delegated request: v2 `{resource}/.default` among OIDC scopes, v1 `resource`. */
+  function delegatedResource(form: URLSearchParams, v2: boolean): string | undefined {
+    if (!v2) return form.get("resource") ?? undefined;
+    const scopes = (form.get("scope") ?? "").split(" ").filter((x) => x !== "");
+    const defaults = scopes.filter((x) => /^\S+\/\.default$/.test(x));
+    const others = scopes.filter((x) => !["openid", "profile", "email", "offline_access"].includes(x));
+    if (defaults.length !== 1 || others.length !== 1) return undefined;
+    return defaults[0]?.slice(0, -"/.default".length);
+  }
+
+  async function refresh(form: URLSearchParams, res: http.ServerResponse, v2: boolean): Promise<void> {
+    const clientId = form.get("client_id");
+    const presented = form.get("refresh_token");
+    if (clientId === null || clientId === "") {
+      return aadError(
+        res,
+        400,
+        "invalid_request",
+        900144,
+        "The request body must contain the following parameter: 'client_id'.",
+      );
+    }
+    if (presented === null || presented === "") {
+      return aadError(
+        res,
+        400,
+        "invalid_request",
+        900144,
+        "The request body must contain the following parameter: 'refresh_token'.",
+      );
+    }
+    const client = publicClients.get(clientId);
+    if (client === undefined) {
+      // Confidential clients would need their secret too; the broker only uses a public client.
+      return aadError(res, 400, "unauthorized_client", 700016, "Application was not found in the directory.");
+    }
+    const grant = refreshGrants.get(presented);
+    if (grant === undefined) {
+      return aadError(
+        res,
+        400,
+        "invalid_grant",
+        9002313,
+        "Invalid request. Request is malformed or invalid.",
+      );
+    }
+    if (grant.clientId !== clientId) {
+      return aadError(res, 400, "invalid_grant", 70000, "Provided grant is invalid or malformed.");
+    }
+    const user = users.get(grant.userObjectId);
+    const validFrom = refreshValidFrom.get(grant.userObjectId) ?? -Infinity;
+    if (user === undefined || grant.serial < validFrom) {
+      return aadError(
+        res,
+        400,
+        "invalid_grant",
+        50173,
+        "The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password.",
+      );
+    }
+    if (now() >= grant.expiresAt) {
+      return aadError(
+        res,
+        400,
+        "invalid_grant",
+        70008,
+        "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.",
+      );
+    }
+    const resource = delegatedResource(form, v2);
+    if (resource === undefined || resource === "") {
+      return aadError(
+        res,
+        400,
+        "invalid_scope",
+        70011,
+        "The provided value for the input parameter 'scope' is not valid.",
+      );
+    }
+    const iat = Math.floor(now() / 1000);
+    const claims = {
+      aud: resource,
+      iss: issuerV1,
+      iat,
+      nbf: iat,
+      exp: iat + TOKEN_LIFETIME_SECONDS,
+      acr: "1",
+      amr: ["pwd", "mfa"],
+      appid: client.clientId,
+      appidacr: "0",
+      idp: issuerV1,
+      name: user.displayName,
+      oid: user.objectId,
+      scp: DELEGATED_SCOPE,
+      // Pairwise per app, as Entra makes it: stable for one user and one client.
+      sub: createHash("sha256")
+        .update(`${user.objectId}:${client.clientId}`)
+        .digest("base64url")
+        .slice(0, 43),
+      tid: tenantId,
+      unique_name: user.userPrincipalName,
+      upn: user.userPrincipalName,
+      uti: randomUUID().replace(/-/g, "").slice(0, 22),
+      ver: "1.0",
+    };
+    // A new refresh token every time; the presented one keeps working until it expires (Entra).
+    const rotated = newRefreshToken({ userObjectId: user.objectId, clientId, scope: grant.scope });
+    sendJson(res, 200, {
+      token_type: "Bearer",
+      scope: `${resource}/${DELEGATED_SCOPE}`,
+      expires_in: TOKEN_LIFETIME_SECONDS,
+      ext_expires_in: TOKEN_LIFETIME_SECONDS,
+      ...(v2 ? {} : { expires_on: String(iat + TOKEN_LIFETIME_SECONDS), resource }),
+      access_token: await signer.sign(claims),
+      refresh_token: rotated,
+    });
+  }
+
   async function route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const path = new URL(req.url ?? "/", base).pathname;
     if (path === "/_emulator/faults" && req.method === "POST") {
@@ -188,6 +407,7 @@ export async function startEntraEmulator(options: EntraEmulatorOptions): Promise
       faults.add({ status: body.status, count: body.count });
       return sendJson(res, 204, {});
     }
+    if (path === "/_emulator/stats" && req.method === "GET") return sendJson(res, 200, stats);
     const fault = faults.take();
     if (fault !== undefined)
       return aadError(res, fault.status, "temporarily_unavailable", 50196, "Injected fault.");
@@ -220,6 +440,30 @@ export async function startEntraEmulator(options: EntraEmulatorOptions): Promise
     issuerV2: issuerV2(),
     tokenEndpoint: `${base}/${tenantId}/oauth2/v2.0/token`,
     addClient: (client) => clients.set(client.clientId, client),
+    addClientSecret: (clientId, secret) => {
+      const list = (clientSecrets.get(clientId) ?? []).filter((s) => s.keyId !== secret.keyId);
+      clientSecrets.set(clientId, [...list, { ...secret }]);
+    },
+    removeClientSecret: (clientId, keyId) => {
+      clientSecrets.set(
+        clientId,
+        (clientSecrets.get(clientId) ?? []).filter((s) => s.keyId !== keyId),
+      );
+    },
+    mintRefreshToken: (userObjectId, clientId, scope) => {
+      if (!users.has(userObjectId) || !publicClients.has(clientId)) {
+        throw new Error("mintRefreshToken: unknown user or public client");
+      }
+      return newRefreshToken({ userObjectId, clientId, scope });
+    },
+    revokeRefreshTokens: (userObjectId) => {
+      refreshValidFrom.set(userObjectId, serial + 1);
+    },
+    stats: () => ({ tokenRequests: stats.tokenRequests, byGrant: { ...stats.byGrant } }),
+    resetStats: () => {
+      stats = { tokenRequests: 0, byGrant: {} };
+    },
+    clearFaults: () => faults.clear(),
     close: listening.close,
   };
 }

@@ -43,11 +43,19 @@ export class DevSigner {
 
   /** True when the token is ours, unexpired and for `audience` (used by the Key Vault emulator). */
   async verifies(token: string, audience: string): Promise<boolean> {
+    return (await this.verify(token, audience)) !== undefined;
+  }
+
+  /**
+   * The claims when the token is ours, unexpired and for `audience`; undefined otherwise. `now`
+   * is the verifying emulator's clock (tests move it).
+   */
+  async verify(token: string, audience: string, now?: number): Promise<JWTPayload | undefined> {
     try {
-      await jwtVerify(token, this.publicKey, { audience, algorithms: ["RS256"] });
-      return true;
+      const at = now !== undefined ? { currentDate: new Date(now) } : {};
+      return (await jwtVerify(token, this.publicKey, { audience, algorithms: ["RS256"], ...at })).payload;
     } catch {
-      return false;
+      return undefined;
     }
   }
 }

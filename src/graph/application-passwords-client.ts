@@ -1,0 +1,173 @@
+import type { TokenCredential } from "@azure/core-auth";
+import { z } from "zod";
+import { FetchRejectedError } from "../net/fetch-json.js";
+import { httpSender, retryAfterSeconds, type HttpResponse, type HttpSend } from "../net/http-request.js";
+import { GraphError, type GraphOperation } from "./graph-error.js";
+
+/**
+ * Microsoft Graph application passwords (PROTOCOLS §5): addPassword, removePassword and the
+ * application's passwordCredentials, as the broker's managed identity (app-only token).
+ */
+
+export const GRAPH_SCOPE = "https://graph.microsoft.com/.default";
+export const DEFAULT_GRAPH_URL = "https://graph.microsoft.com";
+
+export interface PasswordCredential {
+  keyId: string;
+  displayName: string | null;
+  /** The first characters of the secret, as Graph shows them. */
+  hint: string | null;
+  startDateTime: Date;
+  endDateTime: Date;
+}
+
+/** addPassword is the only answer that carries the secret. */
+export interface AddedPassword extends PasswordCredential {
+  secretText: string;
+}
+
+export interface ApplicationPasswordsClientOptions {
+  /** `https://graph.microsoft.com` unless pointed elsewhere (the dev stack's emulator). */
+  baseUrl?: string;
+  /** The broker's identity; asked for `https://graph.microsoft.com/.default`. */
+  credential: TokenCredential;
+  send?: HttpSend;
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/)
+  .transform((s) => new Date(s));
+const passwordSchema = z.object({
+  keyId: z.string().regex(GUID),
+  displayName: z.string().nullable().optional(),
+  hint: z.string().nullable().optional(),
+  startDateTime: isoDate,
+  endDateTime: isoDate,
+  secretText: z.string().nullable().optional(),
+});
+const applicationSchema = z.object({ passwordCredentials: z.array(passwordSchema) });
+/** Graph's error code is echoed in messages, so only a plain identifier is kept. */
+const errorSchema = z.object({ error: z.object({ code: z.string().regex(/^[A-Za-z_.]{1,64}$/) }) });
+
+type ParsedPassword = z.output<typeof passwordSchema>;
+
+function toCredential(p: ParsedPassword): PasswordCredential {
+  return {
+    keyId: p.keyId.toLowerCase(),
+    displayName: p.displayName ?? null,
+    hint: p.hint ?? null,
+    startDateTime: p.startDateTime,
+    endDateTime: p.endDateTime,
+  };
+}
+
+export class ApplicationPasswordsClient {
+  private readonly baseUrl: string;
+  private readonly send: HttpSend;
+
+  constructor(private readonly options: ApplicationPasswordsClientOptions) {
+    this.baseUrl = (options.baseUrl ?? DEFAULT_GRAPH_URL).replace(/\/+$/, "");
+    this.send = options.send ?? httpSender();
+  }
+
+  /** A new client secret for the application (by object id), valid until `endDateTime`. */
+  async addPassword(
+    applicationObjectId: string,
+    input: { displayName: string; endDateTime: Date },
+  ): Promise<AddedPassword> {
+    const res = await this.call("addPassword", "POST", `${guid(applicationObjectId)}/addPassword`, {
+      passwordCredential: { displayName: input.displayName, endDateTime: input.endDateTime.toISOString() },
+    });
+    if (res.status !== 200) throw graphFailure("addPassword", res);
+    const parsed = passwordSchema.safeParse(safeJson(res.body));
+    const secret = parsed.success ? parsed.data.secretText : undefined;
+    if (!parsed.success || typeof secret !== "string" || secret.length < 16) {
+      throw new GraphError("addPassword", { kind: "malformed", status: res.status });
+    }
+    return { ...toCredential(parsed.data), secretText: secret };
+  }
+
+  /** Removes one client secret; Graph answers 204. */
+  async removePassword(applicationObjectId: string, keyId: string): Promise<void> {
+    const res = await this.call("removePassword", "POST", `${guid(applicationObjectId)}/removePassword`, {
+      keyId: guid(keyId),
+    });
+    if (res.status !== 204 && res.status !== 200) throw graphFailure("removePassword", res);
+  }
+
+  /** The application's client secrets (metadata only: Graph never returns the values again). */
+  async listPasswords(applicationObjectId: string): Promise<PasswordCredential[]> {
+    const res = await this.call(
+      "listPasswords",
+      "GET",
+      `${guid(applicationObjectId)}?$select=passwordCredentials`,
+    );
+    if (res.status !== 200) throw graphFailure("listPasswords", res);
+    const parsed = applicationSchema.safeParse(safeJson(res.body));
+    if (!parsed.success) throw new GraphError("listPasswords", { kind: "malformed", status: res.status });
+    return parsed.data.passwordCredentials.map(toCredential);
+  }
+
+  private async call(
+    operation: GraphOperation,
+    method: "GET" | "POST",
+    path: string,
+    body?: unknown,
+  ): Promise<HttpResponse> {
+    let token: string;
+    try {
+      const access = await this.options.credential.getToken(GRAPH_SCOPE);
+      if (access === null) throw new Error("no token");
+      token = access.token;
+    } catch {
+      // The broker's own identity failing (no identity, Entra down) is "try again later" here.
+      throw new GraphError(operation, { kind: "unavailable", retryAfterSeconds: undefined });
+    }
+    try {
+      return await this.send({
+        method,
+        url: `${this.baseUrl}/v1.0/applications/${path}`,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body !== undefined ? { "content-type": "application/json" } : {}),
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+    } catch (error) {
+      if (error instanceof FetchRejectedError)
+        throw new GraphError(operation, { kind: "malformed", status: 0 });
+      throw new GraphError(operation, { kind: "unavailable", retryAfterSeconds: undefined });
+    }
+  }
+}
+
+/** A non-success answer -> GraphError, by status and error code only. */
+function graphFailure(operation: GraphOperation, res: HttpResponse): GraphError {
+  const { status } = res;
+  const parsed = errorSchema.safeParse(safeJson(res.body));
+  const code = parsed.success ? parsed.data.error.code : undefined;
+  if (status === 401) return new GraphError(operation, { kind: "unauthorized" });
+  if (status === 403) return new GraphError(operation, { kind: "forbidden", code });
+  if (status === 404) return new GraphError(operation, { kind: "not-found" });
+  const retryAfter = retryAfterSeconds(res.headers["retry-after"]);
+  if (status === 429) return new GraphError(operation, { kind: "throttled", retryAfterSeconds: retryAfter });
+  if (status >= 500 || status === 408) {
+    return new GraphError(operation, { kind: "unavailable", retryAfterSeconds: retryAfter });
+  }
+  return new GraphError(operation, { kind: "rejected", code, status });
+}
+
+function guid(value: string): string {
+  if (!GUID.test(value)) throw new RangeError("expected a GUID (application object id or keyId)");
+  return value;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,401 @@
+import { randomUUID } from "node:crypto";
+import type http from "node:http";
+import https from "node:https";
+import { z } from "zod";
+import type { DevCertificate } from "../dev-certificate.js";
+import { randomClientSecret } from "../sample-data.js";
+import { listen, readText, sendJson } from "./emulator-http.js";
+import type { DevSigner } from "./signer.js";
+
+/**
+ * Microsoft Graph application passwords on loopback HTTPS (PROTOCOLS §5): addPassword,
+ * removePassword and `GET /v1.0/applications/{id}?$select=passwordCredentials`, for app-only
+ * tokens of the dev tenant whose caller owns the application (Application.ReadWrite.OwnedBy).
+ */
+
+export type GraphOperation = "addPassword" | "removePassword" | "getApplication";
+
+export interface GraphFault {
+  status: 401 | 403 | 429 | 500 | 503;
+  count: number;
+  retryAfterSeconds?: number;
+  operation?: GraphOperation;
+}
+
+/** A client secret's metadata as the test hook shows it (never the value). */
+export interface EmulatedPassword {
+  keyId: string;
+  displayName: string | null;
+  hint: string;
+  startDateTime: string;
+  endDateTime: string;
+}
+
+export interface EmulatedApplication {
+  objectId: string;
+  appId: string;
+  displayName: string;
+  /** Object ids of the service principals (managed identities) that own the app. */
+  owners: readonly string[];
+  /** Secrets it already has (e.g. the one the dev stack seeds the vault with). */
+  passwords?: readonly { keyId: string; secret: string; displayName?: string; endDateTime: Date }[];
+}
+
+/** What Entra must learn when a secret is added: it works from `usableFrom` (propagation). */
+export interface PasswordAdded {
+  appId: string;
+  keyId: string;
+  secretText: string;
+  usableFrom: number;
+  expiresOn: number;
+}
+
+export interface GraphEmulatorOptions {
+  tls: DevCertificate;
+  signer: DevSigner;
+  tenantId: string;
+  applications: readonly EmulatedApplication[];
+  /** How long a new secret takes to work at Entra (the real one: seconds to minutes). */
+  propagationDelayMs?: number;
+  onPasswordAdded?: (event: PasswordAdded) => void;
+  onPasswordRemoved?: (event: { appId: string; keyId: string }) => void;
+  host?: string;
+  port?: number;
+  now?: () => number;
+}
+
+export interface GraphEmulator {
+  /** Base URL, e.g. https://127.0.0.1:PORT (BROKER_GRAPH_URL). */
+  url: string;
+  passwords: (objectId: string) => EmulatedPassword[];
+  setPropagationDelay: (ms: number) => void;
+  stats: () => { requests: number; byOperation: Partial<Record<GraphOperation, number>> };
+  resetStats: () => void;
+  injectFault: (fault: GraphFault) => void;
+  clearFaults: () => void;
+  close: () => Promise<void>;
+}
+
+const GRAPH_RESOURCE = "https://graph.microsoft.com";
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const DEFAULT_LIFETIME_MS = 2 * 365 * 24 * 3600_000;
+
+interface StoredPassword {
+  keyId: string;
+  displayName: string | null;
+  secret: string;
+  start: number;
+  end: number;
+}
+
+class GraphHttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+const isoText = z.string().refine((s) => !Number.isNaN(Date.parse(s)), "not a date");
+const addSchema = z.object({
+  passwordCredential: z
+    .object({
+      displayName: z.string().max(256).nullable().optional(),
+      startDateTime: isoText.optional(),
+      endDateTime: isoText.optional(),
+    })
+    .optional(),
+});
+const removeSchema = z.object({ keyId: z.string() });
+const faultSchema = z.strictObject({
+  status: z.union([z.literal(401), z.literal(403), z.literal(429), z.literal(500), z.literal(503)]),
+  count: z.number().int().min(1).max(1000),
+  retryAfterSeconds: z.number().int().min(0).max(3600).optional(),
+  operation: z.enum(["addPassword", "removePassword", "getApplication"]).optional(),
+});
+
+export async function startGraphEmulator(options: GraphEmulatorOptions): Promise<GraphEmulator> {
+  const now = options.now ?? Date.now;
+  const host = options.host ?? "127.0.0.1";
+  let propagationDelay = options.propagationDelayMs ?? 0;
+  const apps = new Map(
+    options.applications.map((a) => [
+      a.objectId.toLowerCase(),
+      {
+        ...a,
+        passwords: (a.passwords ?? []).map((p): StoredPassword => ({
+          keyId: p.keyId,
+          displayName: p.displayName ?? null,
+          secret: p.secret,
+          start: now(),
+          end: p.endDateTime.getTime(),
+        })),
+      },
+    ]),
+  );
+  const faults: GraphFault[] = [];
+  let stats = { requests: 0, byOperation: {} as Partial<Record<GraphOperation, number>> };
+  let origin = "";
+
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const wire = (p: StoredPassword, secretText: string | null) => ({
+    customKeyIdentifier: null,
+    displayName: p.displayName,
+    endDateTime: iso(p.end),
+    hint: p.secret.slice(0, 3),
+    keyId: p.keyId,
+    secretText,
+    startDateTime: iso(p.start),
+  });
+
+  function appOf(id: string) {
+    if (!GUID.test(id)) {
+      throw new GraphHttpError(400, "Request_BadRequest", `Invalid object identifier '${id.slice(0, 60)}'.`);
+    }
+    const app = apps.get(id.toLowerCase());
+    if (app === undefined) {
+      throw new GraphHttpError(
+        404,
+        "Request_ResourceNotFound",
+        `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`,
+      );
+    }
+    return app;
+  }
+
+  /** App-only token for Graph from the dev tenant; returns the caller's object id. */
+  async function caller(req: http.IncomingMessage): Promise<string> {
+    const bearer = /^Bearer (\S+)$/i.exec(req.headers.authorization ?? "")?.[1];
+    const claims =
+      bearer === undefined ? undefined : await options.signer.verify(bearer, GRAPH_RESOURCE, now());
+    if (claims === undefined || claims["tid"] !== options.tenantId || typeof claims["oid"] !== "string") {
+      throw new GraphHttpError(401, "InvalidAuthenticationToken", "Access token validation failure.", {
+        "www-authenticate": `Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"`,
+      });
+    }
+    if (claims["scp"] !== undefined) {
+      // The broker manages secrets as itself, never on behalf of a user.
+      throw new GraphHttpError(
+        403,
+        "Authorization_RequestDenied",
+        "Insufficient privileges to complete the operation.",
+      );
+    }
+    return claims["oid"];
+  }
+
+  async function body<T extends z.ZodType>(req: http.IncomingMessage, schema: T): Promise<z.output<T>> {
+    const text = await readText(req, 16 * 1024);
+    let json: unknown;
+    try {
+      json = text === null ? undefined : JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success)
+      throw new GraphHttpError(400, "Request_BadRequest", "The request body is not valid.");
+    return parsed.data;
+  }
+
+  function takeFault(op: GraphOperation): GraphFault | undefined {
+    const index = faults.findIndex((f) => f.operation === undefined || f.operation === op);
+    const fault = faults[index];
+    if (fault === undefined) return undefined;
+    fault.count -= 1;
+    if (fault.count <= 0) faults.splice(index, 1);
+    return fault;
+  }
+
+  async function control(req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<void> {
+    if (path === "/_emulator/stats" && req.method === "GET") return sendJson(res, 200, stats);
+    if (path === "/_emulator/faults" && req.method === "POST") {
+      const text = await readText(req, 4096);
+      let json: unknown;
+      try {
+        json = text === null ? undefined : JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+      const parsed = faultSchema.safeParse(json);
+      if (!parsed.success)
+        return sendJson(res, 400, { error: { code: "BadRequest", message: "Invalid fault." } });
+      faults.push({ ...parsed.data });
+      res.writeHead(204).end();
+      return;
+    }
+    sendJson(res, 404, { error: { code: "NotFound", message: "Unknown emulator control path." } });
+  }
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", origin);
+    const path = url.pathname;
+    if (path.startsWith("/_emulator/")) return control(req, res, path);
+    const m = /^\/v1\.0\/applications\/([^/]+)(?:\/(addPassword|removePassword))?$/.exec(path);
+    const action = m?.[2] as "addPassword" | "removePassword" | undefined;
+    const op: GraphOperation | undefined =
+      m === null
+        ? undefined
+        : action === undefined
+          ? req.method === "GET"
+            ? "getApplication"
+            : undefined
+          : req.method === "POST"
+            ? action
+            : undefined;
+    if (m?.[1] === undefined || op === undefined) {
+      req.resume();
+      throw new GraphHttpError(400, "BadRequest", "Resource not found for the segment.");
+    }
+    stats.requests += 1;
+    stats.byOperation[op] = (stats.byOperation[op] ?? 0) + 1;
+    const fault = takeFault(op);
+    if (fault !== undefined) {
+      req.resume();
+      const code =
+        fault.status === 429
+          ? "TooManyRequests"
+          : fault.status === 401
+            ? "InvalidAuthenticationToken"
+            : fault.status === 403
+              ? "Authorization_RequestDenied"
+              : "serviceNotAvailable";
+      throw new GraphHttpError(
+        fault.status,
+        code,
+        "Injected fault.",
+        fault.retryAfterSeconds !== undefined ? { "retry-after": String(fault.retryAfterSeconds) } : {},
+      );
+    }
+    const who = await caller(req);
+    const app = appOf(decodeURIComponent(m[1]));
+    if (op !== "getApplication" && !app.owners.includes(who)) {
+      req.resume();
+      throw new GraphHttpError(
+        403,
+        "Authorization_RequestDenied",
+        "Insufficient privileges to complete the operation.",
+      );
+    }
+    if (op === "getApplication") {
+      const credentials = app.passwords.map((p) => wire(p, null));
+      const select = (url.searchParams.get("$select") ?? "").split(",").map((s) => s.trim());
+      return sendJson(
+        res,
+        200,
+        select.includes("passwordCredentials")
+          ? {
+              "@odata.context": `${origin}/v1.0/$metadata#applications(passwordCredentials)/$entity`,
+              passwordCredentials: credentials,
+            }
+          : {
+              "@odata.context": `${origin}/v1.0/$metadata#applications/$entity`,
+              id: app.objectId,
+              appId: app.appId,
+              displayName: app.displayName,
+              passwordCredentials: credentials,
+            },
+      );
+    }
+    if (op === "addPassword") {
+      const input = (await body(req, addSchema)).passwordCredential ?? {};
+      const start = input.startDateTime !== undefined ? Date.parse(input.startDateTime) : now();
+      const end =
+        input.endDateTime !== undefined ? Date.parse(input.endDateTime) : start + DEFAULT_LIFETIME_MS;
+      if (end <= start) {
+        throw new GraphHttpError(
+          400,
+          "Request_BadRequest",
+          "Invalid value specified for property 'endDateTime' of resource 'PasswordCredential'.",
+        );
+      }
+      const stored: StoredPassword = {
+        keyId: randomUUID(),
+        displayName: input.displayName ?? null,
+        secret: randomClientSecret(),
+        start,
+        end,
+      };
+      app.passwords.push(stored);
+      options.onPasswordAdded?.({
+        appId: app.appId,
+        keyId: stored.keyId,
+        secretText: stored.secret,
+        usableFrom: Math.max(start, now() + propagationDelay),
+        expiresOn: end,
+      });
+      return sendJson(res, 200, {
+        "@odata.context": `${origin}/v1.0/$metadata#microsoft.graph.passwordCredential`,
+        ...wire(stored, stored.secret),
+      });
+    }
+    const { keyId } = await body(req, removeSchema);
+    const index = app.passwords.findIndex((p) => p.keyId.toLowerCase() === keyId.toLowerCase());
+    if (index < 0) {
+      throw new GraphHttpError(
+        400,
+        "Request_BadRequest",
+        "No password credential found with the given keyId.",
+      );
+    }
+    const [removed] = app.passwords.splice(index, 1);
+    if (removed !== undefined) options.onPasswordRemoved?.({ appId: app.appId, keyId: removed.keyId });
+    res.writeHead(204).end();
+  }
+
+  const server = https.createServer({ key: options.tls.key, cert: options.tls.cert }, (req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (res.headersSent) return res.destroy();
+      const e =
+        error instanceof GraphHttpError
+          ? error
+          : new GraphHttpError(500, "generalException", "An unexpected error occurred.");
+      const requestId = randomUUID();
+      sendJson(
+        res,
+        e.status,
+        {
+          error: {
+            code: e.code,
+            message: e.message,
+            // camelCase innerError, unlike Key Vault's innererror.
+            innerError: {
+              date: new Date(now()).toISOString().slice(0, 19),
+              "request-id": requestId,
+              "client-request-id": requestId,
+            },
+          },
+        },
+        { "request-id": requestId, ...e.headers },
+      );
+    });
+  });
+  const listening = await listen(server, host, options.port ?? 0);
+  origin = `https://${host}:${listening.port}`;
+  return {
+    url: origin,
+    passwords: (objectId) =>
+      (apps.get(objectId.toLowerCase())?.passwords ?? []).map((p) => ({
+        keyId: p.keyId,
+        displayName: p.displayName,
+        hint: p.secret.slice(0, 3),
+        startDateTime: iso(p.start),
+        endDateTime: iso(p.end),
+      })),
+    setPropagationDelay: (ms) => {
+      propagationDelay = ms;
+    },
+    stats: () => ({ requests: stats.requests, byOperation: { ...stats.byOperation } }),
+    resetStats: () => {
+      stats = { requests: 0, byOperation: {} };
+    },
+    injectFault: (fault) => faults.push({ ...fault }),
+    clearFaults: () => {
+      faults.length = 0;
+    },
+    close: listening.close,
+  };
+}

@@ -1,0 +1,228 @@
+import assert from "node:assert/strict";
+import { accessSync, constants, readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { SETTING_NAMES } from "../src/config.js";
+import { loadPolicyFile } from "../src/policy/load.js";
+import {
+  type BicepFile,
+  type Node,
+  arrayItems,
+  bicepFilesUnder,
+  calls,
+  literal,
+  modules,
+  objectEntries,
+  params,
+  property,
+  resources,
+  variables,
+} from "./support/bicep.js";
+import { appSettings, postureFindings } from "./support/infra-posture.js";
+import { isExcluded } from "./support/ignore-file.js";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const INFRA = path.join(ROOT, "infra");
+const files = bicepFilesUnder(INFRA);
+const fileNamed = (name: string): BicepFile => {
+  const found = files.find((f) => f.name === name);
+  assert.ok(found, `infra/${name} exists`);
+  return found;
+};
+const main = fileNamed("main.bicep");
+const readText = (relative: string) => readFileSync(path.join(ROOT, relative), "utf8");
+
+/** A literal, or the literal a `var` of the same file holds. */
+function resolved(file: BicepFile, node: Node | undefined): Node | undefined {
+  if (node?.type === "identifier") return variables(file.root).get(node.text) ?? node;
+  return node;
+}
+
+/** The built-in role ids a file's role assignments grant (looking through vars and for loops). */
+function grantedRoleIds(file: BicepFile): string[] {
+  return resources(file.root)
+    .filter((r) => r.type === "Microsoft.Authorization/roleAssignments")
+    .flatMap((r) => {
+      const call = property(r.body, "properties", "roleDefinitionId");
+      const roleArg = call?.type === "call_expression" ? call.namedChildren[1]?.namedChildren[1] : undefined;
+      const loop = resolved(file, r.loopOver);
+      if (roleArg?.type === "identifier" && loop?.type === "array") {
+        return arrayItems(loop).map((item) => String(literal(item)));
+      }
+      return [String(literal(resolved(file, roleArg)))];
+    });
+}
+
+/** The service names under `services:` in azure.yaml (two-space indented keys). */
+function azdServiceNames(): string[] {
+  const lines = readText("azure.yaml").split("\n");
+  const start = lines.indexOf("services:");
+  const names: string[] = [];
+  for (const line of lines.slice(start + 1)) {
+    if (/^\S/.test(line)) break;
+    const key = /^ {2}([A-Za-z0-9_-]+):\s*$/.exec(line);
+    if (key?.[1] !== undefined) names.push(key[1]);
+  }
+  return names;
+}
+
+describe("infra/ (Bicep for azd up)", () => {
+  test("every .bicep file parses and the posture rules find nothing", () => {
+    assert.ok(files.length >= 6, files.map((f) => f.name).join(", "));
+    assert.deepEqual(postureFindings(files), []);
+  });
+
+  test("declares each part of the deployment", () => {
+    const types = new Set(
+      files.flatMap((f) =>
+        resources(f.root)
+          .filter((r) => !r.existing)
+          .map((r) => r.type),
+      ),
+    );
+    for (const type of [
+      "Microsoft.Resources/resourceGroups",
+      "Microsoft.ManagedIdentity/userAssignedIdentities",
+      "Microsoft.KeyVault/vaults",
+      "Microsoft.Storage/storageAccounts",
+      "Microsoft.Storage/storageAccounts/blobServices/containers",
+      "Microsoft.OperationalInsights/workspaces",
+      "Microsoft.Insights/components",
+      "Microsoft.Web/serverfarms",
+      "Microsoft.Web/sites",
+      "Microsoft.Web/sites/config",
+      "Microsoft.Web/sites/basicPublishingCredentialsPolicies",
+    ]) {
+      assert.ok(types.has(type), `${type} is declared`);
+    }
+  });
+
+  test("the identity gets the roles it needs and no more", () => {
+    assert.deepEqual(grantedRoleIds(fileNamed("app/key-vault.bicep")), [
+      "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
+    ]);
+    assert.deepEqual(grantedRoleIds(fileNamed("app/storage.bicep")).sort(), [
+      "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3", // Storage Table Data Contributor
+      "974c5e8b-45b9-4653-ba55-5f855dd0fb88", // Storage Queue Data Contributor
+      "b7e6dc6d-f1e8-4753-8033-0f2feb0a3b1b", // Storage Blob Data Owner
+    ]);
+    assert.deepEqual(grantedRoleIds(fileNamed("app/monitoring.bicep")), [
+      "3913510d-42f4-4e42-8a64-420c390055eb",
+    ]);
+  });
+
+  test("app settings carry every setting the broker's config reads", () => {
+    const settings = appSettings(files);
+    // PORT is the local host's; the AzureWebJobsStorage forms are the Functions host's own (the
+    // deployment sets the identity-based ones and gives the broker BROKER_LEASE_STORAGE_URL).
+    const notDeployed = new Set(["PORT", "AzureWebJobsStorage", "AzureWebJobsStorage__blobServiceUri"]);
+    const missing = SETTING_NAMES.filter((name) => !notDeployed.has(name) && !settings.has(name));
+    assert.deepEqual(missing, [], "settings of src/config.ts without an app setting");
+    assert.ok(SETTING_NAMES.includes("KEY_VAULT_URL"), "SETTING_NAMES comes from the schema");
+    // Secret-bearing URLs reach the app as Key Vault references, never as values.
+    for (const name of ["BROKER_NOTICE_WEBHOOK_URL", "BROKER_NOTICE_TEAMS_URL"]) {
+      const value = settings.get(name);
+      assert.equal(value?.type, "ternary_expression", name);
+      const reference = resolved(fileNamed("app/function-app.bicep"), value.namedChildren.at(-1));
+      assert.match(reference?.text ?? "", /^'@Microsoft\.KeyVault\(SecretUri=/, name);
+    }
+  });
+
+  test("the policy file setting points at a file the package carries, and the sample is valid", () => {
+    const policyParam = params(main.root).find((p) => p.name === "brokerPolicyFile");
+    assert.equal(literal(policyParam?.defaultValue), "policy/policy.json");
+    assert.equal(isExcluded(readText(".funcignore"), "policy/policy.json"), false);
+    loadPolicyFile(path.join(ROOT, "policy", "policy.sample.json"));
+  });
+
+  test("the package keeps what the Functions host runs and leaves dev files out", () => {
+    const ignore = readText(".funcignore");
+    const main = (JSON.parse(readText("package.json")) as { main: string }).main;
+    for (const kept of ["host.json", "package.json", "package-lock.json", main, "policy/policy.json"]) {
+      assert.equal(isExcluded(ignore, kept), false, `${kept} is packaged`);
+    }
+    for (const left of [
+      "node_modules/zod/package.json",
+      "test/infra.test.ts",
+      "dist/test/infra.test.js",
+      "infra/main.bicep",
+    ]) {
+      assert.equal(isExcluded(ignore, left), true, `${left} is left out`);
+    }
+  });
+
+  test("names come from the abbreviations file and one resource token", () => {
+    const abbreviations = JSON.parse(readText("infra/abbreviations.json")) as Record<string, string>;
+    const load = calls(main.root).find((c) => c.name === "loadJsonContent");
+    assert.equal(literal(load?.node.namedChildren[1]?.namedChildren[0]), "abbreviations.json");
+    const token = calls(main.root).find((c) => c.name === "uniqueString");
+    assert.equal(token?.node.namedChildren[1]?.text, "(subscription().id, environmentName, location)");
+    const used = main.root
+      .descendantsOfType("member_expression")
+      .filter((m) => m.namedChildren[0]?.text === "abbrs")
+      .map((m) => m.namedChildren.at(-1)?.text ?? "");
+    assert.ok(used.length >= 7);
+    for (const key of used) assert.ok(key in abbreviations, `abbreviations.json has ${key}`);
+  });
+
+  test("azd finds the app: azd-env-name everywhere, azd-service-name matching azure.yaml", () => {
+    const tags = variables(main.root).get("tags");
+    assert.ok(objectEntries(tags).some(([key]) => key === "azd-env-name"));
+    const site = resources(fileNamed("app/function-app.bicep").root).find(
+      (r) => r.type === "Microsoft.Web/sites",
+    );
+    assert.match(property(site?.body, "tags")?.text ?? "", /'azd-service-name': serviceName/);
+    const appModule = modules(main.root).find((m) => m.path === "app/function-app.bicep");
+    const serviceName = resolved(main, property(appModule?.body, "params", "serviceName"));
+    assert.deepEqual(azdServiceNames(), [literal(serviceName)]);
+  });
+
+  test("modules get exactly the params they declare, and azd can fill main's", () => {
+    for (const m of modules(main.root)) {
+      const declared = params(fileNamed(m.path).root);
+      const passed = objectEntries(property(m.body, "params")).map(([name]) => name);
+      for (const name of passed)
+        assert.ok(
+          declared.some((p) => p.name === name),
+          `${m.path} declares ${name}`,
+        );
+      for (const p of declared.filter((d) => d.defaultValue === undefined)) {
+        assert.ok(passed.includes(p.name), `${m.path} is given ${p.name}`);
+      }
+    }
+    const parameterFile = JSON.parse(readText("infra/main.parameters.json")) as {
+      parameters: Record<string, unknown>;
+    };
+    const mainParams = params(main.root);
+    for (const name of Object.keys(parameterFile.parameters)) {
+      assert.ok(
+        mainParams.some((p) => p.name === name),
+        `main.bicep declares ${name}`,
+      );
+    }
+    for (const p of mainParams.filter((d) => d.defaultValue === undefined)) {
+      assert.ok(p.name in parameterFile.parameters, `main.parameters.json gives ${p.name}`);
+    }
+  });
+
+  test("the app registration script declares both app roles for apps and users, and azd runs it", () => {
+    const script = readText("infra/scripts/app-registration.sh");
+    const roles = JSON.parse(/<<'JSON'\n([\s\S]*?)\nJSON/.exec(script)?.[1] ?? "[]") as {
+      value: string;
+      allowedMemberTypes: string[];
+    }[];
+    assert.deepEqual(
+      roles.map((r) => [r.value, [...r.allowedMemberTypes].sort()]),
+      [
+        ["Inventory.Read", ["Application", "User"]],
+        ["Secrets.Admin", ["Application", "User"]],
+      ],
+    );
+    const azureYaml = readText("azure.yaml");
+    for (const script of ["infra/scripts/app-registration.sh", "infra/scripts/check-policy.sh"]) {
+      assert.ok(azureYaml.includes(`./${script}`), `azure.yaml runs ${script}`);
+      accessSync(path.join(ROOT, script), constants.X_OK);
+    }
+  });
+});

@@ -1,0 +1,281 @@
+import { z } from "zod";
+import { CliError, oneLine } from "./errors.js";
+
+/**
+ * A small typed client of the broker's inventory API. Every answer is parsed by a zod schema
+ * before the CLI trusts it; objects are loose so a newer broker may add fields.
+ */
+
+export const KINDS = ["pat", "client-secret", "refresh-token"] as const;
+export const STATUSES = [
+  "active",
+  "expiring",
+  "expired",
+  "disabled",
+  "rotation-failed",
+  "pending-revoke",
+] as const;
+export const ROTATIONS = ["auto", "manual"] as const;
+
+export type Kind = (typeof KINDS)[number];
+export type Status = (typeof STATUSES)[number];
+export type Rotation = (typeof ROTATIONS)[number];
+
+const isoDate = z.string().refine((s) => !Number.isNaN(Date.parse(s)), "not a date");
+
+export const itemSchema = z.looseObject({
+  name: z.string(),
+  kind: z.enum(KINDS),
+  owner: z.string().nullable(),
+  organization: z.string().nullable(),
+  scopes: z.array(z.string()),
+  expiresOn: isoDate.nullable(),
+  daysLeft: z.number().int().nullable(),
+  status: z.enum(STATUSES),
+  rotation: z.enum(ROTATIONS),
+  rotatedOn: isoDate.nullable(),
+  // null in list answers: the vault's listing names no versions (show has it).
+  version: z.string().nullable(),
+  enabled: z.boolean(),
+  // The vault may not report these for every secret, so the broker answers null.
+  createdOn: isoDate.nullable(),
+  updatedOn: isoDate.nullable(),
+  warnings: z.array(z.string()),
+  contentType: z.string().nullable().optional(),
+  authorizationId: z.string().optional(),
+  applicationObjectId: z.string().optional(),
+  keyId: z.string().optional(),
+  clientId: z.string().optional(),
+  rotationError: z.string().optional(),
+});
+export type Item = z.infer<typeof itemSchema>;
+
+export const listSchema = z.looseObject({
+  items: z.array(itemSchema),
+  continuation: z.string().nullable(),
+});
+export type ItemList = z.infer<typeof listSchema>;
+
+export const versionSchema = z.looseObject({
+  version: z.string(),
+  enabled: z.boolean(),
+  expiresOn: isoDate.nullable(),
+  createdOn: isoDate.nullable(),
+  updatedOn: isoDate.nullable(),
+  rotatedOn: isoDate.nullable().optional(),
+  current: z.boolean(),
+});
+export type Version = z.infer<typeof versionSchema>;
+export const versionsSchema = z.looseObject({ items: z.array(versionSchema) });
+
+export const deletedSchema = z.looseObject({
+  name: z.string(),
+  deleted: z.literal(true),
+  // revoked | already-gone | not-applicable | not-configured today; a new outcome must not turn
+  // a revocation that happened into a reported failure, so any word is taken and shown.
+  upstreamRevocation: z.string().min(1),
+  recoverableDays: z.number().int(),
+});
+export type Deleted = z.infer<typeof deletedSchema>;
+
+const problemSchema = z.looseObject({
+  type: z.string().optional(),
+  title: z.string().optional(),
+  status: z.number().int(),
+  detail: z.string(),
+  code: z.string(),
+  errors: z.array(z.looseObject({ field: z.string(), message: z.string() })).optional(),
+});
+
+export interface ListFilter {
+  kind?: Kind | undefined;
+  status?: Status | undefined;
+  owner?: string | undefined;
+  expiringWithinDays?: number | undefined;
+  top?: number | undefined;
+  continuation?: string | undefined;
+}
+
+export interface ImportBody {
+  kind: Kind;
+  value: string;
+  expiresOn: string;
+  owner?: string;
+  organization?: string;
+  allOrgs?: boolean;
+  scopes?: string[];
+  rotation?: Rotation;
+  lifetimeDays?: number;
+  authorizationId?: string;
+  applicationObjectId?: string;
+  keyId?: string;
+  clientId?: string;
+}
+
+export interface BrokerClientOptions {
+  /** The broker's origin (a path prefix is kept); the client adds `api/…`. */
+  baseUrl: URL;
+  /** Asked once, on the first request, so `--help` and usage errors never need a credential. */
+  token: () => Promise<string>;
+  fetch?: typeof fetch;
+  timeoutMs?: number;
+}
+
+export class BrokerClient {
+  private tokenOnce: Promise<string> | undefined;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(private readonly options: BrokerClientOptions) {
+    this.fetchImpl = options.fetch ?? fetch;
+  }
+
+  /** Gets the token now, so a person is not asked for a secret only to fail on sign-in after. */
+  async authenticate(): Promise<void> {
+    this.tokenOnce ??= this.options.token();
+    await this.tokenOnce;
+  }
+
+  async list(filter: ListFilter): Promise<ItemList> {
+    const res = await this.request("GET", "inventory", { query: filterQuery(filter) });
+    return parse(listSchema, await json(res));
+  }
+
+  /** Every page, following `continuation` until the broker says there is no more. */
+  async listAll(filter: Omit<ListFilter, "top" | "continuation">): Promise<Item[]> {
+    const items: Item[] = [];
+    let continuation: string | undefined;
+    const seen = new Set<string>();
+    for (;;) {
+      const page = await this.list({ ...filter, continuation });
+      items.push(...page.items);
+      if (page.continuation === null) return items;
+      // A broker that hands back a token it already gave would loop forever.
+      if (seen.has(page.continuation)) throw new CliError("the broker repeated a continuation token");
+      seen.add(page.continuation);
+      continuation = page.continuation;
+    }
+  }
+
+  /** The broker's CSV, as it sent it (RFC 4180 quoting is the broker's). */
+  async listCsv(filter: Omit<ListFilter, "top" | "continuation">): Promise<string> {
+    const res = await this.request("GET", "inventory", {
+      query: { ...filterQuery(filter), format: "csv" },
+      accept: "text/csv, application/problem+json",
+    });
+    const type = res.headers.get("content-type") ?? "";
+    if (!/^text\/csv\b/i.test(type)) {
+      throw new CliError(`the broker answered ${oneLine(type) || "no content type"} instead of text/csv`);
+    }
+    return res.text();
+  }
+
+  async show(name: string): Promise<Item> {
+    const res = await this.request("GET", `inventory/${encodeURIComponent(name)}`);
+    return parse(itemSchema, await json(res));
+  }
+
+  async versions(name: string): Promise<Version[]> {
+    const res = await this.request("GET", `inventory/${encodeURIComponent(name)}/versions`);
+    return parse(versionsSchema, await json(res)).items;
+  }
+
+  async put(name: string, body: ImportBody, recover: boolean): Promise<{ created: boolean; item: Item }> {
+    const res = await this.request("PUT", `inventory/${encodeURIComponent(name)}`, {
+      query: recover ? { recover: "true" } : {},
+      body,
+    });
+    return { created: res.status === 201, item: parse(itemSchema, await json(res)) };
+  }
+
+  async revoke(name: string): Promise<Deleted> {
+    const res = await this.request("DELETE", `inventory/${encodeURIComponent(name)}`);
+    return parse(deletedSchema, await json(res));
+  }
+
+  private async request(
+    method: string,
+    path: string,
+    options: { query?: Record<string, string>; body?: unknown; accept?: string } = {},
+  ): Promise<Response> {
+    const url = new URL(`api/${path}`, this.options.baseUrl);
+    for (const [k, v] of Object.entries(options.query ?? {})) url.searchParams.set(k, v);
+    this.tokenOnce ??= this.options.token();
+    const token = await this.tokenOnce;
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${token}`,
+      accept: options.accept ?? "application/json, application/problem+json",
+    };
+    if (options.body !== undefined) headers["content-type"] = "application/json";
+    let res: Response;
+    try {
+      res = await this.fetchImpl(url, {
+        method,
+        headers,
+        ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+        redirect: "error", // a redirect would carry the Bearer token somewhere we did not check
+        signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000),
+      });
+    } catch (error) {
+      throw new CliError(
+        `cannot reach the broker at ${this.options.baseUrl.origin} (${networkReason(error)})`,
+      );
+    }
+    if (res.ok) return res;
+    throw await problemError(res);
+  }
+}
+
+function filterQuery(filter: ListFilter): Record<string, string> {
+  const q: Record<string, string> = {};
+  if (filter.kind !== undefined) q["kind"] = filter.kind;
+  if (filter.status !== undefined) q["status"] = filter.status;
+  if (filter.owner !== undefined) q["owner"] = filter.owner;
+  if (filter.expiringWithinDays !== undefined) q["expiringWithinDays"] = String(filter.expiringWithinDays);
+  if (filter.top !== undefined) q["top"] = String(filter.top);
+  if (filter.continuation !== undefined) q["continuation"] = filter.continuation;
+  return q;
+}
+
+/** `<detail> (<status> <code>)`, with the fields a 400 names (never their values). */
+async function problemError(res: Response): Promise<CliError> {
+  const text = await res.text().catch(() => "");
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  const problem = problemSchema.safeParse(body);
+  if (!problem.success) {
+    return new CliError(`the broker answered ${res.status} ${oneLine(res.statusText)}`.trim());
+  }
+  const { detail, status, code, errors } = problem.data;
+  const fields = errors?.length ? ` [${errors.map((e) => `${e.field}: ${e.message}`).join("; ")}]` : "";
+  return new CliError(oneLine(`${detail}${fields} (${status} ${code})`, 500));
+}
+
+async function json(res: Response): Promise<unknown> {
+  const text = await res.text();
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new CliError(`the broker answered ${res.status} with a body that is not JSON`);
+  }
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const first = result.error.issues[0];
+  const where = first?.path.length ? first.path.join(".") : "(root)";
+  throw new CliError(oneLine(`unexpected answer from the broker: ${where}: ${first?.message ?? "invalid"}`));
+}
+
+function networkReason(error: unknown): string {
+  if (error instanceof Error && error.name === "TimeoutError") return "timed out";
+  const cause =
+    error instanceof Error ? (error.cause as { code?: unknown; message?: unknown } | undefined) : undefined;
+  if (typeof cause?.code === "string") return cause.code;
+  if (typeof cause?.message === "string") return oneLine(cause.message, 120);
+  return error instanceof Error ? oneLine(error.message, 120) : "network error";
+}

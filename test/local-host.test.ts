@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { describe, test } from "node:test";
@@ -138,6 +138,15 @@ function portOpen(url: string): Promise<boolean> {
 }
 
 describe("npm start (the dev stack as a process)", () => {
+  test("the start script runs the very entry these tests start", () => {
+    const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+    const pkg = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as {
+      scripts: Record<string, string>;
+    };
+    const target = /\bnode (\S+\.js)\b/.exec(pkg.scripts["start"] ?? "")?.[1];
+    assert.equal(target !== undefined ? path.resolve(root, target) : undefined, MAIN);
+  });
+
   test("starts, prints the banner, serves a caller end to end, and Ctrl-C stops all of it", async () => {
     const started = await startMain({});
     const { ready } = started;

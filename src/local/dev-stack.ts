@@ -300,6 +300,8 @@ Everything is in this one process; Ctrl-C stops all of it.
 
   curl -s "${api}/inventory?top=10" -H "Authorization: Bearer $OPS"
 
+   or with the ops CLI:  TOKEN_BROKER_URL=${stack.brokerUrl} TOKEN_BROKER_TOKEN=$OPS npx token-broker inventory list
+
 Profiles: ${stack.runtime.policy.profileNames().join(", ")}   (policy: ${stack.config.policyFile})
 `;
 }

@@ -9,9 +9,9 @@ import { RotatorRevoker } from "./inventory/upstream-revoker.js";
 import { ClientSecretRotator } from "./rotation/client-secret-rotator.js";
 import { PatRotator } from "./rotation/pat-rotator.js";
 import { Rotation } from "./rotation/rotation.js";
-import type { StepHook } from "./rotation/rotation-error.js";
+import { RotationError, type StepHook } from "./rotation/rotation-error.js";
 import { PatLifecycleClient } from "./devops/pat-lifecycle-client.js";
-import { RotatorIdentity } from "./devops/rotator-identity.js";
+import { RotatorIdentity, RotatorIdentityError } from "./devops/rotator-identity.js";
 import { ApplicationPasswordsClient } from "./graph/application-passwords-client.js";
 import { httpSender } from "./net/http-request.js";
 import { BlobLeaseProvider } from "./lease/blob-lease.js";
@@ -136,6 +136,14 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
     now,
     rotateBeforeDays: config.rotateBeforeDays,
     revokeGraceMinutes: config.revokeGraceMinutes,
+    probeGrant: async (name) => {
+      try {
+        await rotator.accessToken(name);
+      } catch (error) {
+        if (!(error instanceof RotatorIdentityError)) throw error;
+        throw new RotationError(`rotator_grant_${error.reason}`, error.reason === "unavailable");
+      }
+    },
     ...(options.afterRotationStep !== undefined ? { afterStep: options.afterRotationStep } : {}),
   });
   const inventory = new Inventory({
@@ -143,6 +151,7 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
     revoker,
     now,
     noticeDays: config.noticeDays,
+    rotateBeforeDays: config.rotateBeforeDays,
     creator: (kind, name, tags) => rotation.createFor(kind, name, tags),
   });
   const notices = new NoticeSweep({ store, leases, notifier, thresholds: config.noticeDays, now, log });

@@ -61,6 +61,8 @@ export interface InventoryOptions {
   creator?: UpstreamCreator;
   revoker: UpstreamRevoker;
   now: () => number;
+  /** Auto rotation starts this many days before expiry: an auto credential must live longer. */
+  rotateBeforeDays?: number;
   /** Notice thresholds; the largest is the `expiring` window. */
   noticeDays: readonly number[];
   /** Vault pages one list call may read before answering with what it has (sparse filters). */
@@ -244,6 +246,12 @@ export class Inventory {
       const missing = autoRotationNeeds(request.kind).filter((t) => tags[t] === undefined);
       if (missing.length > 0 || tags[TAG.organization] === ALL_ORGANIZATIONS) {
         throw invalid("rotation", `auto rotation needs ${autoRotationFields(request.kind)}`);
+      }
+      const lifetime = Number(tags[TAG.lifetimeDays] ?? "0");
+      const before = this.options.rotateBeforeDays;
+      if (request.kind !== "refresh-token" && before !== undefined && lifetime <= before) {
+        // Otherwise every sweep would find the fresh credential due again.
+        throw invalid("lifetimeDays", `must exceed BROKER_ROTATE_BEFORE_DAYS (${before}) for auto rotation`);
       }
     }
     if (createUpstream) {

@@ -80,6 +80,8 @@ export interface DevStackOptions {
   /** The broker's clock (tests move it to reach notice thresholds). */
   now?: () => number;
   noticeDelivery?: RuntimeOptions["noticeDelivery"];
+  rotationVerify?: RuntimeOptions["rotationVerify"];
+  afterRotationStep?: RuntimeOptions["afterRotationStep"];
 }
 
 export async function startDevStack(options: DevStackOptions = {}): Promise<DevStack> {
@@ -203,6 +205,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       patAuthorizationId,
       appSecret,
       appObjectId: DEV_DOWNSTREAM_APP.objectId,
+      appClientId: DEV_DOWNSTREAM_APP.clientId,
       appKeyId,
       refreshToken: entra.mintRefreshToken(
         DEV_USER.objectId,
@@ -232,6 +235,8 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       log,
       ...(options.now !== undefined ? { now: options.now } : {}),
       ...(options.noticeDelivery !== undefined ? { noticeDelivery: options.noticeDelivery } : {}),
+      ...(options.rotationVerify !== undefined ? { rotationVerify: options.rotationVerify } : {}),
+      ...(options.afterRotationStep !== undefined ? { afterRotationStep: options.afterRotationStep } : {}),
     });
     const host: LocalHost = await startLocalHost({
       runtime,

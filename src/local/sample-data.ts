@@ -32,6 +32,7 @@ export interface SampleSecrets {
   patAuthorizationId: string;
   appSecret: string;
   appObjectId: string;
+  appClientId: string;
   /** The sample client secret's keyId at the Graph emulator. */
   appKeyId: string;
   /** The PAT owner's refresh token for the rotator's public client. */
@@ -69,6 +70,7 @@ export async function seedVault(client: SecretClient, seed: SampleSecrets, now =
       rotation: "manual",
       "lifetime-days": String(SAMPLE_APP_SECRET_LIFETIME_DAYS),
       "application-object-id": seed.appObjectId,
+      "client-id": seed.appClientId,
       "key-id": seed.appKeyId,
     },
   });

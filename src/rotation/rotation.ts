@@ -26,6 +26,8 @@ export interface RotationOptions {
   now: () => number;
   rotateBeforeDays: number;
   revokeGraceMinutes: number;
+  /** Redeems a rotator grant (a refresh-token credential); throws RotationError when it no longer works. */
+  probeGrant?: (name: string) => Promise<void>;
   /** Test hook: called after each step; a SimulatedCrash thrown there is a process dying. */
   afterStep?: StepHook;
 }
@@ -126,6 +128,10 @@ export class Rotation {
     for (const id of [tags[rotator?.upstreamIdTag ?? ""], ...pending.map((p) => p.id)]) {
       if (id !== undefined) known.add(id.toLowerCase());
     }
+    if (kind === "refresh-token" && listed.enabled) {
+      await this.checkGrant(listed, report);
+      return;
+    }
     if (rotator === undefined || !listed.enabled) return;
     try {
       if (pending.some((p) => p.after <= now)) await this.revokeDue(name, rotator, report);
@@ -143,6 +149,31 @@ export class Rotation {
       report.failed.push({ name, reason });
       if (!(error instanceof RotationError)) {
         this.options.log.error("rotation.failed", { name, error: describeError(error) });
+      }
+    }
+  }
+
+  /**
+   * The rotator's own identity is watched: each sweep redeems every grant, so a withdrawn consent
+   * shows as `rotation-failed` (and raises a notice) before any PAT it serves runs out.
+   */
+  private async checkGrant(listed: SecretProperties, report: RotationReport): Promise<void> {
+    const { probeGrant } = this.options;
+    if (probeGrant === undefined) return;
+    const { name } = listed;
+    try {
+      await probeGrant(name);
+      if (listed.tags[TAG.rotationError] !== undefined) {
+        const current = await this.options.store.getProperties(name);
+        const tags = { ...current.tags };
+        Reflect.deleteProperty(tags, TAG.rotationError);
+        await this.options.store.updateProperties(name, current.version, { tags });
+      }
+    } catch (error) {
+      const reason = error instanceof RotationError ? error.code : "vault_error";
+      report.failed.push({ name, reason });
+      if (error instanceof RotationError && listed.tags[TAG.rotationError] !== reason) {
+        await this.markFailed(await this.options.store.getProperties(name), reason);
       }
     }
   }

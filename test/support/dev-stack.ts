@@ -23,7 +23,7 @@ export interface TestStack extends DevStack {
 
 export async function startTestStack(
   env: Record<string, string> = {},
-  options: Pick<DevStackOptions, "now" | "noticeDelivery"> = {},
+  options: Pick<DevStackOptions, "now" | "noticeDelivery" | "rotationVerify" | "afterRotationStep"> = {},
 ): Promise<TestStack> {
   const logs: string[] = [];
   const stack = await startDevStack({

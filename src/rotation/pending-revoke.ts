@@ -29,5 +29,5 @@ export function parsePending(tag: string | undefined): PendingRevoke[] {
 export function formatPending(entries: readonly PendingRevoke[]): string | undefined {
   const kept = [...entries].sort((a, b) => a.after - b.after).slice(-MAX_ENTRIES);
   if (kept.length === 0) return undefined;
-  return kept.map((e) => `${e.id}@${Math.ceil(e.after / 1000)}`).join(" ");
+  return kept.map((e) => `${e.id}@${Math.floor(e.after / 1000)}`).join(" ");
 }

@@ -1,0 +1,341 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { ManagedIdentityCredential } from "@azure/identity";
+import { SecretClient } from "@azure/keyvault-secrets";
+import { readFileSync } from "node:fs";
+import { checkPat } from "../src/devops/pat-check.js";
+import { DEV_DOWNSTREAM_APP, DEV_USER } from "../src/local/dev-identities.js";
+import { httpSender } from "../src/net/http-request.js";
+import { SimulatedCrash, type RotationStep } from "../src/rotation/rotation-error.js";
+import { keyVaultClientOptions } from "../src/vault/key-vault-store.js";
+import { callerToken, logsContain, startTestStack } from "./support/dev-stack.js";
+
+const DAY = 24 * 3600_000;
+
+interface Report {
+  rotated: { name: string }[];
+  revoked: { name: string; upstreamId: string; outcome: string }[];
+  orphansRevoked: { name: string; upstreamId: string }[];
+  failed: { name: string; reason: string }[];
+}
+
+/** A dev stack with an admin token, a vault client and helpers for rotation tests. */
+async function rotationStack(
+  env: Record<string, string> = {},
+  options: Parameters<typeof startTestStack>[1] = {},
+) {
+  const stack = await startTestStack(env, {
+    rotationVerify: { verifyAttempts: 8, verifyDelayMs: 100 },
+    ...options,
+  });
+  const admin = await callerToken(stack, "dev-admin");
+  const ca = readFileSync(stack.caFile, "utf8");
+  const vault = new SecretClient(
+    stack.keyVault.url,
+    new ManagedIdentityCredential(),
+    keyVaultClientOptions({ extraCa: ca, maxRetries: 0 }),
+  );
+  const send = httpSender({ extraCa: ca });
+  const texts: string[] = [];
+  const call = async (path: string, method = "GET", body?: unknown) => {
+    const res = await stack.api(path, {
+      method,
+      headers: {
+        authorization: `Bearer ${admin}`,
+        ...(body !== undefined ? { "content-type": "application/json" } : {}),
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    texts.push(text);
+    return { status: res.status, json: () => JSON.parse(text) as Record<string, unknown>, text };
+  };
+  const h = {
+    stack,
+    vault,
+    texts,
+    call,
+    /** A broker-made PAT (PUT without a value): created upstream, proven, stored; no person sees it. */
+    createPat: async (name: string, lifetimeDays = 30) => {
+      const res = await call(`/inventory/${name}`, "PUT", {
+        kind: "pat",
+        owner: "team@contoso.com",
+        organization: "contoso",
+        scopes: ["vso.code"],
+        rotation: "auto",
+        lifetimeDays,
+      });
+      assert.equal(res.status, 201, res.text);
+      return res.json();
+    },
+    /** Brings the credential into the rotation window (expires in `days`). */
+    expireIn: async (name: string, days: number) => {
+      const res = await call(`/inventory/${name}`, "PUT", {
+        kind: "pat",
+        expiresOn: new Date(Date.now() + days * DAY).toISOString(),
+      });
+      assert.equal(res.status, 200, res.text);
+    },
+    sweep: async () => {
+      const res = await call("/admin/rotation-sweep", "POST");
+      assert.equal(res.status, 200, res.text);
+      return res.json() as unknown as Report;
+    },
+    /** The vault's current value, proven against the Azure DevOps emulator. */
+    currentWorks: async (name: string) => {
+      const secret = await vault.getSecret(name);
+      return (await checkPat("contoso", secret.value ?? "", { baseUrl: stack.devops.url, send })).valid;
+    },
+    /** Active upstream PATs the broker made for this credential (our marker in the display name). */
+    activeFor: (name: string) =>
+      stack.devops
+        .pats("contoso")
+        .filter((p) => p.status === "active" && p.displayName.startsWith(`token-broker:${name}:`))
+        .map((p) => p.authorizationId),
+    tag: async (name: string, tag: string) => (await vault.getSecret(name)).properties.tags?.[tag],
+    values: async (name: string) => {
+      const out: string[] = [];
+      for await (const v of vault.listPropertiesOfSecretVersions(name)) {
+        if (v.version !== undefined)
+          out.push((await vault.getSecret(name, { version: v.version })).value ?? "");
+      }
+      return out;
+    },
+  };
+  return h;
+}
+
+describe("rotation on the dev stack (grace 60 minutes)", () => {
+  let h: Awaited<ReturnType<typeof rotationStack>>;
+  before(async () => {
+    h = await rotationStack();
+  });
+  after(async () => {
+    await h.stack.close();
+  });
+
+  test("a broker-made PAT: one organization, the recorded scopes, a marker, and it works", async () => {
+    const item = await h.createPat("pat-made");
+    const authorizationId = item["authorizationId"] as string;
+    assert.ok(authorizationId);
+    assert.equal(item["value"], undefined);
+    const upstream = h.stack.devops.pats("contoso").find((p) => p.authorizationId === authorizationId);
+    assert.equal(upstream?.scope, "vso.code");
+    assert.match(upstream.displayName, /^token-broker:pat-made:/);
+    assert.ok(await h.currentWorks("pat-made"));
+    assert.ok(!h.stack.devops.pats("fabrikam").some((p) => p.authorizationId === authorizationId));
+  });
+
+  test("rotate now: a new working version; the old PAT stays valid through the grace period", async () => {
+    await h.createPat("pat-now");
+    const old = (await h.call("/inventory/pat-now")).json();
+    const res = await h.call("/inventory/pat-now/rotate", "POST");
+    assert.equal(res.status, 200, res.text);
+    const now = (await h.call("/inventory/pat-now")).json();
+    assert.notEqual(now["version"], old["version"]);
+    assert.notEqual(now["authorizationId"], old["authorizationId"]);
+    assert.equal(now["status"], "pending-revoke");
+    assert.ok(now["rotatedOn"]);
+    assert.ok(await h.currentWorks("pat-now"));
+    // Not revoked before its grace: callers that cached the old PAT keep working.
+    const report = await h.sweep();
+    assert.ok(!report.revoked.some((r) => r.name === "pat-now"));
+    assert.deepEqual(h.activeFor("pat-now").sort(), [old["authorizationId"], now["authorizationId"]].sort());
+    assert.equal((await h.call("/inventory/no-such/rotate", "POST")).status, 404);
+  });
+
+  test("the sweep rotates what is due and leaves the rest", async () => {
+    await h.createPat("pat-due");
+    await h.createPat("pat-later");
+    await h.expireIn("pat-due", 5);
+    const report = await h.sweep();
+    const rotated = report.rotated.map((r) => r.name);
+    assert.ok(rotated.includes("pat-due"), JSON.stringify(report));
+    assert.ok(!rotated.includes("pat-later"));
+    // Manual credentials are never rotated, whatever their date.
+    assert.ok(!rotated.includes("pat-contoso-nuget"));
+    const again = await h.sweep();
+    assert.ok(!again.rotated.some((r) => r.name === "pat-due"), "rotated once, not on every sweep");
+    assert.ok(await h.currentWorks("pat-due"));
+  });
+
+  test("concurrent sweeps rotate a credential exactly once", async () => {
+    await h.createPat("pat-race");
+    await h.expireIn("pat-race", 3);
+    const before = h.activeFor("pat-race").length;
+    const answers = await Promise.all([
+      h.call("/admin/rotation-sweep", "POST"),
+      h.call("/admin/rotation-sweep", "POST"),
+      h.call("/admin/rotation-sweep", "POST"),
+    ]);
+    const ok = answers.filter((a) => a.status === 200);
+    const busy = answers.filter((a) => a.status === 409);
+    assert.equal(ok.length + busy.length, 3);
+    for (const b of busy) assert.equal(b.json()["code"], "sweep_in_progress");
+    const rotations = ok
+      .flatMap((a) => (a.json() as unknown as Report).rotated)
+      .filter((r) => r.name === "pat-race");
+    assert.equal(rotations.length, 1);
+    assert.equal(h.activeFor("pat-race").length, before + 1);
+  });
+
+  test("upstream refusals are reported, tagged rotation-failed, and raise a notice at once", async () => {
+    await h.createPat("pat-refused");
+    await h.expireIn("pat-refused", 4);
+    h.stack.devops.injectFault({ status: 403, count: 1, operation: "create" });
+    const report = await h.sweep();
+    h.stack.devops.clearFaults();
+    const failure = report.failed.find((f) => f.name === "pat-refused");
+    assert.equal(failure?.reason, "devops_create_forbidden");
+    const item = (await h.call("/inventory/pat-refused")).json();
+    assert.equal(item["status"], "rotation-failed");
+    assert.equal(item["rotationError"], "devops_create_forbidden");
+    assert.ok(await h.currentWorks("pat-refused"), "the stored PAT still works");
+    const notices = await h.call("/admin/notice-sweep", "POST");
+    assert.equal(notices.status, 200, notices.text);
+    assert.ok(
+      h.stack.webhookSink
+        .received("/hook")
+        .some((n) => (n.body as { name: string; reason: string }).name === "pat-refused"),
+    );
+    // The next sweep succeeds and clears the failure.
+    const retry = await h.sweep();
+    assert.ok(
+      retry.rotated.some((r) => r.name === "pat-refused"),
+      JSON.stringify(retry),
+    );
+    assert.equal((await h.call("/inventory/pat-refused")).json()["status"], "pending-revoke");
+  });
+
+  test("a lifetime the organization's policy refuses maps to its patTokenError", async () => {
+    const res = await h.call("/inventory/pat-too-long", "PUT", {
+      kind: "pat",
+      owner: "team@contoso.com",
+      organization: "contoso",
+      scopes: ["vso.code"],
+      lifetimeDays: 366,
+    });
+    assert.equal(res.status, 502, res.text);
+    assert.equal(res.json()["reason"], "devops_create_rejected_patLifespanPolicyViolation");
+    assert.equal((await h.call("/inventory/pat-too-long")).status, 404);
+  });
+
+  test("a client secret is rotated through Graph, promoted only once Entra accepts it", async () => {
+    h.stack.graph.setPropagationDelay(500);
+    const before = (await h.call("/inventory/app-downstream-secret")).json();
+    const res = await h.call("/inventory/app-downstream-secret/rotate", "POST");
+    assert.equal(res.status, 200, res.text);
+    const item = (await h.call("/inventory/app-downstream-secret")).json();
+    assert.notEqual(item["keyId"], before["keyId"]);
+    const keys = h.stack.graph.passwords(DEV_DOWNSTREAM_APP.objectId).map((p) => p.keyId);
+    assert.ok(keys.includes(item["keyId"] as string));
+    assert.ok(keys.includes(before["keyId"] as string), "the old secret waits out its grace");
+
+    // Longer than the bound: the new secret is removed again and the stored one kept.
+    h.stack.graph.setPropagationDelay(60_000);
+    const slow = await h.call("/inventory/app-downstream-secret/rotate", "POST");
+    h.stack.graph.setPropagationDelay(0);
+    assert.equal(slow.status, 503, slow.text);
+    assert.equal(slow.json()["reason"], "new_secret_not_accepted");
+    assert.equal(h.stack.graph.passwords(DEV_DOWNSTREAM_APP.objectId).length, keys.length);
+    assert.equal((await h.call("/inventory/app-downstream-secret")).json()["keyId"], item["keyId"]);
+  });
+
+  test("no secret value in any answer, report or log line", async () => {
+    const values = [
+      ...(await h.values("pat-made")),
+      ...(await h.values("pat-now")),
+      ...(await h.values("app-downstream-secret")),
+    ];
+    assert.ok(values.length >= 5);
+    assert.deepEqual(logsContain(h.stack.logs, values), []);
+    assert.deepEqual(
+      values.filter((v) => h.texts.some((t) => t.includes(v))),
+      [],
+    );
+  });
+});
+
+describe("rotation with no grace period, crashes injected after every step", () => {
+  let crashAt: { step: RotationStep; name: string } | undefined;
+  let h: Awaited<ReturnType<typeof rotationStack>>;
+  before(async () => {
+    h = await rotationStack(
+      { BROKER_REVOKE_GRACE_MINUTES: "0" },
+      {
+        afterRotationStep: (step, name) => {
+          if (crashAt?.step === step && crashAt.name === name) {
+            crashAt = undefined;
+            throw new SimulatedCrash(`after ${step}`);
+          }
+        },
+      },
+    );
+  });
+  after(async () => {
+    await h.stack.close();
+  });
+
+  test("after the grace the old PAT is revoked and the tag cleared", async () => {
+    await h.createPat("pat-grace");
+    const old = (await h.call("/inventory/pat-grace")).json()["authorizationId"];
+    assert.equal((await h.call("/inventory/pat-grace/rotate", "POST")).status, 200);
+    const report = await h.sweep();
+    assert.ok(
+      report.revoked.some((r) => r.name === "pat-grace" && r.upstreamId === old && r.outcome === "revoked"),
+    );
+    const current = (await h.call("/inventory/pat-grace")).json();
+    assert.deepEqual(h.activeFor("pat-grace"), [current["authorizationId"]]);
+    assert.equal(current["status"], "active");
+    assert.equal(await h.tag("pat-grace", "pending-revoke"), undefined);
+  });
+
+  for (const step of ["created", "verified", "stored", "read-back", "revoked"] as const) {
+    test(`a crash after "${step}" loses no working credential; the next sweep repairs it`, async () => {
+      const name = `pat-crash-${step}`;
+      await h.createPat(name);
+      assert.ok(await h.currentWorks(name));
+      if (step === "revoked") {
+        assert.equal((await h.call(`/inventory/${name}/rotate`, "POST")).status, 200);
+        crashAt = { step, name };
+        await h.call("/admin/rotation-sweep", "POST");
+      } else {
+        crashAt = { step, name };
+        const crashed = await h.call(`/inventory/${name}/rotate`, "POST");
+        assert.equal(crashed.status, 500, "the simulated crash ends the request");
+      }
+      assert.equal(crashAt, undefined, "the crash happened");
+      assert.ok(await h.currentWorks(name), "the stored credential works right after the crash");
+      await h.sweep();
+      await h.sweep();
+      const current = (await h.call(`/inventory/${name}`)).json();
+      assert.ok(await h.currentWorks(name), "and after the repair");
+      // Exactly one live PAT for the credential: the stored one. Orphans and old ones are revoked.
+      assert.deepEqual(h.activeFor(name), [current["authorizationId"]]);
+      assert.equal(await h.tag(name, "pending-revoke"), undefined);
+    });
+  }
+
+  test("a withdrawn grant shows as rotation-failed on the grant and fails PAT rotations", async () => {
+    await h.createPat("pat-orphaned-grant");
+    await h.expireIn("pat-orphaned-grant", 2);
+    h.stack.entra.revokeRefreshTokens(DEV_USER.objectId);
+    // A fresh process: no access token of that user is cached in it.
+    const fresh = await rotationStack({ BROKER_REVOKE_GRACE_MINUTES: "0" });
+    try {
+      fresh.stack.entra.revokeRefreshTokens(DEV_USER.objectId);
+      await fresh.createPat("x").catch(() => undefined);
+      const report = await fresh.sweep();
+      assert.ok(
+        report.failed.some(
+          (f) => f.name === "refresh-token-pat-owner" && f.reason === "rotator_grant_grant_refused",
+        ),
+        JSON.stringify(report),
+      );
+      const grant = (await fresh.call("/inventory/refresh-token-pat-owner")).json();
+      assert.equal(grant["status"], "rotation-failed");
+    } finally {
+      await fresh.stack.close();
+    }
+  });
+});

@@ -136,6 +136,7 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
     now,
     rotateBeforeDays: config.rotateBeforeDays,
     revokeGraceMinutes: config.revokeGraceMinutes,
+    onListed: (managed) => rotator.learnGrants(managed),
     probeGrant: async (name) => {
       try {
         await rotator.accessToken(name);

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ExpiringCache } from "../issuance/expiring-cache.js";
 import { CONTENT_TYPES, isManaged, TAG } from "../inventory/managed-credential.js";
 import type { HttpSend } from "../net/http-request.js";
-import { SecretNotFoundError, type SecretStore } from "../vault/secret-store.js";
+import { SecretNotFoundError, type SecretProperties, type SecretStore } from "../vault/secret-store.js";
 import { AZURE_DEVOPS_SCOPE } from "./pat-lifecycle-client.js";
 
 /**
@@ -81,17 +81,24 @@ export class RotatorIdentity {
 
   private async listGrants(): Promise<Grant[]> {
     if (this.grants !== undefined && this.now() < this.grants.until) return this.grants.list;
-    const list: Grant[] = [];
+    const listed: SecretProperties[] = [];
     let page: string | undefined;
     do {
       const result = await this.options.store.listPage(page);
-      for (const p of result.items) {
-        if (p.enabled && isManaged(p.tags) && p.tags[TAG.kind] === "refresh-token") {
-          list.push({ name: p.name, organization: p.tags[TAG.organization] });
-        }
-      }
+      listed.push(...result.items);
       page = result.next;
     } while (page !== undefined);
+    return this.learnGrants(listed);
+  }
+
+  /** Takes the grants from a listing the caller already made (a sweep), saving a second pass over the vault. */
+  learnGrants(listed: readonly SecretProperties[]): Grant[] {
+    const list: Grant[] = [];
+    for (const p of listed) {
+      if (p.enabled && isManaged(p.tags) && p.tags[TAG.kind] === "refresh-token") {
+        list.push({ name: p.name, organization: p.tags[TAG.organization] });
+      }
+    }
     list.sort((a, b) => a.name.localeCompare(b.name));
     this.grants = { list, until: this.now() + GRANTS_CACHE_MS };
     return list;

@@ -87,3 +87,18 @@ export async function seedVault(client: SecretClient, seed: SampleSecrets, now =
   });
   await client.setSecret("unrelated-db-password", randomClientSecret(), { contentType: "text/plain" });
 }
+
+/** Many managed PATs (`{prefix}-0000`…, manual rotation, expiring far out), for cost tests and the benchmark. */
+export function manyPats(
+  count: number,
+  options: { prefix?: string; now?: number } = {},
+): { name: string; value: string; contentType: string; expiresOn: Date; tags: Record<string, string> }[] {
+  const { prefix = "bulk", now = Date.now() } = options;
+  return Array.from({ length: count }, (_, i) => ({
+    name: `${prefix}-${String(i).padStart(4, "0")}`,
+    value: randomPat(),
+    contentType: "application/vnd.azure-devops.pat",
+    expiresOn: new Date(now + 200 * DAY),
+    tags: { "managed-by": "token-broker", kind: "pat", owner: "bulk@contoso.com", rotation: "manual" },
+  }));
+}

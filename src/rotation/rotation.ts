@@ -26,6 +26,8 @@ export interface RotationOptions {
   now: () => number;
   rotateBeforeDays: number;
   revokeGraceMinutes: number;
+  /** Told what a sweep listed (the rotator identity learns its grants from it, not from a second listing). */
+  onListed?: (managed: readonly SecretProperties[]) => void;
   /** Redeems a rotator grant (a refresh-token credential); throws RotationError when it no longer works. */
   probeGrant?: (name: string) => Promise<void>;
   /** Test hook: called after each step; a SimulatedCrash thrown there is a process dying. */
@@ -94,6 +96,7 @@ export class Rotation {
         page = result.next;
       } while (page !== undefined);
       report.checked = managed.length;
+      this.options.onListed?.(managed);
       const known = new Set<string>();
       for (const p of managed) {
         if (lease.lost()) break;

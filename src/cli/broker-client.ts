@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { KINDS, ROTATIONS, STATUSES } from "../inventory/managed-credential.js";
 import { CliError, oneLine } from "./errors.js";
 
 /**
@@ -6,16 +7,8 @@ import { CliError, oneLine } from "./errors.js";
  * before the CLI trusts it; objects are loose so a newer broker may add fields.
  */
 
-export const KINDS = ["pat", "client-secret", "refresh-token"] as const;
-export const STATUSES = [
-  "active",
-  "expiring",
-  "expired",
-  "disabled",
-  "rotation-failed",
-  "pending-revoke",
-] as const;
-export const ROTATIONS = ["auto", "manual"] as const;
+// The vocabulary is the broker's own: one definition for the API and its client.
+export { KINDS, ROTATIONS, STATUSES };
 
 export type Kind = (typeof KINDS)[number];
 export type Status = (typeof STATUSES)[number];

@@ -4,7 +4,7 @@ import https from "node:https";
 import { z } from "zod";
 import type { DevCertificate } from "../dev-certificate.js";
 import { randomPat } from "../sample-data.js";
-import { listen, readText, sendJson } from "./emulator-http.js";
+import { listen, readText, sendJson, FaultQueue, jsonOrUndefined } from "./emulator-http.js";
 import type { DevSigner } from "./signer.js";
 
 /**
@@ -136,7 +136,7 @@ export async function startAzureDevOpsEmulator(
   const errorStatus = options.patTokenErrorStatus ?? 200;
   const orgs = new Map(options.organizations.map((o) => [o.name.toLowerCase(), o]));
   const pats = new Map<string, StoredPat>();
-  const faults: DevOpsFault[] = [];
+  const faults = new FaultQueue<DevOpsFault>();
   let serial = 0;
   let stats = { requests: 0, byOperation: {} as Partial<Record<DevOpsOperation, number>> };
 
@@ -424,28 +424,13 @@ export async function startAzureDevOpsEmulator(
     )[method ?? ""];
   }
 
-  function takeFault(op: DevOpsOperation): DevOpsFault | undefined {
-    const index = faults.findIndex((f) => f.operation === undefined || f.operation === op);
-    const fault = faults[index];
-    if (fault === undefined) return undefined;
-    fault.count -= 1;
-    if (fault.count <= 0) faults.splice(index, 1);
-    return fault;
-  }
-
   async function control(req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<void> {
     if (path === "/_emulator/stats" && req.method === "GET") return sendJson(res, 200, stats);
     if (path === "/_emulator/faults" && req.method === "POST") {
       const text = await readText(req, 4096);
-      let json: unknown;
-      try {
-        json = text === null ? undefined : JSON.parse(text);
-      } catch {
-        json = undefined;
-      }
-      const parsed = faultSchema.safeParse(json);
+      const parsed = faultSchema.safeParse(jsonOrUndefined(text));
       if (!parsed.success) return sendJson(res, 400, { message: "Invalid fault." });
-      faults.push({ ...parsed.data });
+      faults.add(parsed.data);
       res.writeHead(204).end();
       return;
     }
@@ -467,7 +452,7 @@ export async function startAzureDevOpsEmulator(
     }
     stats.requests += 1;
     stats.byOperation[op] = (stats.byOperation[op] ?? 0) + 1;
-    const fault = takeFault(op);
+    const fault = faults.take(op);
     if (fault !== undefined) {
       req.resume();
       throw new AdoError(
@@ -551,10 +536,8 @@ export async function startAzureDevOpsEmulator(
     resetStats: () => {
       stats = { requests: 0, byOperation: {} };
     },
-    injectFault: (fault) => faults.push({ ...fault }),
-    clearFaults: () => {
-      faults.length = 0;
-    },
+    injectFault: (fault) => faults.add(fault),
+    clearFaults: () => faults.clear(),
     close: listening.close,
   };
 }

@@ -49,11 +49,21 @@ export async function listen(server: http.Server, host: string, port: number): P
   };
 }
 
-/** Injected failures for tests: the next `count` requests answer `status`. */
-export class FaultQueue {
-  private faults: { status: number; count: number; retryAfterSeconds?: number }[] = [];
+/**
+ * Injected failures for tests: the next `count` requests (of `operation`, when a fault names one)
+ * answer the fault. Shared by every emulator, so each injects faults the same way.
+ */
+export interface Fault {
+  status: number;
+  count: number;
+  retryAfterSeconds?: number;
+  operation?: string;
+}
 
-  add(fault: { status: number; count: number; retryAfterSeconds?: number }): void {
+export class FaultQueue<F extends { count: number; operation?: string | undefined } = Fault> {
+  private faults: F[] = [];
+
+  add(fault: F): void {
     this.faults.push({ ...fault });
   }
 
@@ -61,11 +71,22 @@ export class FaultQueue {
     this.faults = [];
   }
 
-  take(): { status: number; retryAfterSeconds?: number } | undefined {
-    const fault = this.faults[0];
+  take(operation?: string): F | undefined {
+    const index = this.faults.findIndex((f) => f.operation === undefined || f.operation === operation);
+    const fault = this.faults[index];
     if (fault === undefined) return undefined;
     fault.count -= 1;
-    if (fault.count <= 0) this.faults.shift();
+    if (fault.count <= 0) this.faults.splice(index, 1);
     return fault;
+  }
+}
+
+/** JSON text, or undefined when it is not JSON (the caller's schema then refuses it). */
+export function jsonOrUndefined(text: string | null): unknown {
+  if (text === null) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }

@@ -4,7 +4,7 @@ import https from "node:https";
 import { z } from "zod";
 import type { DevCertificate } from "../dev-certificate.js";
 import { randomClientSecret } from "../sample-data.js";
-import { listen, readText, sendJson } from "./emulator-http.js";
+import { listen, readText, sendJson, FaultQueue, jsonOrUndefined } from "./emulator-http.js";
 import type { DevSigner } from "./signer.js";
 
 /**
@@ -136,7 +136,7 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
       },
     ]),
   );
-  const faults: GraphFault[] = [];
+  const faults = new FaultQueue<GraphFault>();
   let stats = { requests: 0, byOperation: {} as Partial<Record<GraphOperation, number>> };
   let origin = "";
 
@@ -201,29 +201,14 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
     return parsed.data;
   }
 
-  function takeFault(op: GraphOperation): GraphFault | undefined {
-    const index = faults.findIndex((f) => f.operation === undefined || f.operation === op);
-    const fault = faults[index];
-    if (fault === undefined) return undefined;
-    fault.count -= 1;
-    if (fault.count <= 0) faults.splice(index, 1);
-    return fault;
-  }
-
   async function control(req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<void> {
     if (path === "/_emulator/stats" && req.method === "GET") return sendJson(res, 200, stats);
     if (path === "/_emulator/faults" && req.method === "POST") {
       const text = await readText(req, 4096);
-      let json: unknown;
-      try {
-        json = text === null ? undefined : JSON.parse(text);
-      } catch {
-        json = undefined;
-      }
-      const parsed = faultSchema.safeParse(json);
+      const parsed = faultSchema.safeParse(jsonOrUndefined(text));
       if (!parsed.success)
         return sendJson(res, 400, { error: { code: "BadRequest", message: "Invalid fault." } });
-      faults.push({ ...parsed.data });
+      faults.add(parsed.data);
       res.writeHead(204).end();
       return;
     }
@@ -252,7 +237,7 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
     }
     stats.requests += 1;
     stats.byOperation[op] = (stats.byOperation[op] ?? 0) + 1;
-    const fault = takeFault(op);
+    const fault = faults.take(op);
     if (fault !== undefined) {
       req.resume();
       const code =
@@ -392,10 +377,8 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
     resetStats: () => {
       stats = { requests: 0, byOperation: {} };
     },
-    injectFault: (fault) => faults.push({ ...fault }),
-    clearFaults: () => {
-      faults.length = 0;
-    },
+    injectFault: (fault) => faults.add(fault),
+    clearFaults: () => faults.clear(),
     close: listening.close,
   };
 }

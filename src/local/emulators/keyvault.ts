@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type http from "node:http";
 import https from "node:https";
 import { z } from "zod";
-import { listen, readText, sendJson } from "./emulator-http.js";
+import { listen, readText, sendJson, FaultQueue, jsonOrUndefined } from "./emulator-http.js";
 
 /**
  * Key Vault secrets data plane on loopback HTTPS, as the real SecretClient speaks it
@@ -148,7 +148,7 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions): P
   const host = options.host ?? "127.0.0.1";
   // Names are case-insensitive in Key Vault: keyed by lower case, first spelling kept.
   const secrets = new Map<string, Secret>();
-  const faults: KeyVaultFault[] = [];
+  const faults = new FaultQueue<KeyVaultFault>();
   let stats = { requests: 0, byOperation: {} as Partial<Record<KeyVaultOperation, number>> };
   let origin = "";
 
@@ -469,23 +469,14 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions): P
     }
     if (path === "/_emulator/faults" && req.method === "POST") {
       const text = await readText(req, 4096);
-      const parsed = faultSchema.safeParse(text === null ? undefined : safeJson(text));
+      const parsed = faultSchema.safeParse(jsonOrUndefined(text));
       if (!parsed.success)
         return sendJson(res, 400, { error: { code: "BadParameter", message: "Invalid fault." } });
-      faults.push({ ...parsed.data });
+      faults.add(parsed.data);
       res.writeHead(204).end();
       return;
     }
     sendJson(res, 404, { error: { code: "NotFound", message: "Unknown emulator control path." } });
-  }
-
-  function takeFault(op: KeyVaultOperation): KeyVaultFault | undefined {
-    const index = faults.findIndex((f) => f.operation === undefined || f.operation === op);
-    const fault = faults[index];
-    if (fault === undefined) return undefined;
-    fault.count -= 1;
-    if (fault.count <= 0) faults.splice(index, 1);
-    return fault;
   }
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -519,7 +510,7 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions): P
     }
     stats.requests += 1;
     stats.byOperation[route.op] = (stats.byOperation[route.op] ?? 0) + 1;
-    const fault = takeFault(route.op);
+    const fault = faults.take(route.op);
     if (fault !== undefined) {
       req.resume();
       const headers: Record<string, string> =
@@ -573,7 +564,7 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions): P
     resetStats: () => {
       stats = { requests: 0, byOperation: {} };
     },
-    injectFault: (fault) => faults.push({ ...fault }),
+    injectFault: (fault) => faults.add(fault),
     seed: (name, value, extras) => {
       if (!NAME.test(name)) throw new Error("invalid secret name");
       const t = now();
@@ -592,16 +583,6 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions): P
       });
       secrets.set(name.toLowerCase(), s);
     },
-    clearFaults: () => {
-      faults.length = 0;
-    },
+    clearFaults: () => faults.clear(),
   };
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

@@ -144,6 +144,16 @@ describe("rotation on the dev stack (grace 60 minutes)", () => {
     assert.equal((await h.call("/inventory/no-such/rotate", "POST")).status, 404);
   });
 
+  test("revoking a rotated credential also revokes its predecessor still in its grace", async () => {
+    await h.createPat("pat-gone");
+    assert.equal((await h.call("/inventory/pat-gone/rotate", "POST")).status, 200);
+    assert.equal(h.activeFor("pat-gone").length, 2);
+    const res = await h.call("/inventory/pat-gone", "DELETE");
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.json()["upstreamRevocation"], "revoked");
+    assert.deepEqual(h.activeFor("pat-gone"), []);
+  });
+
   test("the sweep rotates what is due and leaves the rest", async () => {
     await h.createPat("pat-due");
     await h.createPat("pat-later");

@@ -286,10 +286,11 @@ export class Inventory {
     name: string,
     options: { skipUpstream: boolean } = { skipUpstream: false },
   ): Promise<RemoveResult> {
-    const item = toItem(await this.managed(name), this.rules()) as InventoryItem;
+    const current = await this.managed(name);
+    const item = toItem(current, this.rules()) as InventoryItem;
     const upstreamRevocation: UpstreamRevocation = options.skipUpstream
       ? "skipped"
-      : await this.options.revoker.revoke(item);
+      : await this.options.revoker.revoke(item, current.tags);
     const { recoverableDays } = await this.store.deleteSecret(name);
     return { name: item.name, deleted: true, upstreamRevocation, recoverableDays };
   }

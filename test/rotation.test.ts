@@ -327,14 +327,20 @@ describe("rotation with no grace period, crashes injected after every step", () 
   }
 
   test("a withdrawn grant shows as rotation-failed on the grant and fails PAT rotations", async () => {
-    await h.createPat("pat-orphaned-grant");
-    await h.expireIn("pat-orphaned-grant", 2);
-    h.stack.entra.revokeRefreshTokens(DEV_USER.objectId);
-    // A fresh process: no access token of that user is cached in it.
+    // A stack of its own: no access token of the rotator's user is cached there yet.
     const fresh = await rotationStack({ BROKER_REVOKE_GRACE_MINUTES: "0" });
     try {
+      // Consent withdrawn before this process ever redeemed the grant.
       fresh.stack.entra.revokeRefreshTokens(DEV_USER.objectId);
-      await fresh.createPat("x").catch(() => undefined);
+      // The seeded PAT (registered upstream, so it really works) becomes due for auto rotation.
+      const due = await fresh.call("/inventory/pat-contoso-nuget", "PUT", {
+        kind: "pat",
+        rotation: "auto",
+        lifetimeDays: 30,
+        expiresOn: new Date(Date.now() + 2 * DAY).toISOString(),
+      });
+      assert.equal(due.status, 200, due.text);
+      const made = due.json();
       const report = await fresh.sweep();
       assert.ok(
         report.failed.some(
@@ -342,8 +348,20 @@ describe("rotation with no grace period, crashes injected after every step", () 
         ),
         JSON.stringify(report),
       );
-      const grant = (await fresh.call("/inventory/refresh-token-pat-owner")).json();
-      assert.equal(grant["status"], "rotation-failed");
+      assert.ok(
+        report.failed.some(
+          (f) => f.name === "pat-contoso-nuget" && f.reason === "rotator_grant_grant_refused",
+        ),
+        JSON.stringify(report),
+      );
+      assert.equal(
+        (await fresh.call("/inventory/refresh-token-pat-owner")).json()["status"],
+        "rotation-failed",
+      );
+      const pat = (await fresh.call("/inventory/pat-contoso-nuget")).json();
+      assert.equal(pat["status"], "rotation-failed");
+      assert.equal(pat["version"], made["version"]);
+      assert.ok(await fresh.currentWorks("pat-contoso-nuget"), "the stored PAT still works");
     } finally {
       await fresh.stack.close();
     }

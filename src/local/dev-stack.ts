@@ -124,8 +124,19 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     });
     closers.push(managedIdentity.close);
     // ManagedIdentityCredential (inside MSAL) reads these from the process environment.
+    // A second stack in the same process (tests) puts back the first one's on close.
+    const previous = { endpoint: process.env["IDENTITY_ENDPOINT"], header: process.env["IDENTITY_HEADER"] };
     process.env["IDENTITY_ENDPOINT"] = managedIdentity.endpoint;
     process.env["IDENTITY_HEADER"] = managedIdentity.header;
+    closers.push(() => {
+      for (const [key, value] of [
+        ["IDENTITY_ENDPOINT", previous.endpoint],
+        ["IDENTITY_HEADER", previous.header],
+      ] as const) {
+        if (value === undefined) Reflect.deleteProperty(process.env, key);
+        else process.env[key] = value;
+      }
+    });
 
     const devops = await startAzureDevOpsEmulator({
       tls,

@@ -7,6 +7,7 @@ import { CredentialIssuer } from "./issuance/credential-issuer.js";
 import { Inventory } from "./inventory/inventory.js";
 import { RotatorRevoker } from "./inventory/upstream-revoker.js";
 import { ClientSecretRotator } from "./rotation/client-secret-rotator.js";
+import { deploymentIdOf } from "./rotation/marker.js";
 import { PatRotator } from "./rotation/pat-rotator.js";
 import { Rotation } from "./rotation/rotation.js";
 import { RotationError, type StepHook } from "./rotation/rotation-error.js";
@@ -49,6 +50,8 @@ export interface RuntimeOptions {
   noticeDelivery?: Partial<DeliveryOptions>;
   /** Tests: fewer and shorter tries when proving a new client secret works. */
   rotationVerify?: { verifyAttempts?: number; verifyDelayMs?: number };
+  /** Tests: how old an unknown marked credential must be before a sweep revokes it. */
+  orphanMinAgeMs?: number;
   /** Tests: a hook after each rotation step (a SimulatedCrash there is a process dying). */
   afterRotationStep?: StepHook;
 }
@@ -97,9 +100,11 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
       send,
     });
   const passwords = new ApplicationPasswordsClient({ baseUrl: config.graphUrl, credential, send });
+  const deploymentId = deploymentIdOf(config.keyVaultUrl);
   const rotators = {
-    pat: new PatRotator({ identity: rotator, pats, devopsUrl: config.devopsUrl, send, now }),
+    pat: new PatRotator({ deploymentId, identity: rotator, pats, devopsUrl: config.devopsUrl, send, now }),
     "client-secret": new ClientSecretRotator({
+      deploymentId,
       passwords,
       tenantId: config.tenantId,
       authorityHost: config.authorityHost,
@@ -146,6 +151,7 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
       }
     },
     ...(options.afterRotationStep !== undefined ? { afterStep: options.afterRotationStep } : {}),
+    ...(options.orphanMinAgeMs !== undefined ? { orphanMinAgeMs: options.orphanMinAgeMs } : {}),
   });
   const inventory = new Inventory({
     store,

@@ -5,6 +5,8 @@ import { SecretClient } from "@azure/keyvault-secrets";
 import { readFileSync } from "node:fs";
 import { checkPat } from "../src/devops/pat-check.js";
 import { DEV_DOWNSTREAM_APP, DEV_USER } from "../src/local/dev-identities.js";
+import { randomPat } from "../src/local/sample-data.js";
+import { deploymentIdOf } from "../src/rotation/marker.js";
 import { httpSender } from "../src/net/http-request.js";
 import { SimulatedCrash, type RotationStep } from "../src/rotation/rotation-error.js";
 import { keyVaultClientOptions } from "../src/vault/key-vault-store.js";
@@ -90,7 +92,7 @@ async function rotationStack(
     activeFor: (name: string) =>
       stack.devops
         .pats("contoso")
-        .filter((p) => p.status === "active" && p.displayName.startsWith(`token-broker:${name}:`))
+        .filter((p) => p.status === "active" && p.displayName.split(":")[2] === name)
         .map((p) => p.authorizationId),
     tag: async (name: string, tag: string) => (await vault.getSecret(name)).properties.tags?.[tag],
     values: async (name: string) => {
@@ -121,7 +123,8 @@ describe("rotation on the dev stack (grace 60 minutes)", () => {
     assert.equal(item["value"], undefined);
     const upstream = h.stack.devops.pats("contoso").find((p) => p.authorizationId === authorizationId);
     assert.equal(upstream?.scope, "vso.code");
-    assert.match(upstream.displayName, /^token-broker:pat-made:/);
+    // The marker names this deployment (a digest of its vault URL) and the credential.
+    assert.match(upstream.displayName, /^token-broker:[0-9a-f]{8}:pat-made:\d{4}-\d{2}-\d{2}$/);
     assert.ok(await h.currentWorks("pat-made"));
     assert.ok(!h.stack.devops.pats("fabrikam").some((p) => p.authorizationId === authorizationId));
   });
@@ -152,6 +155,34 @@ describe("rotation on the dev stack (grace 60 minutes)", () => {
     assert.equal(res.status, 200, res.text);
     assert.equal(res.json()["upstreamRevocation"], "revoked");
     assert.deepEqual(h.activeFor("pat-gone"), []);
+  });
+
+  test("pending revocations are never dropped: a sixth rotation within the grace waits", async () => {
+    await h.createPat("pat-busy");
+    for (let i = 0; i < 5; i++) {
+      const res = await h.call("/inventory/pat-busy/rotate", "POST");
+      assert.equal(res.status, 200, res.text);
+    }
+    const sixth = await h.call("/inventory/pat-busy/rotate", "POST");
+    assert.equal(sixth.status, 503, sixth.text);
+    assert.equal(sixth.json()["reason"], "pending_revoke_full");
+    // All six live: the current one and five that wait out their grace.
+    assert.equal(h.activeFor("pat-busy").length, 6);
+    assert.ok(await h.currentWorks("pat-busy"));
+  });
+
+  test("a marked PAT younger than the grace is left alone (a rotation may still be under way)", async () => {
+    const deployment = deploymentIdOf(h.stack.keyVault.url);
+    const id = h.stack.devops.addPat("contoso", {
+      token: randomPat(),
+      ownerObjectId: DEV_USER.objectId,
+      displayName: `token-broker:${deployment}:pat-in-flight:2026-11-26`,
+      scope: "vso.code",
+      validTo: new Date(Date.now() + 30 * DAY),
+    });
+    const report = await h.sweep();
+    assert.ok(!report.orphansRevoked.some((o) => o.upstreamId === id));
+    assert.equal(h.stack.devops.pats("contoso").find((p) => p.authorizationId === id)?.status, "active");
   });
 
   test("the sweep rotates what is due and leaves the rest", async () => {
@@ -273,6 +304,8 @@ describe("rotation with no grace period, crashes injected after every step", () 
     h = await rotationStack(
       { BROKER_REVOKE_GRACE_MINUTES: "0" },
       {
+        // Orphans are revoked at once here; in production only once older than the grace.
+        orphanMinAgeMs: 0,
         afterRotationStep: (step, name) => {
           if (crashAt?.step === step && crashAt.name === name) {
             crashAt = undefined;
@@ -325,6 +358,28 @@ describe("rotation with no grace period, crashes injected after every step", () 
       assert.equal(await h.tag(name, "pending-revoke"), undefined);
     });
   }
+
+  test("orphans of another deployment, or named alike by a person, are never touched", async () => {
+    const ids = [
+      `token-broker:00000000:pat-elsewhere:2026-11-26`,
+      `token-broker:pat-handmade`,
+      `my token-broker:${deploymentIdOf(h.stack.keyVault.url)}:x:2026-11-26`,
+    ].map((displayName) =>
+      h.stack.devops.addPat("contoso", {
+        token: randomPat(),
+        ownerObjectId: DEV_USER.objectId,
+        displayName,
+        scope: "vso.code",
+        validTo: new Date(Date.now() + 30 * DAY),
+      }),
+    );
+    await h.createPat("pat-neighbour");
+    const report = await h.sweep();
+    for (const id of ids) {
+      assert.ok(!report.orphansRevoked.some((o) => o.upstreamId === id));
+      assert.equal(h.stack.devops.pats("contoso").find((p) => p.authorizationId === id)?.status, "active");
+    }
+  });
 
   test("a withdrawn grant shows as rotation-failed on the grant and fails PAT rotations", async () => {
     // A stack of its own: no access token of the rotator's user is cached there yet.

@@ -15,6 +15,7 @@ export const LEASE_CONTAINER = "token-broker";
 /** Blob leases last 15-60 s or forever; short, renewed while held, so a crashed holder frees it soon. */
 const LEASE_SECONDS = 30;
 const RENEW_EVERY_MS = 10_000;
+const SAFETY_MARGIN_MS = 5_000;
 
 export interface BlobLeaseOptions {
   storage: LeaseStorageSetting;
@@ -72,17 +73,26 @@ export class BlobLeaseProvider implements LeaseProvider {
     }
     let lost = false;
     let released = false;
+    // Held for sure only until the last confirmed renewal's term runs out (less a margin for
+    // clock and network): a renewal that hangs must not leave the holder believing it still holds.
+    let heldUntil = Date.now() + LEASE_SECONDS * 1000 - SAFETY_MARGIN_MS;
     const { log } = this.options;
     const timer = setInterval(() => {
-      client.renewLease().catch((error: unknown) => {
-        lost = true;
-        clearInterval(timer);
-        log.error("lease.lost", { lease: name, error: describeError(error) });
-      });
+      const asked = Date.now();
+      client.renewLease().then(
+        () => {
+          heldUntil = asked + LEASE_SECONDS * 1000 - SAFETY_MARGIN_MS;
+        },
+        (error: unknown) => {
+          lost = true;
+          clearInterval(timer);
+          log.error("lease.lost", { lease: name, error: describeError(error) });
+        },
+      );
     }, this.options.renewEveryMs ?? RENEW_EVERY_MS);
     timer.unref();
     return {
-      lost: () => lost,
+      lost: () => lost || Date.now() > heldUntil,
       release: async () => {
         if (released) return;
         released = true;

@@ -82,6 +82,7 @@ export interface DevStackOptions {
   noticeDelivery?: RuntimeOptions["noticeDelivery"];
   rotationVerify?: RuntimeOptions["rotationVerify"];
   afterRotationStep?: RuntimeOptions["afterRotationStep"];
+  orphanMinAgeMs?: RuntimeOptions["orphanMinAgeMs"];
 }
 
 export async function startDevStack(options: DevStackOptions = {}): Promise<DevStack> {
@@ -248,6 +249,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       ...(options.noticeDelivery !== undefined ? { noticeDelivery: options.noticeDelivery } : {}),
       ...(options.rotationVerify !== undefined ? { rotationVerify: options.rotationVerify } : {}),
       ...(options.afterRotationStep !== undefined ? { afterRotationStep: options.afterRotationStep } : {}),
+      ...(options.orphanMinAgeMs !== undefined ? { orphanMinAgeMs: options.orphanMinAgeMs } : {}),
     });
     const host: LocalHost = await startLocalHost({
       runtime,

@@ -17,6 +17,8 @@ import {
 } from "./rotator.js";
 
 export interface ClientSecretRotatorOptions {
+  /** This deployment's id in the markers (deploymentIdOf the vault URL). */
+  deploymentId: string;
   passwords: ApplicationPasswordsClient;
   tenantId: string;
   authorityHost: string;
@@ -53,7 +55,7 @@ export class ClientSecretRotator implements Rotator {
     return guard(async () => {
       const now = this.options.now();
       const added = await this.options.passwords.addPassword(objectId, {
-        displayName: markerFor(name, now),
+        displayName: markerFor(this.options.deploymentId, name, now),
         endDateTime: new Date(now + days * DAY_MS),
       });
       await step("created", name);
@@ -114,11 +116,12 @@ export class ClientSecretRotator implements Rotator {
     for (const objectId of apps) {
       const passwords = await guard(() => this.options.passwords.listPasswords(objectId));
       for (const p of passwords) {
-        const credential = credentialOfMarker(p.displayName ?? "");
+        const credential = credentialOfMarker(this.options.deploymentId, p.displayName ?? "");
         if (credential === undefined) continue;
         out.push({
           credential,
           upstreamId: p.keyId,
+          createdAt: p.startDateTime.getTime(),
           revoke: () => guard(() => this.options.passwords.removePassword(objectId, p.keyId)),
         });
       }

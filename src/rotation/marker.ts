@@ -1,16 +1,24 @@
+import { createHash } from "node:crypto";
+
 /**
  * Upstream credentials the broker creates carry a marker in their display name, so a sweep can
  * find one that a crash left behind (created upstream, never stored in the vault) and revoke it.
+ * The marker names this deployment (a digest of its vault's URL): brokers sharing a rotator
+ * account or an app never touch each other's credentials, nor one a person named alike.
  */
 const PREFIX = "token-broker:";
 
-export function markerFor(credentialName: string, now: number): string {
-  return `${PREFIX}${credentialName}:${new Date(now).toISOString().slice(0, 10)}`;
+export function deploymentIdOf(vaultUrl: string): string {
+  return createHash("sha256").update(vaultUrl.toLowerCase()).digest("hex").slice(0, 8);
 }
 
-/** The credential name a marker names, or undefined for display names that are not ours. */
-export function credentialOfMarker(displayName: string): string | undefined {
-  if (!displayName.startsWith(PREFIX)) return undefined;
-  const name = displayName.slice(PREFIX.length).split(":")[0] ?? "";
-  return /^[0-9a-zA-Z-]{1,127}$/.test(name) ? name : undefined;
+export function markerFor(deploymentId: string, credentialName: string, now: number): string {
+  return `${PREFIX}${deploymentId}:${credentialName}:${new Date(now).toISOString().slice(0, 10)}`;
+}
+
+/** The credential a marker of this deployment names, or undefined for any other display name. */
+export function credentialOfMarker(deploymentId: string, displayName: string): string | undefined {
+  const [prefix, deployment, name] = displayName.split(":");
+  if (`${prefix ?? ""}:` !== PREFIX || deployment !== deploymentId) return undefined;
+  return name !== undefined && /^[0-9a-zA-Z-]{1,127}$/.test(name) ? name : undefined;
 }

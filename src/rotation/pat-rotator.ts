@@ -2,7 +2,7 @@ import { DevOpsError } from "../devops/devops-error.js";
 import { checkPat } from "../devops/pat-check.js";
 import type { PatLifecycleClient } from "../devops/pat-lifecycle-client.js";
 import { RotatorIdentityError, type RotatorIdentity } from "../devops/rotator-identity.js";
-import { ALL_ORGANIZATIONS, splitScopes, TAG } from "../inventory/managed-credential.js";
+import { ALL_ORGANIZATIONS, FULL_ACCESS_SCOPE, splitScopes, TAG } from "../inventory/managed-credential.js";
 import type { HttpSend } from "../net/http-request.js";
 import type { SecretProperties } from "../vault/secret-store.js";
 import { credentialOfMarker, markerFor } from "./marker.js";
@@ -17,6 +17,8 @@ import {
 } from "./rotator.js";
 
 export interface PatRotatorOptions {
+  /** This deployment's id in the markers (deploymentIdOf the vault URL). */
+  deploymentId: string;
   identity: RotatorIdentity;
   /** A PAT Lifecycle client acting as the grant's user. */
   pats: (grantName: string) => PatLifecycleClient;
@@ -56,6 +58,8 @@ export class PatRotator implements Rotator {
     const organization = tags[TAG.organization];
     const scopes = splitScopes(tags[TAG.scopes]);
     const days = lifetimeDaysOf(tags);
+    // The broker never makes a full-access PAT: whoever holds a profile would act as the rotator's user.
+    if (scopes.includes(FULL_ACCESS_SCOPE)) throw new RotationError("full_scope_refused", false);
     if (
       organization === undefined ||
       organization === ALL_ORGANIZATIONS ||
@@ -68,14 +72,22 @@ export class PatRotator implements Rotator {
       const client = await this.client(organization);
       const now = this.options.now();
       const created = await client.create(organization, {
-        displayName: markerFor(name, now),
+        displayName: markerFor(this.options.deploymentId, name, now),
         scope: scopes,
         validTo: new Date(now + days * DAY_MS),
       });
       await step("created", name);
-      if (!(await this.works(organization, created.token))) {
-        // Never leave a PAT nobody holds: the vault will not get this one.
-        await client.revoke(organization, created.authorizationId).catch(() => undefined);
+      // Never leave a PAT nobody holds: if it cannot be proven, the vault will not get it.
+      const discard = () => client.revoke(organization, created.authorizationId).catch(() => undefined);
+      let works: boolean;
+      try {
+        works = await this.works(organization, created.token);
+      } catch (error) {
+        await discard();
+        throw error;
+      }
+      if (!works) {
+        await discard();
         throw new RotationError("new_pat_not_accepted", true);
       }
       await step("verified", name);
@@ -126,11 +138,12 @@ export class PatRotator implements Rotator {
       const client = this.options.pats(grant);
       const pats = await guard(() => client.list(organization, { displayFilterOption: "active" }));
       for (const pat of pats) {
-        const credential = credentialOfMarker(pat.displayName);
+        const credential = credentialOfMarker(this.options.deploymentId, pat.displayName);
         if (credential === undefined) continue;
         out.push({
           credential,
           upstreamId: pat.authorizationId,
+          createdAt: pat.validFrom.getTime(),
           revoke: () => guard(() => client.revoke(organization, pat.authorizationId)),
         });
       }

@@ -13,7 +13,7 @@ export interface PendingRevoke {
 
 const ENTRY = /^([0-9a-f-]{36})@(\d{1,12})$/i;
 /** Key Vault tag values hold 256 characters: five entries of 47. */
-const MAX_ENTRIES = 5;
+export const MAX_PENDING = 5;
 
 export function parsePending(tag: string | undefined): PendingRevoke[] {
   const out: PendingRevoke[] = [];
@@ -25,9 +25,10 @@ export function parsePending(tag: string | undefined): PendingRevoke[] {
   return out;
 }
 
-/** The tag value, or undefined when nothing is pending. The oldest entries go first if over the limit. */
+/** The tag value, or undefined when nothing is pending. Callers keep to MAX_PENDING: none is dropped. */
 export function formatPending(entries: readonly PendingRevoke[]): string | undefined {
-  const kept = [...entries].sort((a, b) => a.after - b.after).slice(-MAX_ENTRIES);
+  if (entries.length > MAX_PENDING) throw new RangeError("too many pending revocations for one tag");
+  const kept = [...entries].sort((a, b) => a.after - b.after);
   if (kept.length === 0) return undefined;
   return kept.map((e) => `${e.id}@${Math.floor(e.after / 1000)}`).join(" ");
 }

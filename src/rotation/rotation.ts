@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
 import { CONTENT_TYPES, isManaged, TAG, type CredentialKind } from "../inventory/managed-credential.js";
 import { InventoryError } from "../inventory/inventory-error.js";
-import { withLease, type LeaseProvider, type Leased } from "../lease/lease.js";
+import { withLease, type Lease, type LeaseProvider, type Leased } from "../lease/lease.js";
 import { describeError, type Logger } from "../log.js";
 import { SecretNotFoundError, type SecretProperties, type SecretStore } from "../vault/secret-store.js";
-import { formatPending, parsePending } from "./pending-revoke.js";
+import { formatPending, MAX_PENDING, parsePending } from "./pending-revoke.js";
 import { RotationError, SimulatedCrash, type StepHook } from "./rotation-error.js";
 import { DAY_MS, type FreshCredential, type Rotator } from "./rotator.js";
 
@@ -32,6 +32,12 @@ export interface RotationOptions {
   probeGrant?: (name: string) => Promise<void>;
   /** Test hook: called after each step; a SimulatedCrash thrown there is a process dying. */
   afterStep?: StepHook;
+  /**
+   * An upstream credential with our marker that the vault does not know is revoked only once it is
+   * this old: younger, it may belong to a rotation or import still under way (default: the grace
+   * period, at least 10 minutes).
+   */
+  orphanMinAgeMs?: number;
 }
 
 export const ROTATION_LEASE = "rotation";
@@ -52,6 +58,10 @@ export class Rotation {
     this.step = options.afterStep ?? (() => undefined);
   }
 
+  private orphanMinAgeMs(): number {
+    return this.options.orphanMinAgeMs ?? Math.max(this.options.revokeGraceMinutes * 60_000, 10 * 60_000);
+  }
+
   /** A credential created upstream for an import without a value: created, proven, not yet stored. */
   async createFor(
     kind: CredentialKind,
@@ -65,7 +75,7 @@ export class Rotation {
 
   /** `POST /api/inventory/{name}/rotate`: now, whatever the date, under the sweep's lease. */
   async rotateNow(name: string): Promise<Leased<{ name: string; version: string }>> {
-    return withLease(this.options.leases, ROTATION_LEASE, async () => {
+    return withLease(this.options.leases, ROTATION_LEASE, async (lease) => {
       let current: SecretProperties;
       try {
         current = await this.options.store.getProperties(name);
@@ -73,7 +83,16 @@ export class Rotation {
         throw error instanceof SecretNotFoundError ? new InventoryError("not_found") : error;
       }
       if (!isManaged(current.tags)) throw new InventoryError("not_found");
-      return this.rotate(current);
+      const rotator = this.options.rotators[current.tags[TAG.kind] as CredentialKind];
+      if (
+        rotator !== undefined &&
+        parsePending(current.tags[TAG.pendingRevoke]).some((p) => p.after <= this.options.now())
+      ) {
+        // Make room in pending-revoke first: what waited out its grace goes now.
+        await this.revokeDue(name, rotator, undefined, lease);
+        current = await this.options.store.getProperties(name);
+      }
+      return this.rotate(current, lease);
     });
   }
 
@@ -100,7 +119,7 @@ export class Rotation {
       const known = new Set<string>();
       for (const p of managed) {
         if (lease.lost()) break;
-        await this.tend(p, report, known);
+        await this.tend(p, report, known, lease);
       }
       if (!lease.lost()) await this.revokeOrphans(managed, known, report);
       return report;
@@ -122,7 +141,12 @@ export class Rotation {
   }
 
   /** One credential in a sweep: revoke what waited out its grace, rotate what is due. */
-  private async tend(listed: SecretProperties, report: RotationReport, known: Set<string>): Promise<void> {
+  private async tend(
+    listed: SecretProperties,
+    report: RotationReport,
+    known: Set<string>,
+    lease: Lease,
+  ): Promise<void> {
     const { name, tags } = listed;
     const kind = tags[TAG.kind] as CredentialKind;
     const rotator = this.options.rotators[kind];
@@ -137,14 +161,14 @@ export class Rotation {
     }
     if (rotator === undefined || !listed.enabled) return;
     try {
-      if (pending.some((p) => p.after <= now)) await this.revokeDue(name, rotator, report);
+      if (pending.some((p) => p.after <= now)) await this.revokeDue(name, rotator, report, lease);
       const due =
         tags[TAG.rotation] === "auto" &&
         listed.expiresOn !== undefined &&
         listed.expiresOn.getTime() - now <= this.options.rotateBeforeDays * DAY_MS;
       if (!due) return;
       const current = await this.options.store.getProperties(name);
-      const rotated = await this.rotate(current, known);
+      const rotated = await this.rotate(current, lease, known);
       report.rotated.push(rotated);
     } catch (error) {
       if (error instanceof SimulatedCrash) throw error;
@@ -182,15 +206,21 @@ export class Rotation {
   }
 
   /** Revokes the pending ids whose grace has passed, then drops them from the current version's tag. */
-  private async revokeDue(name: string, rotator: Rotator, report: RotationReport): Promise<void> {
+  private async revokeDue(
+    name: string,
+    rotator: Rotator,
+    report: RotationReport | undefined,
+    lease: Lease,
+  ): Promise<void> {
     const current = await this.options.store.getProperties(name);
     const now = this.options.now();
     const pending = parsePending(current.tags[TAG.pendingRevoke]);
     const done = new Set<string>();
     for (const entry of pending.filter((p) => p.after <= now)) {
+      requireLease(lease);
       const outcome = await rotator.revoke(current.tags, entry.id);
       await this.step("revoked", name);
-      report.revoked.push({ name, upstreamId: entry.id, outcome });
+      report?.revoked.push({ name, upstreamId: entry.id, outcome });
       done.add(entry.id);
     }
     const rest = formatPending(pending.filter((p) => !done.has(p.id)));
@@ -203,12 +233,17 @@ export class Rotation {
   /** Create, prove, store, read back; the old upstream id waits out the grace in `pending-revoke`. */
   private async rotate(
     current: SecretProperties,
+    lease: Lease,
     known?: Set<string>,
   ): Promise<{ name: string; version: string }> {
     const { name } = current;
     const kind = current.tags[TAG.kind] as CredentialKind;
     const rotator = this.options.rotators[kind];
     if (rotator === undefined) throw new RotationError("kind_not_rotatable", false);
+    if (parsePending(current.tags[TAG.pendingRevoke]).length >= MAX_PENDING) {
+      // Never forget an old credential to make room: rotate again once the grace has passed.
+      throw new RotationError("pending_revoke_full", true);
+    }
     let fresh: FreshCredential;
     try {
       fresh = await rotator.create(name, current.tags, this.step);
@@ -232,11 +267,21 @@ export class Rotation {
       Reflect.deleteProperty(tags, stale);
     const pendingTag = formatPending(pending);
     if (pendingTag !== undefined) tags[TAG.pendingRevoke] = pendingTag;
-    const written = await this.options.store.setSecret(name, fresh.value, {
-      contentType: CONTENT_TYPES[kind],
-      expiresOn: fresh.expiresOn,
-      tags,
-    });
+    let written: SecretProperties;
+    try {
+      // Another holder may have the lease now: it could revoke this credential as an orphan.
+      requireLease(lease);
+      written = await this.options.store.setSecret(name, fresh.value, {
+        contentType: CONTENT_TYPES[kind],
+        expiresOn: fresh.expiresOn,
+        tags,
+      });
+    } catch (error) {
+      if (!(error instanceof SimulatedCrash)) {
+        await rotator.revoke(current.tags, fresh.upstreamId).catch(() => undefined);
+      }
+      throw error;
+    }
     await this.step("stored", name);
     const back = await this.options.store.getSecret(name);
     if (back.version !== written.version || sha256(back.value) !== sha256(fresh.value)) {
@@ -256,8 +301,11 @@ export class Rotation {
   /** The failure shows in the inventory (`rotation-failed`) and raises a notice at once. */
   private async markFailed(current: SecretProperties, code: string): Promise<void> {
     try {
-      await this.options.store.updateProperties(current.name, current.version, {
-        tags: { ...current.tags, [TAG.rotationError]: code.slice(0, 256) },
+      // Tags as they are now: an admin's or the notice sweep's write since `current` must stay.
+      const now = await this.options.store.getProperties(current.name);
+      if (now.version !== current.version) return;
+      await this.options.store.updateProperties(now.name, now.version, {
+        tags: { ...now.tags, [TAG.rotationError]: code.slice(0, 256) },
       });
     } catch (error) {
       this.options.log.error("rotation.mark_failed", { name: current.name, error: describeError(error) });
@@ -283,8 +331,9 @@ export class Rotation {
         });
         continue;
       }
+      const youngest = this.options.now() - this.orphanMinAgeMs();
       for (const m of marked) {
-        if (known.has(m.upstreamId.toLowerCase())) continue;
+        if (known.has(m.upstreamId.toLowerCase()) || m.createdAt > youngest) continue;
         try {
           await m.revoke();
           report.orphansRevoked.push({ name: m.credential, upstreamId: m.upstreamId });
@@ -297,4 +346,8 @@ export class Rotation {
       }
     }
   }
+}
+
+function requireLease(lease: Lease): void {
+  if (lease.lost()) throw new RotationError("lease_lost", true);
 }

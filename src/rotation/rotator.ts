@@ -13,6 +13,8 @@ export interface FreshCredential {
 export interface MarkedUpstream {
   credential: string;
   upstreamId: string;
+  /** When upstream says it was created (a PAT's validFrom, a password's startDateTime). */
+  createdAt: number;
   revoke(): Promise<void>;
 }
 

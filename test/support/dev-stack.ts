@@ -23,7 +23,10 @@ export interface TestStack extends DevStack {
 
 export async function startTestStack(
   env: Record<string, string> = {},
-  options: Pick<DevStackOptions, "now" | "noticeDelivery" | "rotationVerify" | "afterRotationStep"> = {},
+  options: Pick<
+    DevStackOptions,
+    "now" | "noticeDelivery" | "rotationVerify" | "afterRotationStep" | "orphanMinAgeMs"
+  > = {},
 ): Promise<TestStack> {
   const logs: string[] = [];
   const stack = await startDevStack({

@@ -159,6 +159,7 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
     now,
     noticeDays: config.noticeDays,
     rotateBeforeDays: config.rotateBeforeDays,
+    revokeGraceMinutes: config.revokeGraceMinutes,
     creator: (kind, name, tags) => rotation.createFor(kind, name, tags),
   });
   const notices = new NoticeSweep({ store, leases, notifier, thresholds: config.noticeDays, now, log });

@@ -164,8 +164,8 @@ describe("rotation on the dev stack (grace 60 minutes)", () => {
       assert.equal(res.status, 200, res.text);
     }
     const sixth = await h.call("/inventory/pat-busy/rotate", "POST");
-    assert.equal(sixth.status, 503, sixth.text);
-    assert.equal(sixth.json()["reason"], "pending_revoke_full");
+    assert.equal(sixth.status, 409, sixth.text);
+    assert.equal(sixth.json()["code"], "pending_revoke_full");
     // All six live: the current one and five that wait out their grace.
     assert.equal(h.activeFor("pat-busy").length, 6);
     assert.ok(await h.currentWorks("pat-busy"));
@@ -358,6 +358,27 @@ describe("rotation with no grace period, crashes injected after every step", () 
       assert.equal(await h.tag(name, "pending-revoke"), undefined);
     });
   }
+
+  test("a credential replaced by an import is revoked after the grace, not forgotten", async () => {
+    const made = await h.createPat("pat-replaced");
+    const value = randomPat();
+    const res = await h.call("/inventory/pat-replaced", "PUT", {
+      kind: "pat",
+      value,
+      expiresOn: new Date(Date.now() + 20 * DAY).toISOString(),
+    });
+    assert.equal(res.status, 200, res.text);
+    assert.match(
+      (await h.tag("pat-replaced", "pending-revoke")) ?? "",
+      new RegExp(made["authorizationId"] as string),
+    );
+    const report = await h.sweep();
+    assert.ok(
+      report.revoked.some((r) => r.name === "pat-replaced" && r.upstreamId === made["authorizationId"]),
+      JSON.stringify(report),
+    );
+    assert.deepEqual(h.activeFor("pat-replaced"), []);
+  });
 
   test("orphans of another deployment, or named alike by a person, are never touched", async () => {
     const ids = [

@@ -84,6 +84,11 @@ function inventoryProblem(error: InventoryError): Problem {
       return problems.upstreamError("The upstream revocation");
     case "revocation_unavailable":
       return problems.upstreamUnavailable("The upstream revocation");
+    case "pending_revoke_full":
+      return problems.conflict(
+        "pending_revoke_full",
+        "Five replaced credentials still wait out their grace period; replace it again after the next rotation sweep.",
+      );
   }
 }
 
@@ -103,6 +108,8 @@ function rotationProblem(error: RotationError): Problem {
       "No refresh-token credential serves this organization: store the rotator's grant first.",
     );
   }
+  if (error.code === "pending_revoke_full")
+    return inventoryProblem(new InventoryError("pending_revoke_full"));
   if (error.code === "kind_not_rotatable") {
     return problems.conflict("not_rotatable", "The broker does not rotate credentials of this kind.");
   }

@@ -7,7 +7,8 @@ export type InventoryErrorReason =
   | "invalid_field"
   | "invalid_continuation"
   | "revocation_failed"
-  | "revocation_unavailable";
+  | "revocation_unavailable"
+  | "pending_revoke_full";
 
 export class InventoryError extends Error {
   override name = "InventoryError";

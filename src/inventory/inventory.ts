@@ -1,4 +1,5 @@
 import { SecretNotFoundError, type SecretProperties, type SecretStore } from "../vault/secret-store.js";
+import { formatPending, MAX_PENDING, parsePending } from "../rotation/pending-revoke.js";
 import { decodePosition, encodePosition } from "./continuation.js";
 import type { ImportRequest } from "./import-request.js";
 import { InventoryError } from "./inventory-error.js";
@@ -63,6 +64,8 @@ export interface InventoryOptions {
   now: () => number;
   /** Auto rotation starts this many days before expiry: an auto credential must live longer. */
   rotateBeforeDays?: number;
+  /** How long a replaced credential stays valid before the rotation sweep revokes it. */
+  revokeGraceMinutes?: number;
   /** Notice thresholds; the largest is the `expiring` window. */
   noticeDays: readonly number[];
   /** Vault pages one list call may read before answering with what it has (sparse filters). */
@@ -241,6 +244,7 @@ export class Inventory {
       newValue: request.value !== undefined,
       created,
       now,
+      graceMs: (this.options.revokeGraceMinutes ?? 60) * 60_000,
     });
     if (tags[TAG.rotation] === "auto") {
       const missing = autoRotationNeeds(request.kind).filter((t) => tags[t] === undefined);
@@ -319,10 +323,19 @@ function autoRotationFields(kind: CredentialKind): string {
 function nextTags(
   base: Readonly<Record<string, string>>,
   request: ImportRequest,
-  context: { newValue: boolean; created: boolean; now: number },
+  context: { newValue: boolean; created: boolean; now: number; graceMs: number },
 ): Record<string, string> {
   const tags: Record<string, string> = { ...base };
   if (context.newValue) {
+    // The replaced credential's upstream id is not forgotten: it is revoked after the grace, as
+    // after a rotation (the one handed out until now may still sit in callers' caches).
+    const pending = parsePending(base[TAG.pendingRevoke]);
+    for (const id of [base[TAG.authorizationId], base[TAG.keyId]]) {
+      if (id !== undefined) pending.push({ id: id.toLowerCase(), after: context.now + context.graceMs });
+    }
+    if (pending.length > MAX_PENDING) throw new InventoryError("pending_revoke_full");
+    const pendingTag = formatPending(pending);
+    if (pendingTag !== undefined) tags[TAG.pendingRevoke] = pendingTag;
     // These describe the previous value, not the new one.
     for (const stale of [TAG.authorizationId, TAG.keyId, TAG.rotationError, TAG.noticeSentFor]) {
       Reflect.deleteProperty(tags, stale);

@@ -79,6 +79,7 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
   });
   const issuer = new CredentialIssuer({
     store,
+    revokeGraceMs: config.revokeGraceMinutes * 60_000,
     authorityHost: config.authorityHost,
     managedIdentityClientId: config.managedIdentityClientId,
     extraCa,

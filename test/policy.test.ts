@@ -113,6 +113,22 @@ describe("policy", () => {
       [{ profiles, grants: [], extra: true }, /unrecognized|extra/i],
       [{ profiles: { x: { kind: "pat", secret: "s", colour: "red" } }, grants: [] }, /profiles\.x/],
       [{ profiles, grants: [{ match: { tid: TENANT }, roles: ["Root"] }] }, /grants\.0\.roles\.0/],
+      // Roles for another issuer's tokens: exact claims besides iss, and admin only for one exact sub.
+      [
+        { profiles, grants: [{ match: { iss: GH }, roles: ["Inventory.Read"] }] },
+        /grants\.0\.match: a grant with roles for an issuer must match exact claims besides iss/,
+      ],
+      [
+        {
+          profiles,
+          grants: [{ match: { iss: GH, sub: { pattern: "repo:.*" } }, roles: ["Inventory.Read"] }],
+        },
+        /grants\.0\.match: a grant with roles/,
+      ],
+      [
+        { profiles, grants: [{ match: { iss: GH, repository_owner_id: "42" }, roles: ["Secrets.Admin"] }] },
+        /grants\.0\.match\.sub: Secrets\.Admin for an issuer's tokens needs one exact sub/,
+      ],
     ];
     for (const [doc, pattern] of cases) {
       assert.throws(

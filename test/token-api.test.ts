@@ -168,7 +168,12 @@ describe("POST /api/token on the dev stack", () => {
     assert.equal(body["token_type"], "Basic");
     assert.equal(body["access_token"], stored.value);
     assert.equal(body["authorization"], `Basic ${Buffer.from(`:${stored.value ?? ""}`).toString("base64")}`);
-    assert.equal(body["expires_on"], stored.properties.expiresOn?.toISOString());
+    // The PAT lives a month, but the answer promises no longer than a rotation's grace (60 min)
+    // less the vault cache: a caller caching it for expires_in never holds it past its revocation.
+    const promised = Date.parse(body["expires_on"] as string);
+    assert.ok(promised < (stored.properties.expiresOn?.getTime() ?? 0));
+    assert.ok(Math.abs(promised - (Date.now() + 59.5 * 60_000)) < 10_000, String(body["expires_on"]));
+    assert.ok((body["expires_in"] as number) <= 59.5 * 60);
     canaries.push(stored.value ?? "");
   });
 

@@ -41,6 +41,12 @@ export interface CredentialIssuerOptions {
   vaultCacheMs?: number;
   /** A minted token is renewed this long before it expires. */
   refreshMarginMs?: number;
+  /**
+   * How long after a rotation the replaced PAT stays valid (BROKER_REVOKE_GRACE_MINUTES). A PAT
+   * answer promises no longer than that, less the vault cache: a caller that caches it for
+   * `expires_in` never holds it past its revocation.
+   */
+  revokeGraceMs?: number;
 }
 
 type EntraProfile = Extract<Profile, { kind: "entra" }>;
@@ -126,19 +132,20 @@ export class CredentialIssuer {
       if (!isPatFormat(secret.value)) throw new IssuanceError("credential_invalid");
       // A PAT without a known expiry cannot be handed out with an honest expires_in.
       if (secret.expiresOn === undefined) throw new IssuanceError("credential_invalid");
+      const promise = Math.max((this.options.revokeGraceMs ?? 60 * 60_000) - this.vaultCacheMs, 60_000);
       issued = {
         profile,
         kind: "pat",
         token: secret.value,
         tokenType: "Basic",
-        expiresOn: secret.expiresOn,
+        expiresOn: new Date(Math.min(secret.expiresOn.getTime(), this.now() + promise)),
         authorization: patAuthorization(secret.value),
         fingerprint: fingerprint(secret.value),
       };
       this.patAnswers.set(secret, issued);
     }
     // Checked on every request: a cached read must not outlive the PAT itself.
-    if (issued.expiresOn.getTime() <= this.now()) throw new IssuanceError("credential_expired");
+    if ((secret.expiresOn?.getTime() ?? 0) <= this.now()) throw new IssuanceError("credential_expired");
     return issued.profile === profile ? issued : { ...issued, profile };
   }
 

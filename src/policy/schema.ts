@@ -106,6 +106,28 @@ export const policySchema = z
           });
         }
       });
+      // Roles for another issuer's tokens (GitHub mints them for any repository and audience) need
+      // exact claims beyond `iss`, and admin needs one exact `sub`: never a whole issuer or a pattern.
+      if (grant.roles.length > 0 && "iss" in grant.match) {
+        const exact = Object.entries(grant.match).filter(
+          ([claim, m]) => claim !== "iss" && typeof m === "string",
+        );
+        const patterns = Object.values(grant.match).some((m) => typeof m === "object" && !Array.isArray(m));
+        if (exact.length === 0 || patterns) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["grants", index, "match"],
+            message: "a grant with roles for an issuer must match exact claims besides iss (no patterns)",
+          });
+        }
+        if (grant.roles.includes("Secrets.Admin") && typeof grant.match["sub"] !== "string") {
+          ctx.addIssue({
+            code: "custom",
+            path: ["grants", index, "match", "sub"],
+            message: "Secrets.Admin for an issuer's tokens needs one exact sub",
+          });
+        }
+      }
       if (grant.profiles.length === 0 && grant.roles.length === 0) {
         ctx.addIssue({
           code: "custom",

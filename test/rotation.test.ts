@@ -380,6 +380,24 @@ describe("rotation with no grace period, crashes injected after every step", () 
     assert.deepEqual(h.activeFor("pat-replaced"), []);
   });
 
+  test("a broker-made PAT the vault refuses to store is revoked again at once", async () => {
+    h.stack.keyVault.injectFault({ status: 503, count: 50, retryAfterSeconds: 0, operation: "setSecret" });
+    const res = await h.call("/inventory/pat-unstored", "PUT", {
+      kind: "pat",
+      owner: "team@contoso.com",
+      organization: "fabrikam",
+      scopes: ["vso.code"],
+      lifetimeDays: 30,
+    });
+    h.stack.keyVault.clearFaults();
+    assert.equal(res.status, 503, res.text);
+    assert.ok(
+      !h.stack.devops
+        .pats("fabrikam")
+        .some((p) => p.status === "active" && p.displayName.includes(":pat-unstored:")),
+    );
+  });
+
   test("orphans of another deployment, or named alike by a person, are never touched", async () => {
     const ids = [
       `token-broker:00000000:pat-elsewhere:2026-11-26`,

@@ -149,6 +149,6 @@ const SWEEP_RETRY_AFTER_SECONDS = 30;
 /** Another sweep (timer, route, another instance) holds the lease: it does the work; ask again later. */
 export function sweepInProgress(what: "rotation" | "expiry-notice"): Problem {
   return problems
-    .conflict("sweep_in_progress", `A ${what} sweep is already running; try again shortly.`)
+    .conflict("sweep_in_progress", `The ${what} sweep is running right now; try again shortly.`)
     .withHeaders({ "retry-after": String(SWEEP_RETRY_AFTER_SECONDS) });
 }

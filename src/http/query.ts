@@ -12,6 +12,7 @@ export function parseQuery<T extends z.ZodType>(query: URLSearchParams, schema: 
     fields[key] = value;
   }
   const result = schema.safeParse(fields);
-  if (!result.success) throw problems.badRequest("The query is invalid.", fieldErrors(result.error));
+  if (!result.success)
+    throw problems.badRequest("The query is invalid.", fieldErrors(result.error, "(query)"));
   return result.data;
 }

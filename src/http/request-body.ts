@@ -37,9 +37,9 @@ function bodyText(req: BrokerRequest): string {
 }
 
 /** zod issues -> field names and rule messages; never the offending value. */
-export function fieldErrors(error: z.ZodError): { field: string; message: string }[] {
+export function fieldErrors(error: z.ZodError, whole = "(body)"): { field: string; message: string }[] {
   return error.issues.map((issue) => ({
-    field: issue.path.length > 0 ? issue.path.map(String).join(".") : "(body)",
+    field: issue.path.length > 0 ? issue.path.map(String).join(".") : whole,
     message:
       issue.code === "unrecognized_keys" ? `unknown field(s): ${issue.keys.join(", ")}` : issue.message,
   }));

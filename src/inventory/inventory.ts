@@ -54,7 +54,14 @@ export type UpstreamCreator = (
   kind: CredentialKind,
   name: string,
   tags: Readonly<Record<string, string>>,
-) => Promise<{ value: string; expiresOn: Date; upstreamId: string; upstreamIdTag: string }>;
+) => Promise<{
+  value: string;
+  expiresOn: Date;
+  upstreamId: string;
+  upstreamIdTag: string;
+  /** Revokes it again (best effort): it could not be stored, so nobody will ever hold it. */
+  discard: () => Promise<void>;
+}>;
 
 export interface InventoryOptions {
   store: SecretStore;
@@ -73,6 +80,7 @@ export interface InventoryOptions {
 }
 
 const DAY_MS = 24 * 3600_000;
+const MAX_LIFETIME_MS = 5 * 365 * DAY_MS;
 
 /**
  * The credential inventory over the vault, the only store of record: listing pages through the
@@ -239,6 +247,10 @@ export class Inventory {
     const expiresOn = request.expiresOn !== undefined ? new Date(request.expiresOn) : undefined;
     if (expiresOn !== undefined && expiresOn.getTime() <= now)
       throw invalid("expiresOn", "must be in the future");
+    // Key Vault's SDK writes expiry as 32-bit seconds (it wraps after 2038); no credential of these
+    // kinds lives anywhere near five years anyway.
+    if (expiresOn !== undefined && expiresOn.getTime() > now + MAX_LIFETIME_MS)
+      throw invalid("expiresOn", "must be within five years");
 
     const tags = nextTags(current?.tags ?? {}, request, {
       newValue: request.value !== undefined,
@@ -267,11 +279,17 @@ export class Inventory {
         );
       }
       const fresh = await (this.options.creator as UpstreamCreator)(request.kind, name, tags);
-      const written = await this.store.setSecret(name, fresh.value, {
-        contentType: CONTENT_TYPES[request.kind],
-        expiresOn: fresh.expiresOn,
-        tags: { ...tags, [fresh.upstreamIdTag]: fresh.upstreamId.toLowerCase() },
-      });
+      let written: SecretProperties;
+      try {
+        written = await this.store.setSecret(name, fresh.value, {
+          contentType: CONTENT_TYPES[request.kind],
+          expiresOn: fresh.expiresOn,
+          tags: { ...tags, [fresh.upstreamIdTag]: fresh.upstreamId.toLowerCase() },
+        });
+      } catch (error) {
+        await fresh.discard();
+        throw error;
+      }
       return { item: toItem(written, this.rules()) as InventoryItem, created };
     }
     const written =

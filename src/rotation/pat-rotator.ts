@@ -128,8 +128,12 @@ export class PatRotator implements Rotator {
     const organizations = new Set<string>();
     for (const c of credentials) {
       const org = c.tags[TAG.organization];
-      if (c.tags[TAG.kind] === "pat" && org !== undefined && org !== ALL_ORGANIZATIONS)
+      // PAT organizations, and those of grants bound to one: a PAT made for an organization that
+      // then had no stored PAT (its import failed) must be found too.
+      const kind = c.tags[TAG.kind];
+      if ((kind === "pat" || kind === "refresh-token") && org !== undefined && org !== ALL_ORGANIZATIONS) {
         organizations.add(org);
+      }
     }
     const out: MarkedUpstream[] = [];
     for (const organization of organizations) {

@@ -67,10 +67,19 @@ export class Rotation {
     kind: CredentialKind,
     name: string,
     tags: Readonly<Record<string, string>>,
-  ): Promise<FreshCredential & { upstreamIdTag: string }> {
+  ): Promise<FreshCredential & { upstreamIdTag: string; discard: () => Promise<void> }> {
     const rotator = this.options.rotators[kind];
     if (rotator === undefined) throw new RotationError("kind_not_rotatable", false);
-    return { ...(await rotator.create(name, tags, this.step)), upstreamIdTag: rotator.upstreamIdTag };
+    const fresh = await rotator.create(name, tags, this.step);
+    return {
+      ...fresh,
+      upstreamIdTag: rotator.upstreamIdTag,
+      discard: () =>
+        rotator.revoke(tags, fresh.upstreamId).then(
+          () => undefined,
+          () => undefined,
+        ),
+    };
   }
 
   /** `POST /api/inventory/{name}/rotate`: now, whatever the date, under the sweep's lease. */
@@ -319,7 +328,10 @@ export class Rotation {
     report: RotationReport,
   ): Promise<void> {
     for (const [kind, rotator] of Object.entries(this.options.rotators)) {
-      const ofKind = managed.filter((p) => p.tags[TAG.kind] === kind);
+      // PAT orphans are looked for in the organizations of PATs and grants alike.
+      const ofKind = managed.filter(
+        (p) => p.tags[TAG.kind] === kind || (kind === "pat" && p.tags[TAG.kind] === "refresh-token"),
+      );
       if (ofKind.length === 0) continue;
       let marked;
       try {

@@ -112,6 +112,13 @@ const settingsSchema = z.object({
   BROKER_NOTICE_RUNBOOK_URL: httpsOrLoopback.optional(),
   BROKER_LEASE_STORAGE_URL: httpsOrLoopback.optional(),
   AzureWebJobsStorage__blobServiceUri: httpsOrLoopback.optional(),
+  /** Identity-based Functions storage names only the account: its blob endpoint is derived. */
+  AzureWebJobsStorage__accountName: z
+    .string()
+    .regex(/^[a-z0-9]{3,24}$/, "must be a storage account name")
+    .optional(),
+  /** Set by App Service on every instance: a per-process lease would not do there. */
+  WEBSITE_INSTANCE_ID: z.string().optional(),
   AzureWebJobsStorage: connectionString.optional(),
 });
 
@@ -187,6 +194,13 @@ export function loadConfig(env: Env): BrokerConfig {
       "invalid configuration:\n  BROKER_ROTATE_BEFORE_DAYS: must be greater than the largest BROKER_NOTICE_DAYS, so rotation starts before owners are warned",
     );
   }
+  const leaseStorage = leaseStorageOf(s);
+  if (leaseStorage === undefined && s.WEBSITE_INSTANCE_ID !== undefined) {
+    // Several instances with per-process leases would rotate one credential twice.
+    throw new ConfigError(
+      "invalid configuration:\n  BROKER_LEASE_STORAGE_URL: is required in Azure (or AzureWebJobsStorage__accountName / __blobServiceUri)",
+    );
+  }
   return {
     port: s.PORT,
     keyVaultUrl: s.KEY_VAULT_URL.replace(/\/+$/, ""),
@@ -207,16 +221,22 @@ export function loadConfig(env: Env): BrokerConfig {
     noticeWebhookUrl: s.BROKER_NOTICE_WEBHOOK_URL,
     noticeTeamsUrl: s.BROKER_NOTICE_TEAMS_URL,
     noticeRunbookUrl: s.BROKER_NOTICE_RUNBOOK_URL,
-    leaseStorage: leaseStorageOf(s),
+    leaseStorage,
   };
 }
 
 function leaseStorageOf(s: {
   BROKER_LEASE_STORAGE_URL?: string | undefined;
   AzureWebJobsStorage__blobServiceUri?: string | undefined;
+  AzureWebJobsStorage__accountName?: string | undefined;
   AzureWebJobsStorage?: string | undefined;
 }): LeaseStorageSetting | undefined {
-  const url = s.BROKER_LEASE_STORAGE_URL ?? s.AzureWebJobsStorage__blobServiceUri;
+  const url =
+    s.BROKER_LEASE_STORAGE_URL ??
+    s.AzureWebJobsStorage__blobServiceUri ??
+    (s.AzureWebJobsStorage__accountName !== undefined
+      ? `https://${s.AzureWebJobsStorage__accountName}.blob.core.windows.net`
+      : undefined);
   if (url !== undefined) return { kind: "service-url", url: url.replace(/\/+$/, "") };
   if (s.AzureWebJobsStorage !== undefined) {
     return { kind: "connection-string", connectionString: s.AzureWebJobsStorage };

@@ -82,6 +82,19 @@ describe("configuration", () => {
     );
   });
 
+  test("leases: identity-based Functions storage is found, and Azure refuses per-process leases", () => {
+    const withAccount = loadConfig({ ...base, AzureWebJobsStorage__accountName: "stbroker01" });
+    assert.deepEqual(withAccount.leaseStorage, {
+      kind: "service-url",
+      url: "https://stbroker01.blob.core.windows.net",
+    });
+    assert.throws(
+      () => loadConfig({ ...base, WEBSITE_INSTANCE_ID: "abc" }),
+      /BROKER_LEASE_STORAGE_URL: is required in Azure/,
+    );
+    assert.equal(loadConfig(base).leaseStorage, undefined);
+  });
+
   test("rotation must start before the notice window", () => {
     assert.match(
       failure({ ...base, BROKER_NOTICE_DAYS: "10", BROKER_ROTATE_BEFORE_DAYS: "7" }),

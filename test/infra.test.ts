@@ -116,7 +116,12 @@ describe("infra/ (Bicep for azd up)", () => {
     const settings = appSettings(files);
     // PORT is the local host's; the AzureWebJobsStorage forms are the Functions host's own (the
     // deployment sets the identity-based ones and gives the broker BROKER_LEASE_STORAGE_URL).
-    const notDeployed = new Set(["PORT", "AzureWebJobsStorage", "AzureWebJobsStorage__blobServiceUri"]);
+    const notDeployed = new Set([
+      "PORT",
+      "AzureWebJobsStorage",
+      "AzureWebJobsStorage__blobServiceUri",
+      "WEBSITE_INSTANCE_ID", // set by the platform on every instance
+    ]);
     const missing = SETTING_NAMES.filter((name) => !notDeployed.has(name) && !settings.has(name));
     assert.deepEqual(missing, [], "settings of src/config.ts without an app setting");
     assert.ok(SETTING_NAMES.includes("KEY_VAULT_URL"), "SETTING_NAMES comes from the schema");

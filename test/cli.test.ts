@@ -235,6 +235,49 @@ describe("ops CLI as a process against the dev stack", () => {
     assert.deepEqual(logsContain(stack.logs, [canary, admin]), [], "nor in the broker's logs");
   });
 
+  test("import --create lets the broker make the PAT; rotate makes a new version", async () => {
+    const created = await runCli(
+      [
+        "import",
+        "pat-cli-made",
+        "--kind",
+        "pat",
+        "--create",
+        "--owner",
+        "team-cli@contoso.com",
+        "--org",
+        "contoso",
+        "--scopes",
+        "vso.code",
+        "--lifetime-days",
+        "30",
+        "--rotation",
+        "auto",
+      ],
+      env,
+    );
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(created.stdout, /^Imported pat-cli-made: pat, expires \d{4}-\d{2}-\d{2}, (29|30) days left/);
+    const before = JSON.parse(
+      (await runCli(["inventory", "show", "pat-cli-made", "--json"], env)).stdout,
+    ) as {
+      version: string;
+    };
+    const rotated = await runCli(["rotate", "pat-cli-made"], env);
+    assert.equal(rotated.code, 0, rotated.stderr);
+    assert.match(rotated.stdout, /^Rotated pat-cli-made: new version [0-9a-f]{32};/);
+    assert.ok(!rotated.stdout.includes(before.version));
+    assertOneLineFailure(
+      await runCli(["import", "pat-cli-made", "--kind", "pat", "--create", "--expires", "2030-01-01"], env),
+      /--create takes no --expires/,
+      2,
+    );
+    assertOneLineFailure(
+      await runCli(["rotate", "no-such-credential"], env),
+      /\(404 credential_not_found\)$/m,
+    );
+  });
+
   test("without Secrets.Admin, import is a one-line 403 and exit 1", async () => {
     const r = await runCli(
       ["import", "pat-cli-ops", "--kind", "pat", "--expires", "2030-01-01", "--owner", "o@x"],

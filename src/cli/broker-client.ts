@@ -70,6 +70,7 @@ export const deletedSchema = z.looseObject({
   recoverableDays: z.number().int(),
 });
 export type Deleted = z.infer<typeof deletedSchema>;
+const rotatedSchema = z.looseObject({ name: z.string(), version: z.string() });
 
 const problemSchema = z.looseObject({
   type: z.string().optional(),
@@ -91,8 +92,9 @@ export interface ListFilter {
 
 export interface ImportBody {
   kind: Kind;
-  value: string;
-  expiresOn: string;
+  /** Absent: the broker creates the credential upstream itself (or, for an update, keeps the value). */
+  value?: string;
+  expiresOn?: string;
   owner?: string;
   organization?: string;
   allOrgs?: boolean;
@@ -178,6 +180,11 @@ export class BrokerClient {
       body,
     });
     return { created: res.status === 201, item: parse(itemSchema, await json(res)) };
+  }
+
+  async rotate(name: string): Promise<{ name: string; version: string }> {
+    const res = await this.request("POST", `inventory/${encodeURIComponent(name)}/rotate`);
+    return parse(rotatedSchema, await json(res));
   }
 
   async revoke(name: string): Promise<Deleted> {

@@ -199,7 +199,15 @@ Examples:
     )
     .argument("<name>", "credential name", nameArg)
     .addOption(new Option("--kind <kind>", "what the value is").choices(KINDS).makeOptionMandatory())
-    .requiredOption("--expires <date>", "when the credential expires (YYYY-MM-DD, UTC, or ISO 8601)", dateArg)
+    .option(
+      "--expires <date>",
+      "when the credential expires (YYYY-MM-DD, UTC, or ISO 8601); required with a value",
+      dateArg,
+    )
+    .option(
+      "--create",
+      "no value: the broker creates the credential upstream itself, so no person sees it (pat: --org, --scopes, --lifetime-days; client-secret: --application-object-id, --client-id, --lifetime-days)",
+    )
     .option("--owner <owner>", "who gets the expiry notices (required for a new credential)")
     .option("--org <organization>", "Azure DevOps organization (pat, refresh-token)")
     .option("--all-orgs", "pat: a legacy PAT valid in every organization (flagged in the inventory)")
@@ -226,6 +234,8 @@ Examples:
   Value for pat-contoso-nuget (input hidden):
   $ ${PROG} import app-secret --kind client-secret --expires 2027-01-31T00:00:00Z \\
       --owner team-platform@contoso.com --application-object-id <id> --key-id <id> --recover < secret.txt
+  $ ${PROG} import pat-contoso-code --kind pat --create --owner team@contoso.com --org contoso \\
+      --scopes vso.code --lifetime-days 30 --rotation auto
 `,
     )
     .action(async (name: string, opts: ImportOptions, cmd: Command) => {
@@ -234,13 +244,22 @@ Examples:
           "--value is refused: a secret on the command line lands in shell history and the process list; pipe it on stdin or type it at the prompt",
         );
       }
+      if (opts.create === true && opts.expires !== undefined) {
+        throw new UsageError("--create takes no --expires: the broker sets it from --lifetime-days");
+      }
+      if (opts.create !== true && opts.expires === undefined) {
+        throw new UsageError("--expires is required with a value (or use --create)");
+      }
       const broker = client(cmd);
       await broker.authenticate();
-      const value = await readSecretValue(io.stdin, io.stderr, `Value for ${name} (input hidden): `);
+      const value =
+        opts.create === true
+          ? undefined
+          : await readSecretValue(io.stdin, io.stderr, `Value for ${name} (input hidden): `);
       const body: ImportBody = {
         kind: opts.kind,
-        value,
-        expiresOn: opts.expires,
+        ...(value !== undefined ? { value } : {}),
+        ...(opts.expires !== undefined ? { expiresOn: opts.expires } : {}),
         ...(opts.owner !== undefined ? { owner: opts.owner } : {}),
         ...(opts.org !== undefined ? { organization: opts.org } : {}),
         ...(opts.allOrgs === true ? { allOrgs: true } : {}),
@@ -259,6 +278,30 @@ Examples:
         `${created ? "Imported" : "Updated"} ${item.name}: ${item.kind}, expires ${day(item.expiresOn)}${days}, ${p.status(item.status)}, version ${item.version ?? "-"}\n`,
       );
       for (const warning of item.warnings) io.stderr.write(`warning: ${oneLine(warning)}\n`);
+    });
+
+  program
+    .command("rotate")
+    .description(
+      "rotate a credential now: create, prove, store; the old one is revoked after the grace (role Secrets.Admin)",
+    )
+    .argument("<name>", "credential name", nameArg)
+    .option("--json", "JSON instead of text")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ ${PROG} rotate pat-contoso-nuget
+  $ ${PROG} rotate app-downstream-secret --json
+`,
+    )
+    .action(async (name: string, opts: { json?: true }, cmd: Command) => {
+      const result = await client(cmd).rotate(name);
+      if (opts.json) json(result);
+      else
+        out(
+          `Rotated ${result.name}: new version ${result.version}; the old credential is revoked after the grace period\n`,
+        );
     });
 
   program
@@ -309,7 +352,8 @@ interface ListOptions {
 
 interface ImportOptions {
   kind: Kind;
-  expires: string;
+  expires?: string;
+  create?: true;
   owner?: string;
   org?: string;
   allOrgs?: true;

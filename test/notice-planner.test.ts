@@ -170,7 +170,7 @@ describe("leases", () => {
     assert.ok((await leases.tryAcquire("x")) !== undefined);
   });
 
-  test("a blob lease (Azurite) excludes another provider until released, and renews", async () => {
+  test("a blob lease (Azurite) excludes another provider until released", async () => {
     const azurite = await startAzuriteBlob();
     try {
       const log = createLogger(() => undefined);
@@ -191,5 +191,20 @@ describe("leases", () => {
     } finally {
       await azurite.close();
     }
+  });
+
+  test("a lease whose renewal fails counts as lost, so its holder stops writing", async () => {
+    const azurite = await startAzuriteBlob();
+    const log = createLogger(() => undefined);
+    const storage = { kind: "connection-string" as const, connectionString: azurite.connectionString };
+    const noCredential = { getToken: () => Promise.resolve(null) };
+    const provider = new BlobLeaseProvider({ storage, credential: noCredential, log, renewEveryMs: 50 });
+    const held = await provider.tryAcquire("sweep");
+    assert.ok(held !== undefined);
+    await azurite.close();
+    const deadline = Date.now() + 20_000;
+    while (!held.lost() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(held.lost(), true);
+    await held.release();
   });
 });

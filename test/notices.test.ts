@@ -301,8 +301,10 @@ describe("expiry notices on the dev stack", () => {
       card.actions.map((a) => a.url),
       [RUNBOOK],
     );
-    const failed = all.find((c) => JSON.stringify(c).includes("notice-rotfail: rotation failed"));
-    assert.ok(failed === undefined || JSON.stringify(failed).includes('"style":"attention"'));
+    const failed = all.find((c) => JSON.stringify(c).includes("notice-rotfail expires in"));
+    assert.ok(failed !== undefined, "the failed rotation has its card");
+    assert.match(JSON.stringify(failed), /Automatic rotation failed/);
+    assert.match(JSON.stringify(failed), /"style":"attention"/);
   });
 
   test("7,1 thresholds warn again the day before, then the expired get a final notice", async () => {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { hasDuplicateKeys } from "../src/http/duplicate-keys.js";
 import { VerifiedTokenCache } from "../src/auth/verified-token-cache.js";
 import { isPatFormat, patAuthorization } from "../src/devops/pat-format.js";
 import { ExpiringCache } from "../src/issuance/expiring-cache.js";
@@ -84,5 +85,17 @@ describe("fetch URL rule", () => {
     assert.equal(isAllowedFetchUrl("http://127.0.0.1.evil.com/keys"), false);
     assert.equal(isAllowedFetchUrl("https://user:pw@issuer.example.com/"), false);
     assert.equal(isAllowedFetchUrl("file:///etc/passwd"), false);
+  });
+});
+
+describe("JSON bodies", () => {
+  test("a key repeated within one object is found, however it is spelled", () => {
+    assert.equal(hasDuplicateKeys('{"profile":"a","profile":"b"}'), true);
+    assert.equal(hasDuplicateKeys('{"profile":"a","\\u0070rofile":"b"}'), true);
+    assert.equal(hasDuplicateKeys('{"a":{"b":1,"b":2}}'), true);
+    assert.equal(hasDuplicateKeys('{"a":{"b":1},"c":{"b":2}}'), false);
+    assert.equal(hasDuplicateKeys('{"a":["b","b"],"k":"a\\"b","b":1}'), false);
+    assert.equal(hasDuplicateKeys('[{"a":1},{"a":1}]'), false);
+    assert.equal(hasDuplicateKeys('{"a":"{\\"a\\":1}","b":2}'), false);
   });
 });

@@ -431,6 +431,12 @@ describe("POST /api/token on the dev stack", () => {
     assert.equal(missing.headers.get("content-type"), "application/problem+json");
   });
 
+  test("a body that repeats a key is refused, not read one way here and another elsewhere", async () => {
+    const res = await stack.token(caller, '{"profile":"no-such","profile":"ado-read"}');
+    assert.equal(res.status, 400);
+    assert.equal(((await res.json()) as { code: string }).code, "invalid_request");
+  });
+
   test("a wrong-typed body is answered 400 naming the field, never echoing the value", async () => {
     const res = await stack.token(caller, { profile: ["canary-value-xyz"] });
     assert.equal(res.status, 400);

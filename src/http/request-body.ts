@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { hasDuplicateKeys } from "./duplicate-keys.js";
 import { problems } from "./problem.js";
 import type { BrokerRequest } from "./types.js";
 import { MAX_BODY_BYTES } from "./types.js";
@@ -59,6 +60,7 @@ export function parseJsonText<T extends z.ZodType>(text: string, schema: T): z.o
   } catch {
     throw problems.badRequest("The body is not valid JSON.");
   }
+  if (hasDuplicateKeys(text)) throw problems.badRequest("The body repeats a key within one object.");
   return parseWith(schema, json);
 }
 

@@ -1,5 +1,6 @@
 import { postNoticeSweep, postRotationSweep } from "../http/handlers/admin.js";
 import { getHealth } from "../http/handlers/health.js";
+import { getOpenApi } from "../http/handlers/openapi.js";
 import {
   deleteInventoryItem,
   getInventoryItem,
@@ -60,6 +61,7 @@ export const registrations: Registrations = {
       audited: true,
     },
     { name: "health", route: "health", methods: { GET: getHealth } },
+    { name: "openapi", route: "openapi.json", methods: { GET: getOpenApi } },
   ],
   timers: [
     {

@@ -41,7 +41,7 @@ const wholeNumber = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
 
-const listQuery = z
+export const listQuery = z
   .strictObject({
     kind: z.enum(KINDS).optional(),
     status: z.enum(STATUSES).optional(),

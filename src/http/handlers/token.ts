@@ -18,9 +18,10 @@ const TYPE_PAT = "urn:token-broker:token-type:azure-devops-pat";
 
 const profileName = z.string().min(1).max(128);
 
-const readJsonRequest = memoisedJsonBody(z.strictObject({ profile: profileName }));
+export const tokenJsonRequest = z.strictObject({ profile: profileName });
+const readJsonRequest = memoisedJsonBody(tokenJsonRequest);
 
-const exchangeRequest = z.strictObject({
+export const exchangeRequest = z.strictObject({
   grant_type: z.literal(TOKEN_EXCHANGE),
   subject_token: z.string().min(1),
   subject_token_type: z.enum([TYPE_JWT, TYPE_ACCESS_TOKEN]),

@@ -1,0 +1,53 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { registrations } from "../src/functions/registrations.js";
+import { getOpenApi } from "../src/http/handlers/openapi.js";
+import type { Runtime } from "../src/runtime.js";
+
+describe("GET /api/openapi.json", () => {
+  test("describes every route of the table, with the bodies the handlers parse", async () => {
+    const res = await getOpenApi(
+      {
+        method: "GET",
+        path: "/openapi.json",
+        query: new URLSearchParams(),
+        headers: {},
+        params: {},
+        body: null,
+      },
+      // The document needs nothing of the runtime.
+      undefined as unknown as Runtime,
+    );
+    assert.equal(res.status, 200);
+    const doc = JSON.parse(res.body ?? "") as {
+      openapi: string;
+      paths: Record<
+        string,
+        Record<string, { requestBody?: { content: Record<string, { schema: unknown }> } }>
+      >;
+    };
+    assert.equal(doc.openapi, "3.1.0");
+    for (const route of registrations.http) {
+      const path = doc.paths[`/api/${route.route}`];
+      assert.ok(path !== undefined, route.route);
+      assert.deepEqual(
+        Object.keys(path).sort(),
+        Object.keys(route.methods)
+          .map((m) => m.toLowerCase())
+          .sort(),
+      );
+    }
+    const put = doc.paths["/api/inventory/{name}"]?.["put"]?.requestBody?.content["application/json"]
+      ?.schema as {
+      properties: Record<string, unknown>;
+      additionalProperties: boolean;
+    };
+    assert.ok("kind" in put.properties && "value" in put.properties && "lifetimeDays" in put.properties);
+    assert.equal(put.additionalProperties, false);
+    const token = doc.paths["/api/token"]?.["post"]?.requestBody?.content;
+    assert.deepEqual(Object.keys(token ?? {}).sort(), [
+      "application/json",
+      "application/x-www-form-urlencoded",
+    ]);
+  });
+});

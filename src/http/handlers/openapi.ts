@@ -84,7 +84,7 @@ async function build(): Promise<string> {
     for (const method of Object.keys(route.methods)) {
       const op = OPERATIONS[route.name]?.[method];
       paths[path] ??= {};
-      (paths[path])[method.toLowerCase()] = {
+      paths[path][method.toLowerCase()] = {
         operationId: `${route.name}-${method.toLowerCase()}`,
         summary: op?.summary ?? route.name,
         ...(op?.role === undefined ? { security: [] } : {}),

@@ -2,7 +2,12 @@ import { z } from "zod";
 import { ExpiringCache } from "../issuance/expiring-cache.js";
 import { CONTENT_TYPES, isManaged, TAG } from "../inventory/managed-credential.js";
 import type { HttpSend } from "../net/http-request.js";
-import { SecretNotFoundError, type SecretProperties, type SecretStore } from "../vault/secret-store.js";
+import {
+  allSecrets,
+  SecretNotFoundError,
+  type SecretProperties,
+  type SecretStore,
+} from "../vault/secret-store.js";
 import { AZURE_DEVOPS_SCOPE } from "./pat-lifecycle-client.js";
 
 /**
@@ -82,12 +87,7 @@ export class RotatorIdentity {
   private async listGrants(): Promise<Grant[]> {
     if (this.grants !== undefined && this.now() < this.grants.until) return this.grants.list;
     const listed: SecretProperties[] = [];
-    let page: string | undefined;
-    do {
-      const result = await this.options.store.listPage(page);
-      listed.push(...result.items);
-      page = result.next;
-    } while (page !== undefined);
+    for await (const p of allSecrets(this.options.store)) listed.push(p);
     return this.learnGrants(listed);
   }
 

@@ -1,4 +1,9 @@
-import { SecretNotFoundError, type SecretProperties, type SecretStore } from "../vault/secret-store.js";
+import {
+  allSecrets,
+  SecretNotFoundError,
+  type SecretProperties,
+  type SecretStore,
+} from "../vault/secret-store.js";
 import { formatPending, MAX_PENDING, parsePending } from "../rotation/pending-revoke.js";
 import { decodePosition, encodePosition } from "./continuation.js";
 import type { ImportRequest } from "./import-request.js";
@@ -154,15 +159,10 @@ export class Inventory {
     const rules = this.rules();
     const matches = this.matcher(filter, rules);
     const items: InventoryItem[] = [];
-    let page: string | undefined;
-    do {
-      const result = await this.store.listPage(page);
-      for (const secret of result.items) {
-        const item = toItem(secret, rules);
-        if (item !== undefined && matches(item)) items.push(item);
-      }
-      page = result.next;
-    } while (page !== undefined);
+    for await (const secret of allSecrets(this.store)) {
+      const item = toItem(secret, rules);
+      if (item !== undefined && matches(item)) items.push(item);
+    }
     return items;
   }
 

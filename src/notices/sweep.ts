@@ -1,7 +1,12 @@
 import { isVersioned, TAG, toItem, type InventoryItem } from "../inventory/managed-credential.js";
 import { withLease, type Lease, type LeaseProvider, type Leased } from "../lease/lease.js";
 import { describeError, type Logger } from "../log.js";
-import { SecretNotFoundError, type SecretProperties, type SecretStore } from "../vault/secret-store.js";
+import {
+  SecretNotFoundError,
+  type SecretProperties,
+  type SecretStore,
+  allSecrets,
+} from "../vault/secret-store.js";
 import { DeliveryError } from "./delivery.js";
 import { noticeOf } from "./notice.js";
 import type { Notifier } from "./notifier.js";
@@ -82,17 +87,12 @@ export class NoticeSweep {
     const report: SweepReport = { notified: [], alreadyNotified: [], failed: [], skipped: [], checked: 0 };
     // The vault's listing has no version ids: what could be due is read again one by one.
     const candidates: string[] = [];
-    let page: string | undefined;
-    do {
-      const result = await store.listPage(page);
-      for (const secret of result.items) {
-        const item = toItem(secret, rules);
-        if (item === undefined) continue;
-        report.checked += 1;
-        if (!("none" in planNotice(item, undefined, thresholds, now))) candidates.push(item.name);
-      }
-      page = result.next;
-    } while (page !== undefined);
+    for await (const secret of allSecrets(store)) {
+      const item = toItem(secret, rules);
+      if (item === undefined) continue;
+      report.checked += 1;
+      if (!("none" in planNotice(item, undefined, thresholds, now))) candidates.push(item.name);
+    }
 
     await eachLimited(candidates, this.options.concurrency ?? 4, (name) =>
       this.notify(name, { lease, report, now, rules }),

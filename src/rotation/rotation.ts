@@ -3,7 +3,12 @@ import { CONTENT_TYPES, isManaged, TAG, type CredentialKind } from "../inventory
 import { InventoryError } from "../inventory/inventory-error.js";
 import { withLease, type Lease, type LeaseProvider, type Leased } from "../lease/lease.js";
 import { describeError, type Logger } from "../log.js";
-import { SecretNotFoundError, type SecretProperties, type SecretStore } from "../vault/secret-store.js";
+import {
+  allSecrets,
+  SecretNotFoundError,
+  type SecretProperties,
+  type SecretStore,
+} from "../vault/secret-store.js";
 import { formatPending, MAX_PENDING, parsePending } from "./pending-revoke.js";
 import { RotationError, SimulatedCrash, type StepHook } from "./rotation-error.js";
 import { DAY_MS, type FreshCredential, type Rotator } from "./rotator.js";
@@ -117,12 +122,7 @@ export class Rotation {
         checked: 0,
       };
       const managed: SecretProperties[] = [];
-      let page: string | undefined;
-      do {
-        const result = await this.options.store.listPage(page);
-        for (const p of result.items) if (isManaged(p.tags)) managed.push(p);
-        page = result.next;
-      } while (page !== undefined);
+      for await (const p of allSecrets(this.options.store)) if (isManaged(p.tags)) managed.push(p);
       report.checked = managed.length;
       this.options.onListed?.(managed);
       const known = new Set<string>();

@@ -58,6 +58,16 @@ export interface SecretStore {
   recoverDeleted(name: string): Promise<void>;
 }
 
+/** Every secret's latest metadata, page by page through the vault's own paging (⌈N/25⌉ requests). */
+export async function* allSecrets(store: SecretStore): AsyncGenerator<SecretProperties> {
+  let page: string | undefined;
+  do {
+    const result = await store.listPage(page);
+    yield* result.items;
+    page = result.next;
+  } while (page !== undefined);
+}
+
 export class SecretNotFoundError extends Error {
   override name = "SecretNotFoundError";
 }

@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { ManagedIdentityCredential } from "@azure/identity";
+import { ClientSecretCredential, ManagedIdentityCredential } from "@azure/identity";
 import { SecretClient } from "@azure/keyvault-secrets";
 import { readFileSync } from "node:fs";
 import { checkPat } from "../src/devops/pat-check.js";
 import { DEV_DOWNSTREAM_APP, DEV_USER } from "../src/local/dev-identities.js";
 import { randomPat } from "../src/local/sample-data.js";
 import { deploymentIdOf } from "../src/rotation/marker.js";
+import { extraCaPolicy } from "../src/net/extra-ca-policy.js";
 import { httpSender } from "../src/net/http-request.js";
 import { SimulatedCrash, type RotationStep } from "../src/rotation/rotation-error.js";
 import { keyVaultClientOptions } from "../src/vault/key-vault-store.js";
@@ -379,6 +380,34 @@ describe("rotation with no grace period, crashes injected after every step", () 
     );
     assert.deepEqual(h.activeFor("pat-replaced"), []);
   });
+
+  for (const step of ["created", "verified", "stored", "read-back"] as const) {
+    test(`a client secret: a crash after "${step}" leaves one working password, the stored one`, async () => {
+      crashAt = { step, name: "app-downstream-secret" };
+      const crashed = await h.call("/inventory/app-downstream-secret/rotate", "POST");
+      assert.equal(crashed.status, 500);
+      assert.equal(crashAt, undefined, "the crash happened");
+      await h.sweep();
+      const current = (await h.call("/inventory/app-downstream-secret")).json();
+      const keys = h.stack.graph.passwords(DEV_DOWNSTREAM_APP.objectId).map((p) => p.keyId);
+      assert.deepEqual(keys, [current["keyId"]]);
+      // The stored secret is the one Entra accepts.
+      const secret = (await h.vault.getSecret("app-downstream-secret")).value ?? "";
+      const credential = new ClientSecretCredential(
+        h.stack.config.tenantId,
+        DEV_DOWNSTREAM_APP.clientId,
+        secret,
+        {
+          authorityHost: h.stack.entra.url,
+          disableInstanceDiscovery: true,
+          additionalPolicies: [
+            { policy: extraCaPolicy(readFileSync(h.stack.caFile, "utf8")), position: "perCall" },
+          ],
+        },
+      );
+      assert.ok((await credential.getToken(`${h.stack.graph.url}/.default`)).token);
+    });
+  }
 
   test("a broker-made PAT the vault refuses to store is revoked again at once", async () => {
     h.stack.keyVault.injectFault({ status: 503, count: 50, retryAfterSeconds: 0, operation: "setSecret" });

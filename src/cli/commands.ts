@@ -110,7 +110,7 @@ Examples:
     .description("list managed credentials, all pages unless --top is given")
     .addOption(new Option("--kind <kind>", "only this kind").choices(KINDS))
     .addOption(new Option("--status <status>", "only this status").choices(STATUSES))
-    .option("--owner <owner>", "only this owner (exact)")
+    .option("--owner <owner>", "only this owner (whole value, any case)")
     .option("--expiring-within <days>", "only those expiring within DAYS days", intArg(0, 3650))
     .option("--top <n>", "one page of at most N (1-100)", intArg(1, 100))
     .addOption(new Option("--json", "JSON instead of a table").conflicts("csv"))

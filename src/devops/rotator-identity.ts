@@ -149,7 +149,12 @@ export class RotatorIdentity {
     if (!answer.success) throw new RotatorIdentityError("unavailable");
     const now = this.now();
     const keptSince = Date.parse(stored.tags[TAG.rotatedOn] ?? "") || 0;
-    if (answer.data.refresh_token !== undefined && now - keptSince >= STORE_NEW_AFTER_MS) {
+    if (
+      answer.data.refresh_token !== undefined &&
+      now - keptSince >= STORE_NEW_AFTER_MS &&
+      // A new grant stored meanwhile (someone consented again) must not be shadowed by this one.
+      (await this.options.store.getProperties(grantName)).version === stored.version
+    ) {
       const tags: Record<string, string> = { ...stored.tags, [TAG.rotatedOn]: new Date(now).toISOString() };
       for (const stale of [TAG.noticeSentFor, TAG.rotationError]) Reflect.deleteProperty(tags, stale);
       await this.options.store.setSecret(grantName, answer.data.refresh_token, {

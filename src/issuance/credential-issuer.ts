@@ -75,7 +75,7 @@ function requireManaged(secret: StoredSecret, kind: string): void {
 
 /** Turns a profile into a credential: Entra tokens minted on demand, PATs read from the vault. */
 export class CredentialIssuer {
-  private readonly minted = new ExpiringCache<string, IssuedCredential>();
+  private readonly minted: ExpiringCache<string, IssuedCredential>;
   private readonly secrets: ExpiringCache<string, StoredSecret>;
   private readonly managedIdentities = new Map<string, TokenCredential>();
   private readonly appCredentials = new Map<string, { version: string; credential: TokenCredential }>();

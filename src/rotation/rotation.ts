@@ -168,10 +168,12 @@ export class Rotation {
       await this.checkGrant(listed, report);
       return;
     }
-    if (rotator === undefined || !listed.enabled) return;
+    if (rotator === undefined) return;
     try {
+      // Replaced credentials are revoked after their grace even if this one was disabled since.
       if (pending.some((p) => p.after <= now)) await this.revokeDue(name, rotator, report, lease);
       const due =
+        listed.enabled &&
         tags[TAG.rotation] === "auto" &&
         listed.expiresOn !== undefined &&
         listed.expiresOn.getTime() - now <= this.options.rotateBeforeDays * DAY_MS;

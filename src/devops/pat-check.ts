@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { jsonOrUndefined } from "../net/json-text.js";
 import { httpSender, type HttpSend } from "../net/http-request.js";
 import { DevOpsError } from "./devops-error.js";
 import { devOpsFailure } from "./pat-lifecycle-client.js";
@@ -49,13 +50,7 @@ export async function checkPat(
   }
   if (res.status === 401 || res.status === 403 || res.status === 203) return { valid: false };
   if (res.status !== 200) throw devOpsFailure("connectionData", res);
-  let json: unknown;
-  try {
-    json = JSON.parse(res.body);
-  } catch {
-    json = undefined;
-  }
-  const parsed = connectionData.safeParse(json);
+  const parsed = connectionData.safeParse(jsonOrUndefined(res.body));
   if (!parsed.success) throw new DevOpsError("connectionData", { kind: "malformed", status: res.status });
   return { valid: true, userId: parsed.data.authenticatedUser.id };
 }

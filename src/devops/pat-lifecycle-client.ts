@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { jsonOrUndefined } from "../net/json-text.js";
 import { FetchRejectedError } from "../net/fetch-json.js";
 import { httpSender, retryAfterSeconds, type HttpResponse, type HttpSend } from "../net/http-request.js";
 import { DevOpsError, type DevOpsOperation } from "./devops-error.js";
@@ -157,7 +158,8 @@ export class PatLifecycleClient {
     const res = await this.call("revoke", "DELETE", organization, { authorizationId: guid(authorizationId) });
     if (res.status === 200 || res.status === 204) {
       // A 200 may still carry a PatTokenResult with an error.
-      const error = res.body.trim() === "" ? undefined : errorResultSchema.safeParse(safeJson(res.body));
+      const error =
+        res.body.trim() === "" ? undefined : errorResultSchema.safeParse(jsonOrUndefined(res.body));
       if (error?.success === true && error.data.patTokenError !== "none") {
         throw new DevOpsError("revoke", {
           kind: "rejected",
@@ -187,7 +189,7 @@ export class PatLifecycleClient {
         ...(continuation !== undefined ? { continuationToken: continuation } : {}),
       });
       if (res.status !== 200) throw this.failure("list", res);
-      const parsed = listSchema.safeParse(safeJson(res.body));
+      const parsed = listSchema.safeParse(jsonOrUndefined(res.body));
       if (!parsed.success) throw new DevOpsError("list", { kind: "malformed", status: res.status });
       all.push(...parsed.data.patTokens.map(toPat));
       const next = parsed.data.continuationToken ?? "";
@@ -209,7 +211,7 @@ export class PatLifecycleClient {
   ): Promise<ParsedPat> {
     const res = await this.call(operation, method, organization, query, body);
     if (res.status !== 200) throw this.failure(operation, res);
-    const parsed = resultSchema.safeParse(safeJson(res.body));
+    const parsed = resultSchema.safeParse(jsonOrUndefined(res.body));
     if (!parsed.success) throw new DevOpsError(operation, { kind: "malformed", status: res.status });
     const { patToken, patTokenError: error } = parsed.data;
     if (error !== "none")
@@ -267,7 +269,7 @@ export function devOpsFailure(operation: DevOpsOperation, res: HttpResponse): De
   if (status >= 500 || status === 408) {
     return new DevOpsError(operation, { kind: "unavailable", retryAfterSeconds: retryAfter });
   }
-  const error = errorResultSchema.safeParse(safeJson(res.body));
+  const error = errorResultSchema.safeParse(jsonOrUndefined(res.body));
   const patTokenError =
     error.success && error.data.patTokenError !== "none" ? error.data.patTokenError : undefined;
   return new DevOpsError(operation, { kind: "rejected", patTokenError, status });
@@ -281,12 +283,4 @@ function guid(value: string): string {
 function pageSize(n: number): number {
   if (!Number.isInteger(n) || n < 1 || n > 100) throw new RangeError("pageSize must be between 1 and 100");
   return n;
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

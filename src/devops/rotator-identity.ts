@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { jsonOrUndefined } from "../net/json-text.js";
 import { ExpiringCache } from "../issuance/expiring-cache.js";
 import { CONTENT_TYPES, isManaged, TAG } from "../inventory/managed-credential.js";
 import type { HttpSend } from "../net/http-request.js";
@@ -138,7 +139,7 @@ export class RotatorIdentity {
     } catch {
       throw new RotatorIdentityError("unavailable");
     }
-    const json = safeJson(response.body);
+    const json = jsonOrUndefined(response.body);
     if (response.status !== 200) {
       // invalid_grant: revoked, expired, or consent withdrawn; a person must consent again.
       const error = errorAnswer.safeParse(json);
@@ -164,13 +165,5 @@ export class RotatorIdentity {
       });
     }
     return { value: answer.data.access_token, until: now + answer.data.expires_in * 1000 - MARGIN_MS };
-  }
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
   }
 }

@@ -1,4 +1,5 @@
 import type { TokenCredential } from "@azure/core-auth";
+import { jsonOrUndefined } from "../net/json-text.js";
 import { z } from "zod";
 import { FetchRejectedError } from "../net/fetch-json.js";
 import { httpSender, retryAfterSeconds, type HttpResponse, type HttpSend } from "../net/http-request.js";
@@ -81,7 +82,7 @@ export class ApplicationPasswordsClient {
       passwordCredential: { displayName: input.displayName, endDateTime: input.endDateTime.toISOString() },
     });
     if (res.status !== 200) throw graphFailure("addPassword", res);
-    const parsed = passwordSchema.safeParse(safeJson(res.body));
+    const parsed = passwordSchema.safeParse(jsonOrUndefined(res.body));
     const secret = parsed.success ? parsed.data.secretText : undefined;
     if (!parsed.success || typeof secret !== "string" || secret.length < 16) {
       throw new GraphError("addPassword", { kind: "malformed", status: res.status });
@@ -105,7 +106,7 @@ export class ApplicationPasswordsClient {
       `${guid(applicationObjectId)}?$select=passwordCredentials`,
     );
     if (res.status !== 200) throw graphFailure("listPasswords", res);
-    const parsed = applicationSchema.safeParse(safeJson(res.body));
+    const parsed = applicationSchema.safeParse(jsonOrUndefined(res.body));
     if (!parsed.success) throw new GraphError("listPasswords", { kind: "malformed", status: res.status });
     return parsed.data.passwordCredentials.map(toCredential);
   }
@@ -146,7 +147,7 @@ export class ApplicationPasswordsClient {
 /** A non-success answer -> GraphError, by status and error code only. */
 function graphFailure(operation: GraphOperation, res: HttpResponse): GraphError {
   const { status } = res;
-  const parsed = errorSchema.safeParse(safeJson(res.body));
+  const parsed = errorSchema.safeParse(jsonOrUndefined(res.body));
   const code = parsed.success ? parsed.data.error.code : undefined;
   if (status === 401) return new GraphError(operation, { kind: "unauthorized" });
   if (status === 403) return new GraphError(operation, { kind: "forbidden", code });
@@ -162,12 +163,4 @@ function graphFailure(operation: GraphOperation, res: HttpResponse): GraphError 
 function guid(value: string): string {
   if (!GUID.test(value)) throw new RangeError("expected a GUID (application object id or keyId)");
   return value;
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

@@ -4,6 +4,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { SecretClient, type SecretClientOptions } from "@azure/keyvault-secrets";
 import { z } from "zod";
 import { extraCaPolicy } from "../net/extra-ca-policy.js";
+import { jsonOrUndefined } from "../net/json-text.js";
 import {
   SecretDeletedError,
   SecretDisabledError,
@@ -35,14 +36,8 @@ const nextLinkPolicy: PipelinePolicy = {
   async sendRequest(request, next) {
     const response = await next(request);
     const capture = pageCapture.getStore();
-    if (capture !== undefined && response.status === 200 && response.bodyAsText != null) {
-      let body: unknown;
-      try {
-        body = JSON.parse(response.bodyAsText);
-      } catch {
-        body = undefined;
-      }
-      const page = listPageSchema.safeParse(body);
+    if (capture !== undefined && response.status === 200) {
+      const page = listPageSchema.safeParse(jsonOrUndefined(response.bodyAsText));
       if (page.success) capture.nextLink = page.data.nextLink ?? undefined;
     }
     return response;

@@ -81,12 +81,4 @@ export class FaultQueue<F extends { count: number; operation?: string | undefine
   }
 }
 
-/** JSON text, or undefined when it is not JSON (the caller's schema then refuses it). */
-export function jsonOrUndefined(text: string | null): unknown {
-  if (text === null) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
+export { jsonOrUndefined } from "../../net/json-text.js";

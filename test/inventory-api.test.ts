@@ -354,6 +354,9 @@ describe("inventory API on the dev stack", () => {
       assert.equal(res.res.status, 400, bad);
       assert.equal(res.res.headers.get("content-type"), "application/problem+json", bad);
     }
+    // Malformed percent-encoding is refused, not read leniently into some other value.
+    const malformed = await call("/inventory?owner=%E0%A4%A", ops);
+    assert.equal(malformed.res.status, 400, malformed.text);
     // A continuation that would point the vault client at another host is refused unfetched.
     const forged = Buffer.from(JSON.stringify({ v: 1, p: "https://attacker.example/secrets?x=1" })).toString(
       "base64url",

@@ -186,6 +186,15 @@ describe("rotation on the dev stack (grace 60 minutes)", () => {
     assert.equal(h.stack.devops.pats("contoso").find((p) => p.authorizationId === id)?.status, "active");
   });
 
+  test("a credential with revocations pending cannot move to another organization", async () => {
+    await h.createPat("pat-moving");
+    assert.equal((await h.call("/inventory/pat-moving/rotate", "POST")).status, 200);
+    const moved = await h.call("/inventory/pat-moving", "PUT", { kind: "pat", organization: "fabrikam" });
+    assert.equal(moved.status, 400, moved.text);
+    assert.match(moved.text, /"field":"organization"/);
+    assert.equal((await h.call("/inventory/pat-moving")).json()["organization"], "contoso");
+  });
+
   test("the sweep rotates what is due and leaves the rest", async () => {
     await h.createPat("pat-due");
     await h.createPat("pat-later");

@@ -18,6 +18,7 @@ export async function toBrokerRequest(req: HttpRequest): Promise<BrokerRequest> 
     method: req.method,
     path: url.pathname.replace(/^\/api(?=\/)/, ""),
     query: url.searchParams,
+    rawQuery: url.search.slice(1),
     headers,
     params: { ...req.params },
     body,

@@ -8,6 +8,8 @@ export interface BrokerRequest {
   /** Path without the route prefix and query, e.g. `/token`. */
   path: string;
   query: URLSearchParams;
+  /** The query as sent (URLSearchParams decodes malformed percent-encoding leniently). */
+  rawQuery?: string;
   /** Lower-case header names. */
   headers: Readonly<Record<string, string>>;
   /** Route parameters, e.g. `{name}` of `inventory/{name}`. */

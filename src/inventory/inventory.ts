@@ -227,6 +227,23 @@ export class Inventory {
     const created = current === undefined;
     const invalid = (field: string, message: string) =>
       new InventoryError("invalid_field", { field, message });
+    // Pending revocations are carried out where the credential lives: moving it first would revoke
+    // them in the wrong organization or app and leave the old ones live.
+    if (current !== undefined && parsePending(current.tags[TAG.pendingRevoke]).length > 0) {
+      const moves: [keyof ImportRequest, string][] = [
+        ["organization", TAG.organization],
+        ["applicationObjectId", TAG.applicationObjectId],
+      ];
+      for (const [field, tag] of moves) {
+        const next = request[field];
+        if (typeof next === "string" && next.toLowerCase() !== current.tags[tag]?.toLowerCase()) {
+          throw new InventoryError("invalid_field", {
+            field,
+            message: "cannot change while replaced credentials wait out their grace (after the next sweep)",
+          });
+        }
+      }
+    }
     // Without a value the broker creates the credential upstream itself: no person ever sees it.
     const createUpstream = created && request.value === undefined;
     if (createUpstream && (this.options.creator === undefined || request.kind === "refresh-token")) {

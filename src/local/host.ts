@@ -144,6 +144,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         method: req.method ?? "GET",
         path: pathname.slice(prefix.length + 1),
         query,
+        rawQuery: queryAt < 0 ? "" : target.slice(queryAt + 1),
         headers,
         params,
         body,

@@ -16,7 +16,7 @@ const NO_STORE = { "cache-control": "no-store" };
  * once rather than waiting: that sweep sends whatever is due.
  */
 export const postNoticeSweep = audited("audit.admin", "notice-sweep", ROLES.secretsAdmin, async (req, rt) => {
-  parseQuery(req.query, noQuery);
+  parseQuery(req, noQuery);
   const outcome = await rt.notices.run("route");
   if (!outcome.acquired) throw sweepInProgress("expiry-notice");
   return json(200, outcome.value, NO_STORE);
@@ -28,7 +28,7 @@ export const postRotationSweep = audited(
   "rotation-sweep",
   ROLES.secretsAdmin,
   async (req, rt) => {
-    parseQuery(req.query, noQuery);
+    parseQuery(req, noQuery);
     const outcome = await rt.rotation.sweep("route");
     if (!outcome.acquired) throw sweepInProgress("rotation");
     return json(200, outcome.value, NO_STORE);

@@ -87,7 +87,7 @@ const audited = (action: string, role: Role, run: Parameters<typeof auditedRoute
   auditedRoute("audit.inventory", action, role, run);
 
 export const listInventory = audited("list", ROLES.inventoryRead, async (req, rt) => {
-  const q = parseQuery(req.query, listQuery);
+  const q = parseQuery(req, listQuery);
   const filter = { kind: q.kind, status: q.status, owner: q.owner, expiringWithinDays: q.expiringWithinDays };
   if (q.format === "csv") {
     const items = await rt.inventory.listAll(filter);
@@ -105,18 +105,18 @@ export const listInventory = audited("list", ROLES.inventoryRead, async (req, rt
 });
 
 export const getInventoryItem = audited("show", ROLES.inventoryRead, async (req, rt) => {
-  parseQuery(req.query, noQuery);
+  parseQuery(req, noQuery);
   return json(200, await rt.inventory.get(nameOf(req)), NO_STORE);
 });
 
 export const listVersions = audited("versions", ROLES.inventoryRead, async (req, rt) => {
-  parseQuery(req.query, noQuery);
+  parseQuery(req, noQuery);
   return json(200, { items: await rt.inventory.versions(nameOf(req)) }, NO_STORE);
 });
 
 export const putInventoryItem = audited("import", ROLES.secretsAdmin, async (req, rt) => {
   const name = nameOf(req);
-  const q = parseQuery(req.query, putQuery);
+  const q = parseQuery(req, putQuery);
   mediaTypeOf(req, ["application/json"]);
   const body = parseJsonBody(req, importRequestSchema);
   const { item, created } = await underRotationLease(rt, () =>
@@ -129,14 +129,14 @@ export const putInventoryItem = audited("import", ROLES.secretsAdmin, async (req
 });
 
 export const rotateInventoryItem = audited("rotate", ROLES.secretsAdmin, async (req, rt) => {
-  parseQuery(req.query, noQuery);
+  parseQuery(req, noQuery);
   const outcome = await rt.rotation.rotateNow(nameOf(req));
   if (!outcome.acquired) throw sweepInProgress("rotation");
   return json(200, outcome.value, NO_STORE);
 });
 
 export const deleteInventoryItem = audited("revoke", ROLES.secretsAdmin, async (req, rt) => {
-  const q = parseQuery(req.query, deleteQuery);
+  const q = parseQuery(req, deleteQuery);
   const name = nameOf(req);
   const result = await underRotationLease(rt, () =>
     rt.inventory.remove(name, { skipUpstream: q.upstream === "skip" }),

@@ -5,7 +5,7 @@ import { issuerTrusts } from "./auth/issuers.js";
 import type { BrokerConfig } from "./config.js";
 import { CredentialIssuer } from "./issuance/credential-issuer.js";
 import { Inventory } from "./inventory/inventory.js";
-import { RotatorRevoker } from "./inventory/upstream-revoker.js";
+import { RotatorRevoker } from "./rotation/rotator-revoker.js";
 import { ClientSecretRotator } from "./rotation/client-secret-rotator.js";
 import { deploymentIdOf } from "./rotation/marker.js";
 import { PatRotator } from "./rotation/pat-rotator.js";

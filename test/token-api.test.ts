@@ -42,6 +42,7 @@ describe("POST /api/token on the dev stack", () => {
         "pat-unmanaged": { kind: "pat", secret: "pat-unmanaged" },
         "pat-missing": { kind: "pat", secret: "pat-missing" },
         "pat-canary": { kind: "pat", secret: "pat-canary" },
+        "pat-shared": { kind: "pat", secret: "pat-contoso-nuget" },
         // A resource no other profile uses, so MSAL's own cache cannot hide upstream calls.
         "ado-fresh": {
           kind: "entra",
@@ -73,6 +74,7 @@ describe("POST /api/token on the dev stack", () => {
             "pat-unmanaged",
             "pat-missing",
             "pat-canary",
+            "pat-shared",
             "ado-fresh",
             "graph-fresh",
             "graph-wrong-secret",
@@ -175,6 +177,18 @@ describe("POST /api/token on the dev stack", () => {
     assert.ok(Math.abs(promised - (Date.now() + 59.5 * 60_000)) < 10_000, String(body["expires_on"]));
     assert.ok((body["expires_in"] as number) <= 59.5 * 60);
     canaries.push(stored.value ?? "");
+  });
+
+  test("two profiles sharing one stored PAT each answer as themselves, both from cache", async () => {
+    for (const profile of ["nuget-feed", "pat-shared", "nuget-feed", "pat-shared"]) {
+      const res = await stack.token(caller, { profile });
+      assert.equal(res.status, 200);
+      assert.equal(((await res.json()) as { profile: string }).profile, profile);
+    }
+    for (const name of ["nuget-feed", "pat-shared"]) {
+      const profile = stack.runtime.policy.profile(name);
+      assert.ok(profile !== undefined && stack.runtime.issuer.cached(name, profile) !== undefined, name);
+    }
   });
 
   test("the PAT's authorization header works with git against a real git server", async () => {

@@ -4,7 +4,7 @@ import {
   type SecretProperties,
   type SecretStore,
 } from "../vault/secret-store.js";
-import { formatPending, MAX_PENDING, parsePending } from "../rotation/pending-revoke.js";
+import { formatPending, MAX_PENDING, parsePending } from "./pending-revoke.js";
 import { decodePosition, encodePosition } from "./continuation.js";
 import type { ImportRequest } from "./import-request.js";
 import { InventoryError } from "./inventory-error.js";

@@ -1,8 +1,4 @@
-import { parsePending } from "../rotation/pending-revoke.js";
-import { RotationError } from "../rotation/rotation-error.js";
-import type { Rotator } from "../rotation/rotator.js";
-import { InventoryError } from "./inventory-error.js";
-import { ALL_ORGANIZATIONS, TAG, type CredentialKind, type InventoryItem } from "./managed-credential.js";
+import type { InventoryItem } from "./managed-credential.js";
 
 /**
  * What happened upstream when a credential was revoked:
@@ -18,33 +14,4 @@ export type UpstreamRevocation = "revoked" | "not-found" | "not-applicable" | "n
 export interface UpstreamRevoker {
   /** Revokes the current upstream credential and any older one still waiting out its grace. */
   revoke(item: InventoryItem, tags: Readonly<Record<string, string>>): Promise<UpstreamRevocation>;
-}
-
-/** Revokes through the rotators: a PAT as the rotator's user, an app secret through Graph. */
-export class RotatorRevoker implements UpstreamRevoker {
-  constructor(private readonly rotators: Partial<Record<CredentialKind, Rotator>>) {}
-
-  async revoke(item: InventoryItem, tags: Readonly<Record<string, string>>): Promise<UpstreamRevocation> {
-    const rotator = this.rotators[item.kind];
-    // A refresh token is revoked by revoking the user's sessions in Entra, not by the broker.
-    if (rotator === undefined) return "not-applicable";
-    const current = tags[rotator.upstreamIdTag];
-    // A rotation's predecessor still in its grace period dies with the credential too.
-    const pending = parsePending(tags[TAG.pendingRevoke]).map((p) => p.id);
-    if (current === undefined && pending.length === 0) return "not-applicable";
-    if (item.kind === "pat" && (item.organization === null || item.organization === ALL_ORGANIZATIONS)) {
-      return "not-configured";
-    }
-    try {
-      let outcome: UpstreamRevocation = "not-found";
-      for (const id of pending) await rotator.revoke(tags, id);
-      if (current !== undefined) outcome = await rotator.revoke(tags, current);
-      return current === undefined ? "revoked" : outcome;
-    } catch (error) {
-      if (!(error instanceof RotationError)) throw error;
-      if (error.code === "no_rotator_grant") return "not-configured";
-      // Transient upstream trouble is 503 (try again); a refusal is 502 (someone must act).
-      throw new InventoryError(error.transient ? "revocation_unavailable" : "revocation_failed");
-    }
-  }
 }

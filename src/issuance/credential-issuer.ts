@@ -7,6 +7,7 @@ import {
   ManagedIdentityCredential,
 } from "@azure/identity";
 import { isPatFormat, patAuthorization } from "../devops/pat-format.js";
+import { isManaged, TAG } from "../inventory/managed-credential.js";
 import { extraCaPolicy } from "../net/extra-ca-policy.js";
 import { isLoopbackUrl } from "../net/loopback.js";
 import type { Profile } from "../policy/schema.js";
@@ -68,7 +69,7 @@ function classifyCredentialError(error: unknown): "entra_refused" | "entra_unava
 
 /** Stored secrets the broker hands out carry its tags; anything else in the vault is not ours to give. */
 function requireManaged(secret: StoredSecret, kind: string): void {
-  if (secret.tags["managed-by"] !== "token-broker" || secret.tags["kind"] !== kind) {
+  if (!isManaged(secret.tags) || secret.tags[TAG.kind] !== kind) {
     throw new IssuanceError("credential_invalid");
   }
 }
@@ -80,7 +81,7 @@ export class CredentialIssuer {
   private readonly managedIdentities = new Map<string, TokenCredential>();
   private readonly appCredentials = new Map<string, { version: string; credential: TokenCredential }>();
   /** The answer built from one cached vault read, so the hot path neither re-checks nor re-hashes it. */
-  private readonly patAnswers = new WeakMap<StoredSecret, IssuedCredential>();
+  private readonly patAnswers = new WeakMap<StoredSecret, Map<string, IssuedCredential>>();
   private readonly now: () => number;
   private readonly vaultCacheMs: number;
   private readonly refreshMarginMs: number;
@@ -97,10 +98,9 @@ export class CredentialIssuer {
   cached(name: string, profile: Profile): IssuedCredential | undefined {
     if (profile.kind === "entra") return this.minted.peek(name);
     const secret = this.secrets.peek(profile.secret);
-    const issued = secret !== undefined ? this.patAnswers.get(secret) : undefined;
-    return issued !== undefined && issued.profile === name && issued.expiresOn.getTime() > this.now()
-      ? issued
-      : undefined;
+    // Per profile: several profiles may share one stored PAT, each with its own cached answer.
+    const issued = secret !== undefined ? this.patAnswers.get(secret)?.get(name) : undefined;
+    return issued !== undefined && issued.expiresOn.getTime() > this.now() ? issued : undefined;
   }
 
   async issue(name: string, profile: Profile): Promise<IssuedCredential> {
@@ -126,7 +126,12 @@ export class CredentialIssuer {
       if (error instanceof SecretDisabledError) throw new IssuanceError("credential_disabled");
       throw error;
     }
-    let issued = this.patAnswers.get(secret);
+    let answers = this.patAnswers.get(secret);
+    if (answers === undefined) {
+      answers = new Map();
+      this.patAnswers.set(secret, answers);
+    }
+    let issued = answers.get(profile);
     if (issued === undefined) {
       requireManaged(secret, "pat");
       if (!isPatFormat(secret.value)) throw new IssuanceError("credential_invalid");
@@ -142,11 +147,11 @@ export class CredentialIssuer {
         authorization: patAuthorization(secret.value),
         fingerprint: fingerprint(secret.value),
       };
-      this.patAnswers.set(secret, issued);
+      answers.set(profile, issued);
     }
     // Checked on every request: a cached read must not outlive the PAT itself.
     if ((secret.expiresOn?.getTime() ?? 0) <= this.now()) throw new IssuanceError("credential_expired");
-    return issued.profile === profile ? issued : { ...issued, profile };
+    return issued;
   }
 
   private async mintEntra(profile: string, p: EntraProfile): Promise<IssuedCredential> {

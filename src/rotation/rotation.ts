@@ -9,7 +9,7 @@ import {
   type SecretProperties,
   type SecretStore,
 } from "../vault/secret-store.js";
-import { formatPending, MAX_PENDING, parsePending } from "./pending-revoke.js";
+import { formatPending, MAX_PENDING, parsePending } from "../inventory/pending-revoke.js";
 import { RotationError, SimulatedCrash, type StepHook } from "./rotation-error.js";
 import { DAY_MS, type FreshCredential, type Rotator } from "./rotator.js";
 

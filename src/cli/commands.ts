@@ -13,6 +13,7 @@ import { DEFAULT_SCOPE, DEFAULT_URL, brokerBaseUrl, tokenProvider } from "./conn
 import { CliError, UsageError, oneLine } from "./errors.js";
 import { confirm, readSecretValue, type TerminalIn } from "./secret-input.js";
 import { day, inventoryTable, itemDetails, painter, versionsTable, wantsColor } from "./table.js";
+import { SECRET_NAME } from "../inventory/managed-credential.js";
 
 /** Everything the CLI touches outside itself, so tests can run it in-process too. */
 export interface CliIo {
@@ -24,7 +25,6 @@ export interface CliIo {
 }
 
 const PROG = "token-broker";
-const NAME_PATTERN = /^[0-9a-zA-Z-]{1,127}$/; // a Key Vault secret name (DESIGN §4)
 
 interface GlobalOptions {
   url?: string;
@@ -382,7 +382,7 @@ function intArg(min: number, max: number) {
 }
 
 function nameArg(raw: string): string {
-  if (!NAME_PATTERN.test(raw)) throw new InvalidArgumentError("a name is 1-127 letters, digits and dashes.");
+  if (!SECRET_NAME.test(raw)) throw new InvalidArgumentError("a name is 1-127 letters, digits and dashes.");
   return raw;
 }
 

@@ -4,9 +4,7 @@ import { requireRole, type Role } from "./caller.js";
 import { toProblem } from "./errors.js";
 import type { Handler } from "./route.js";
 import type { BrokerRequest, BrokerResponse } from "./types.js";
-
-/** Key Vault's secret-name rule: only a name of that shape is written to the audit trail. */
-export const SECRET_NAME = /^[0-9a-zA-Z-]{1,127}$/;
+import { SECRET_NAME } from "../inventory/managed-credential.js";
 
 /**
  * A route that needs an app role, written as one audit line per call (who, what, which name,
@@ -20,6 +18,7 @@ export function audited(
 ): Handler {
   return async (req, rt) => {
     let principal: Principal | undefined;
+    // Only a name of the secret-name shape is written to the audit trail.
     const name = SECRET_NAME.test(req.params["name"] ?? "") ? req.params["name"] : undefined;
     try {
       principal = await requireRole(req, rt, role);

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { InventoryError } from "./inventory-error.js";
+import { SECRET_NAME } from "./managed-credential.js";
 
 /**
  * The inventory's opaque paging token: where in the vault's own listing the last answer stopped
@@ -14,10 +15,7 @@ export interface Position {
 const positionSchema = z.strictObject({
   v: z.literal(1),
   p: z.string().min(1).max(4096).optional(),
-  a: z
-    .string()
-    .regex(/^[0-9a-zA-Z-]{1,127}$/)
-    .optional(),
+  a: z.string().regex(SECRET_NAME).optional(),
 });
 
 export function encodePosition(position: Position): string {

@@ -5,6 +5,9 @@ import type { SecretProperties } from "../vault/secret-store.js";
  * secret's content type, expiry and tags; this module is the one place that knows the tag names.
  */
 
+/** Key Vault's secret-name rule: a managed credential's name. */
+export const SECRET_NAME = /^[0-9a-zA-Z-]{1,127}$/;
+
 export const KINDS = ["pat", "client-secret", "refresh-token"] as const;
 export type CredentialKind = (typeof KINDS)[number];
 

@@ -1,11 +1,11 @@
 import { z } from "zod";
 import { isLoopbackUrl } from "../net/loopback.js";
+import { SECRET_NAME } from "../inventory/managed-credential.js";
 
 /** Policy file format (DESIGN §5): profiles and the grants that hand them out. Unknown keys are errors. */
 
 export const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** Key Vault secret names (DESIGN §4). */
-export const SECRET_NAME = /^[0-9a-zA-Z-]{1,127}$/;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const secretName = z.string().regex(SECRET_NAME, "must be a Key Vault secret name");

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { SECRET_NAME } from "../inventory/managed-credential.js";
 
 /**
  * Upstream credentials the broker creates carry a marker in their display name, so a sweep can
@@ -20,5 +21,5 @@ export function markerFor(deploymentId: string, credentialName: string, now: num
 export function credentialOfMarker(deploymentId: string, displayName: string): string | undefined {
   const [prefix, deployment, name] = displayName.split(":");
   if (`${prefix ?? ""}:` !== PREFIX || deployment !== deploymentId) return undefined;
-  return name !== undefined && /^[0-9a-zA-Z-]{1,127}$/.test(name) ? name : undefined;
+  return name !== undefined && SECRET_NAME.test(name) ? name : undefined;
 }

@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { toCsv, type CsvColumn } from "../../inventory/csv.js";
 import { importRequestSchema } from "../../inventory/import-request.js";
-import { KINDS, STATUSES, type InventoryItem } from "../../inventory/managed-credential.js";
-import { audited as auditedRoute, SECRET_NAME } from "../audited.js";
+import { KINDS, SECRET_NAME, STATUSES, type InventoryItem } from "../../inventory/managed-credential.js";
+import { audited as auditedRoute } from "../audited.js";
 import { ROLES, type Role } from "../caller.js";
 import { withLease } from "../../lease/lease.js";
 import { ROTATION_LEASE } from "../../rotation/rotation.js";

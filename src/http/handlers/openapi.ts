@@ -3,6 +3,7 @@ import { importRequestSchema } from "../../inventory/import-request.js";
 import { json, type Handler } from "../route.js";
 import { listQuery } from "./inventory.js";
 import { exchangeRequest, tokenJsonRequest } from "./token.js";
+import { SECRET_NAME } from "../../inventory/managed-credential.js";
 
 /**
  * `GET /api/openapi.json`: OpenAPI 3.1 of the HTTP surface. Paths come from the registration table
@@ -79,7 +80,7 @@ async function build(): Promise<string> {
       name: m[1],
       in: "path",
       required: true,
-      schema: { type: "string", pattern: "^[0-9a-zA-Z-]{1,127}$" },
+      schema: { type: "string", pattern: SECRET_NAME.source },
     }));
     for (const method of Object.keys(route.methods)) {
       const op = OPERATIONS[route.name]?.[method];

@@ -1,3 +1,5 @@
+import { UpstreamError } from "../net/upstream-error.js";
+
 /**
  * What went wrong talking to Azure DevOps, as data the caller can act on. The message is built
  * from the reason only: never the token, the PAT, or upstream text (which may echo either).
@@ -17,34 +19,17 @@ export type DevOpsErrorReason =
 
 export type DevOpsOperation = "create" | "get" | "list" | "update" | "revoke" | "connectionData";
 
-export class DevOpsError extends Error {
+export class DevOpsError extends UpstreamError<DevOpsOperation, DevOpsErrorReason> {
   override name = "DevOpsError";
 
-  constructor(
-    readonly operation: DevOpsOperation,
-    readonly reason: DevOpsErrorReason,
-  ) {
-    super(`Azure DevOps ${operation}: ${describe(reason)}`);
-  }
-
-  /** Worth retrying later (throttling, outage); the others need a change first. */
-  get transient(): boolean {
-    return this.reason.kind === "throttled" || this.reason.kind === "unavailable";
-  }
-}
-
-function describe(reason: DevOpsErrorReason): string {
-  switch (reason.kind) {
-    case "throttled":
-    case "unavailable":
-      return reason.retryAfterSeconds !== undefined
-        ? `${reason.kind} (retry after ${reason.retryAfterSeconds}s)`
-        : reason.kind;
-    case "rejected":
-      return `rejected (${reason.patTokenError ?? `status ${reason.status}`})`;
-    case "malformed":
-      return `unexpected response (status ${reason.status})`;
-    default:
-      return reason.kind;
+  constructor(operation: DevOpsOperation, reason: DevOpsErrorReason) {
+    super(
+      "Azure DevOps",
+      operation,
+      reason,
+      reason.kind === "rejected"
+        ? `rejected (${reason.patTokenError ?? `status ${reason.status}`})`
+        : undefined,
+    );
   }
 }

@@ -1,7 +1,12 @@
 import { z } from "zod";
 import { jsonOrUndefined } from "../net/json-text.js";
-import { FetchRejectedError } from "../net/fetch-json.js";
-import { httpSender, retryAfterSeconds, type HttpResponse, type HttpSend } from "../net/http-request.js";
+import {
+  FetchRejectedError,
+  httpSender,
+  retryAfterSeconds,
+  type HttpResponse,
+  type HttpSend,
+} from "../net/http-request.js";
 import { DevOpsError, type DevOpsOperation } from "./devops-error.js";
 import { isPatFormat } from "./pat-format.js";
 

@@ -1,8 +1,13 @@
 import type { TokenCredential } from "@azure/core-auth";
 import { jsonOrUndefined } from "../net/json-text.js";
 import { z } from "zod";
-import { FetchRejectedError } from "../net/fetch-json.js";
-import { httpSender, retryAfterSeconds, type HttpResponse, type HttpSend } from "../net/http-request.js";
+import {
+  FetchRejectedError,
+  httpSender,
+  retryAfterSeconds,
+  type HttpResponse,
+  type HttpSend,
+} from "../net/http-request.js";
 import { GraphError, type GraphOperation } from "./graph-error.js";
 
 /**

@@ -1,3 +1,5 @@
+import { UpstreamError } from "../net/upstream-error.js";
+
 /**
  * What went wrong talking to Microsoft Graph, as data. The message is built from the reason only:
  * never the secret, the bearer token or Graph's message text.
@@ -15,35 +17,17 @@ export type GraphErrorReason =
 
 export type GraphOperation = "addPassword" | "removePassword" | "listPasswords";
 
-export class GraphError extends Error {
+export class GraphError extends UpstreamError<GraphOperation, GraphErrorReason> {
   override name = "GraphError";
 
-  constructor(
-    readonly operation: GraphOperation,
-    readonly reason: GraphErrorReason,
-  ) {
-    super(`Microsoft Graph ${operation}: ${describe(reason)}`);
-  }
-
-  get transient(): boolean {
-    return this.reason.kind === "throttled" || this.reason.kind === "unavailable";
+  constructor(operation: GraphOperation, reason: GraphErrorReason) {
+    super("Microsoft Graph", operation, reason, detail(reason));
   }
 }
 
-function describe(reason: GraphErrorReason): string {
-  switch (reason.kind) {
-    case "throttled":
-    case "unavailable":
-      return reason.retryAfterSeconds !== undefined
-        ? `${reason.kind} (retry after ${reason.retryAfterSeconds}s)`
-        : reason.kind;
-    case "forbidden":
-      return reason.code !== undefined ? `forbidden (${reason.code})` : "forbidden";
-    case "rejected":
-      return `rejected (${reason.code ?? `status ${reason.status}`})`;
-    case "malformed":
-      return `unexpected response (status ${reason.status})`;
-    default:
-      return reason.kind;
-  }
+function detail(reason: GraphErrorReason): string | undefined {
+  if (reason.kind === "forbidden")
+    return reason.code !== undefined ? `forbidden (${reason.code})` : "forbidden";
+  if (reason.kind === "rejected") return `rejected (${reason.code ?? `status ${reason.status}`})`;
+  return undefined;
 }

@@ -1,8 +1,16 @@
 import http from "node:http";
 import https from "node:https";
 import { rootCertificates } from "node:tls";
-import { FetchRejectedError, FetchUnavailableError } from "./fetch-json.js";
 import { isAllowedFetchUrl } from "./loopback.js";
+
+/** The remote end could not be reached or did not answer usably (network, timeout, 5xx, size). */
+export class FetchUnavailableError extends Error {
+  override name = "FetchUnavailableError";
+}
+/** The remote end answered, but not with what was asked for (4xx, not JSON, URL refused). */
+export class FetchRejectedError extends Error {
+  override name = "FetchRejectedError";
+}
 
 export interface HttpRequest {
   method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";

@@ -4,7 +4,7 @@ import https from "node:https";
 import { z } from "zod";
 import type { DevCertificate } from "../dev-certificate.js";
 import { randomPat } from "../sample-data.js";
-import { listen, readText, sendJson, FaultQueue, jsonOrUndefined } from "./emulator-http.js";
+import { listen, readText, sendJson, FaultQueue, serveControl } from "./emulator-http.js";
 import type { DevSigner } from "./signer.js";
 
 /**
@@ -424,23 +424,15 @@ export async function startAzureDevOpsEmulator(
     )[method ?? ""];
   }
 
-  async function control(req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<void> {
-    if (path === "/_emulator/stats" && req.method === "GET") return sendJson(res, 200, stats);
-    if (path === "/_emulator/faults" && req.method === "POST") {
-      const text = await readText(req, 4096);
-      const parsed = faultSchema.safeParse(jsonOrUndefined(text));
-      if (!parsed.success) return sendJson(res, 400, { message: "Invalid fault." });
-      faults.add(parsed.data);
-      res.writeHead(204).end();
-      return;
-    }
-    sendJson(res, 404, { message: "Unknown emulator control path." });
-  }
-
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "https://localhost");
     const path = url.pathname.replace(/\/{2,}/g, "/");
-    if (path.startsWith("/_emulator/")) return control(req, res, path);
+    const controlled = await serveControl(req, res, path, {
+      stats: () => stats,
+      faults,
+      faultSchema: faultSchema,
+    });
+    if (controlled) return;
     const match = /^\/([^/_][^/]*)\/_apis\/(.+?)\/?$/.exec(path);
     const rest = match?.[2]?.toLowerCase() ?? "";
     let op = operationOf(req.method, rest);

@@ -1,5 +1,7 @@
 import type http from "node:http";
 import type { AddressInfo } from "node:net";
+import { z } from "zod";
+import { jsonOrUndefined } from "../../net/json-text.js";
 
 /** Small pieces shared by the loopback emulators (dev and tests only). */
 
@@ -81,4 +83,46 @@ export class FaultQueue<F extends { count: number; operation?: string | undefine
   }
 }
 
-export { jsonOrUndefined } from "../../net/json-text.js";
+/** A fault for emulators whose faults name no operation: the next `count` requests answer `status`. */
+export const plainFaultSchema = z.strictObject({
+  status: z.number().int().min(400).max(599),
+  count: z.number().int().min(1).max(1000),
+});
+
+export interface ControlRoutes<F extends { count: number; operation?: string | undefined }> {
+  stats: () => unknown;
+  resetStats?: () => void;
+  faults: FaultQueue<F>;
+  faultSchema: z.ZodType<F>;
+}
+
+/**
+ * The test-control routes every emulator serves under `/_emulator/`: `GET stats`,
+ * `POST stats/reset`, `POST faults` (a fault checked by the emulator's schema). True when the path
+ * was a control path and has been answered.
+ */
+export async function serveControl<F extends { count: number; operation?: string | undefined }>(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  path: string,
+  control: ControlRoutes<F>,
+): Promise<boolean> {
+  if (!path.startsWith("/_emulator/")) return false;
+  if (path === "/_emulator/stats" && req.method === "GET") {
+    sendJson(res, 200, control.stats());
+  } else if (path === "/_emulator/stats/reset" && req.method === "POST" && control.resetStats !== undefined) {
+    control.resetStats();
+    res.writeHead(204).end();
+  } else if (path === "/_emulator/faults" && req.method === "POST") {
+    const parsed = control.faultSchema.safeParse(jsonOrUndefined(await readText(req, 4096)));
+    if (!parsed.success) {
+      sendJson(res, 400, { error: { code: "BadRequest", message: "Invalid fault." } });
+    } else {
+      control.faults.add(parsed.data);
+      res.writeHead(204).end();
+    }
+  } else {
+    sendJson(res, 404, { error: { code: "NotFound", message: "Unknown emulator control path." } });
+  }
+  return true;
+}

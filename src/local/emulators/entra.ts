@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomUUID } from "node:crypto";
 import https from "node:https";
 import type http from "node:http";
 import type { DevCertificate } from "../dev-certificate.js";
-import { FaultQueue, listen, readText, sendJson } from "./emulator-http.js";
+import { FaultQueue, listen, readText, sendJson, plainFaultSchema, serveControl } from "./emulator-http.js";
 import type { DevSigner } from "./signer.js";
 
 /**
@@ -401,13 +401,8 @@ export async function startEntraEmulator(options: EntraEmulatorOptions): Promise
 
   async function route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const path = new URL(req.url ?? "/", base).pathname;
-    if (path === "/_emulator/faults" && req.method === "POST") {
-      const body = JSON.parse((await readText(req)) ?? "{}") as { status?: unknown; count?: unknown };
-      if (typeof body.status !== "number" || typeof body.count !== "number") return sendJson(res, 400, {});
-      faults.add({ status: body.status, count: body.count });
-      return sendJson(res, 204, {});
-    }
-    if (path === "/_emulator/stats" && req.method === "GET") return sendJson(res, 200, stats);
+    if (await serveControl(req, res, path, { stats: () => stats, faults, faultSchema: plainFaultSchema }))
+      return;
     const fault = faults.take();
     if (fault !== undefined)
       return aadError(res, fault.status, "temporarily_unavailable", 50196, "Injected fault.");

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type http from "node:http";
 import https from "node:https";
 import { z } from "zod";
-import { listen, readText, sendJson, FaultQueue, jsonOrUndefined } from "./emulator-http.js";
+import { listen, readText, sendJson, FaultQueue, serveControl } from "./emulator-http.js";
 
 /**
  * Key Vault secrets data plane on loopback HTTPS, as the real SecretClient speaks it
@@ -460,29 +460,18 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions): P
     },
   ];
 
-  async function control(req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<void> {
-    if (path === "/_emulator/stats" && req.method === "GET") return sendJson(res, 200, stats);
-    if (path === "/_emulator/stats/reset" && req.method === "POST") {
-      stats = { requests: 0, byOperation: {} };
-      res.writeHead(204).end();
-      return;
-    }
-    if (path === "/_emulator/faults" && req.method === "POST") {
-      const text = await readText(req, 4096);
-      const parsed = faultSchema.safeParse(jsonOrUndefined(text));
-      if (!parsed.success)
-        return sendJson(res, 400, { error: { code: "BadParameter", message: "Invalid fault." } });
-      faults.add(parsed.data);
-      res.writeHead(204).end();
-      return;
-    }
-    sendJson(res, 404, { error: { code: "NotFound", message: "Unknown emulator control path." } });
-  }
-
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", origin);
     const path = url.pathname.replace(/\/{2,}/g, "/");
-    if (path.startsWith("/_emulator/")) return control(req, res, path);
+    const controlled = await serveControl(req, res, path, {
+      stats: () => stats,
+      resetStats: () => {
+        stats = { requests: 0, byOperation: {} };
+      },
+      faults,
+      faultSchema: faultSchema,
+    });
+    if (controlled) return;
 
     const route = routes.find((r) => r.pattern.test(path) && r.method === req.method);
     const pathKnown = routes.some((r) => r.pattern.test(path));

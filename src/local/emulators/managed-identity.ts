@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import http from "node:http";
-import { FaultQueue, listen, readText, sendJson } from "./emulator-http.js";
+import { FaultQueue, listen, sendJson, plainFaultSchema, serveControl } from "./emulator-http.js";
 import type { DevSigner } from "./signer.js";
 
 /**
@@ -49,13 +49,8 @@ export async function startManagedIdentityEmulator(
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://localhost");
-    if (url.pathname === "/_emulator/stats") return sendJson(res, 200, { tokenRequests });
-    if (url.pathname === "/_emulator/faults" && req.method === "POST") {
-      const body = JSON.parse((await readText(req)) ?? "{}") as { status?: unknown; count?: unknown };
-      if (typeof body.status !== "number" || typeof body.count !== "number") return sendJson(res, 400, {});
-      faults.add({ status: body.status, count: body.count });
-      return sendJson(res, 204, {});
-    }
+    const control = { stats: () => ({ tokenRequests }), faults, faultSchema: plainFaultSchema };
+    if (await serveControl(req, res, url.pathname, control)) return;
     if (url.pathname !== "/msi/token" || req.method !== "GET") {
       return sendJson(res, 404, { error: "not_found", message: "Not found" });
     }

@@ -4,7 +4,7 @@ import type { TokenCredential } from "@azure/core-auth";
 import { createDevCertificate } from "../src/local/dev-certificate.js";
 import { DEV_CLIENTS, DEV_DOWNSTREAM_APP, DEV_PUBLIC_CLIENT, DEV_USER } from "../src/local/dev-identities.js";
 import { startEntraEmulator, type EntraEmulator } from "../src/local/emulators/entra.js";
-import { startGraphEmulator, type GraphEmulator } from "../src/local/emulators/graph.js";
+import { passwordsReachEntra, startGraphEmulator, type GraphEmulator } from "../src/local/emulators/graph.js";
 import { DevSigner } from "../src/local/emulators/signer.js";
 import { randomClientSecret } from "../src/local/sample-data.js";
 import { ApplicationPasswordsClient } from "../src/graph/application-passwords-client.js";
@@ -98,14 +98,7 @@ describe("Microsoft Graph application-passwords client against the emulator", ()
         },
       ],
       propagationDelayMs: 10_000,
-      onPasswordAdded: (e) =>
-        entra.addClientSecret(e.appId, {
-          keyId: e.keyId,
-          secret: e.secretText,
-          usableFrom: e.usableFrom,
-          expiresOn: e.expiresOn,
-        }),
-      onPasswordRemoved: (e) => entra.removeClientSecret(e.appId, e.keyId),
+      ...passwordsReachEntra(entra),
       now: () => clock,
     });
   });

@@ -26,7 +26,7 @@ import {
 import { startAzuriteBlob, type AzuriteBlob } from "./emulators/azurite.js";
 import { startAzureDevOpsEmulator, type AzureDevOpsEmulator } from "./emulators/azure-devops.js";
 import { startEntraEmulator, type EntraEmulator } from "./emulators/entra.js";
-import { startGraphEmulator, type GraphEmulator } from "./emulators/graph.js";
+import { passwordsReachEntra, startGraphEmulator, type GraphEmulator } from "./emulators/graph.js";
 import { startKeyVaultEmulator, type KeyVaultEmulator } from "./emulators/keyvault.js";
 import { startManagedIdentityEmulator, type ManagedIdentityEmulator } from "./emulators/managed-identity.js";
 import { DevSigner } from "./emulators/signer.js";
@@ -179,14 +179,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
           ],
         },
       ],
-      onPasswordAdded: (e) =>
-        entra.addClientSecret(e.appId, {
-          keyId: e.keyId,
-          secret: e.secretText,
-          usableFrom: e.usableFrom,
-          expiresOn: e.expiresOn,
-        }),
-      onPasswordRemoved: (e) => entra.removeClientSecret(e.appId, e.keyId),
+      ...passwordsReachEntra(entra),
     });
     closers.push(graph.close);
 

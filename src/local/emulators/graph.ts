@@ -5,6 +5,7 @@ import { z } from "zod";
 import type { DevCertificate } from "../dev-certificate.js";
 import { randomClientSecret } from "../sample-data.js";
 import { listen, readText, sendJson, FaultQueue, serveControl } from "./emulator-http.js";
+import type { EntraEmulator } from "./entra.js";
 import type { DevSigner } from "./signer.js";
 
 /**
@@ -116,6 +117,22 @@ const faultSchema = z.strictObject({
   retryAfterSeconds: z.number().int().min(0).max(3600).optional(),
   operation: z.enum(["addPassword", "removePassword", "getApplication"]).optional(),
 });
+
+/** Graph's password changes, told to the Entra emulator: a new secret works there (from its time), a removed one stops. */
+export function passwordsReachEntra(
+  entra: Pick<EntraEmulator, "addClientSecret" | "removeClientSecret">,
+): Pick<GraphEmulatorOptions, "onPasswordAdded" | "onPasswordRemoved"> {
+  return {
+    onPasswordAdded: (e) =>
+      entra.addClientSecret(e.appId, {
+        keyId: e.keyId,
+        secret: e.secretText,
+        usableFrom: e.usableFrom,
+        expiresOn: e.expiresOn,
+      }),
+    onPasswordRemoved: (e) => entra.removeClientSecret(e.appId, e.keyId),
+  };
+}
 
 export async function startGraphEmulator(options: GraphEmulatorOptions): Promise<GraphEmulator> {
   const now = options.now ?? Date.now;

@@ -42,7 +42,7 @@ describe("rotation sweep cost over 1,000 credentials", () => {
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
 
-  test("nothing due: exactly ⌈N/25⌉ list pages, and one grant check", async () => {
+  test("nothing due: exactly ⌈N/25⌉ list pages and nothing else (the grant's token is cached)", async () => {
     await call("/admin/rotation-sweep", "POST"); // warms the grant's access token
     stack.keyVault.resetStats();
     const res = await call("/admin/rotation-sweep", "POST");

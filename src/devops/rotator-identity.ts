@@ -50,7 +50,8 @@ const REFRESH_TOKEN_LIFETIME_MS = 90 * DAY_MS;
 const STORE_NEW_AFTER_MS = DAY_MS;
 /** Access tokens are renewed this long before they expire. */
 const MARGIN_MS = 5 * 60_000;
-const GRANTS_CACHE_MS = 60_000;
+/** Grants change rarely (a person consents once); a listing of a large vault is not cheap. */
+const GRANTS_CACHE_MS = 15 * 60_000;
 
 export interface RotatorIdentityOptions {
   store: SecretStore;
@@ -80,9 +81,17 @@ export class RotatorIdentity {
    * one tagged with none; undefined when there is none (the broker cannot act on PATs there).
    */
   async grantFor(organization: string): Promise<string | undefined> {
-    const grants = await this.listGrants();
-    const exact = grants.find((g) => g.organization?.toLowerCase() === organization.toLowerCase());
-    return (exact ?? grants.find((g) => g.organization === undefined))?.name;
+    const pick = (grants: readonly Grant[]) =>
+      (
+        grants.find((g) => g.organization?.toLowerCase() === organization.toLowerCase()) ??
+        grants.find((g) => g.organization === undefined)
+      )?.name;
+    const cached = this.grants;
+    const found = pick(await this.listGrants());
+    if (found !== undefined || cached === undefined) return found;
+    // None in a cached list: a grant stored since then is looked for once more.
+    this.grants = undefined;
+    return pick(await this.listGrants());
   }
 
   private async listGrants(): Promise<Grant[]> {

@@ -22,7 +22,7 @@ async function main(): Promise<void> {
     for (const p of manyPats(N)) stack.keyVault.seed(p.name, p.value, p);
     const admin = await callerToken(stack, "dev-admin");
     const sweep = async () => {
-      const res = await fetch(`${stack.brokerUrl}/api/admin/rotation-sweep`, {
+      const res = await fetch(`${stack.brokerUrl}/api/sweeps/rotation`, {
         method: "POST",
         headers: { authorization: `Bearer ${admin}` },
       });
@@ -64,7 +64,7 @@ async function main(): Promise<void> {
         "",
         `rotation sweep over ${total} credentials (${N} seeded, nothing due), median of ${ROUNDS} rounds`,
         `${"".padEnd(34)} ${"vault requests".padStart(14)} ${"ms".padStart(8)}`,
-        `${"sweep (POST admin/rotation-sweep)".padEnd(34)} ${String(sweepRequests).padStart(14)} ${median(sweepMs).toFixed(0).padStart(8)}`,
+        `${"sweep (POST sweeps/rotation)".padEnd(34)} ${String(sweepRequests).padStart(14)} ${median(sweepMs).toFixed(0).padStart(8)}`,
         `${"bare SecretClient listing".padEnd(34)} ${String(listRequests).padStart(14)} ${median(listMs).toFixed(0).padStart(8)}`,
         "",
         `vault requests ${sweepRequests} (target ⌈N/25⌉ = ${pages}) ${sweepRequests === pages ? "ok" : "MISSED"}`,

@@ -73,7 +73,7 @@ describe("expiry notices on the dev stack", () => {
   async function sweepResponse(
     token = admin,
   ): Promise<{ status: number; text: string; retryAfter: string | null }> {
-    const res = await stack.api("/admin/notice-sweep", {
+    const res = await stack.api("/sweeps/notices", {
       method: "POST",
       headers: { authorization: `Bearer ${token}` },
     });
@@ -353,9 +353,9 @@ describe("expiry notices on the dev stack", () => {
     const caller = await callerToken(stack, "dev-caller");
     const denied = await sweepResponse(caller);
     assert.equal(denied.status, 403);
-    const unauthenticated = await stack.api("/admin/notice-sweep", { method: "POST" });
+    const unauthenticated = await stack.api("/sweeps/notices", { method: "POST" });
     assert.equal(unauthenticated.status, 401);
-    const bad = await stack.api("/admin/notice-sweep?force=1", {
+    const bad = await stack.api("/sweeps/notices?force=1", {
       method: "POST",
       headers: { authorization: `Bearer ${admin}` },
     });

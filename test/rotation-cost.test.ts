@@ -43,9 +43,9 @@ describe("rotation sweep cost over 1,000 credentials", () => {
     });
 
   test("nothing due: exactly ⌈N/25⌉ list pages and nothing else (the grant's token is cached)", async () => {
-    await call("/admin/rotation-sweep", "POST"); // warms the grant's access token
+    await call("/sweeps/rotation", "POST"); // warms the grant's access token
     stack.keyVault.resetStats();
-    const res = await call("/admin/rotation-sweep", "POST");
+    const res = await call("/sweeps/rotation", "POST");
     assert.equal(res.status, 200);
     const stats = stack.keyVault.stats();
     assert.equal(stats.byOperation.listSecrets, Math.ceil(total / 25));
@@ -70,7 +70,7 @@ describe("rotation sweep cost over 1,000 credentials", () => {
       assert.equal(due.status, 200);
     }
     stack.keyVault.resetStats();
-    const res = await call("/admin/rotation-sweep", "POST");
+    const res = await call("/sweeps/rotation", "POST");
     const report = (await res.json()) as { rotated: unknown[] };
     assert.equal(report.rotated.length, 2);
     const stats = stack.keyVault.stats();

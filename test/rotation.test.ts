@@ -80,7 +80,7 @@ async function rotationStack(
       assert.equal(res.status, 200, res.text);
     },
     sweep: async () => {
-      const res = await call("/admin/rotation-sweep", "POST");
+      const res = await call("/sweeps/rotation", "POST");
       assert.equal(res.status, 200, res.text);
       return res.json() as unknown as Report;
     },
@@ -215,9 +215,9 @@ describe("rotation on the dev stack (grace 60 minutes)", () => {
     await h.expireIn("pat-race", 3);
     const before = h.activeFor("pat-race").length;
     const answers = await Promise.all([
-      h.call("/admin/rotation-sweep", "POST"),
-      h.call("/admin/rotation-sweep", "POST"),
-      h.call("/admin/rotation-sweep", "POST"),
+      h.call("/sweeps/rotation", "POST"),
+      h.call("/sweeps/rotation", "POST"),
+      h.call("/sweeps/rotation", "POST"),
     ]);
     const ok = answers.filter((a) => a.status === 200);
     const busy = answers.filter((a) => a.status === 409);
@@ -242,7 +242,7 @@ describe("rotation on the dev stack (grace 60 minutes)", () => {
     assert.equal(item["status"], "rotation-failed");
     assert.equal(item["rotationError"], "devops_create_forbidden");
     assert.ok(await h.currentWorks("pat-refused"), "the stored PAT still works");
-    const notices = await h.call("/admin/notice-sweep", "POST");
+    const notices = await h.call("/sweeps/notices", "POST");
     assert.equal(notices.status, 200, notices.text);
     assert.ok(
       h.stack.webhookSink
@@ -351,7 +351,7 @@ describe("rotation with no grace period, crashes injected after every step", () 
       if (step === "revoked") {
         assert.equal((await h.call(`/inventory/${name}/rotate`, "POST")).status, 200);
         crashAt = { step, name };
-        await h.call("/admin/rotation-sweep", "POST");
+        await h.call("/sweeps/rotation", "POST");
       } else {
         crashAt = { step, name };
         const crashed = await h.call(`/inventory/${name}/rotate`, "POST");

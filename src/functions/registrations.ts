@@ -1,4 +1,4 @@
-import { postNoticeSweep, postRotationSweep } from "../http/handlers/admin.js";
+import { postNoticeSweep, postRotationSweep } from "../http/handlers/sweeps.js";
 import { getHealth } from "../http/handlers/health.js";
 import { getOpenApi } from "../http/handlers/openapi.js";
 import {
@@ -53,10 +53,10 @@ export const registrations: Registrations = {
       methods: { POST: rotateInventoryItem },
       audited: true,
     },
-    { name: "notice-sweep", route: "admin/notice-sweep", methods: { POST: postNoticeSweep }, audited: true },
+    { name: "notice-sweep", route: "sweeps/notices", methods: { POST: postNoticeSweep }, audited: true },
     {
       name: "rotation-sweep",
-      route: "admin/rotation-sweep",
+      route: "sweeps/rotation",
       methods: { POST: postRotationSweep },
       audited: true,
     },

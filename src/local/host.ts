@@ -1,6 +1,7 @@
 import { Cron } from "croner";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { assertHostAccepts } from "../functions/host-rules.js";
 import type { Registrations } from "../functions/registrations.js";
 import { dispatch } from "../http/dispatch.js";
 import { problems } from "../http/problem.js";
@@ -109,6 +110,8 @@ function send(res: http.ServerResponse, response: BrokerResponse): void {
 
 export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
   const { runtime, registrations } = options;
+  // What Azure would refuse must not start here either.
+  assertHostAccepts(registrations);
   const prefix = options.routePrefix ?? "api";
   const routes = registrations.http.map((r) => compileRoute(prefix, r));
 

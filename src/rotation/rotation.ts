@@ -110,7 +110,7 @@ export class Rotation {
     });
   }
 
-  /** The timer and `POST /api/admin/rotation-sweep`. */
+  /** The timer and `POST /api/sweeps/rotation`. */
   async sweep(trigger: "timer" | "route"): Promise<Leased<RotationReport>> {
     const outcome = await withLease(this.options.leases, ROTATION_LEASE, async (lease) => {
       const report: RotationReport = {

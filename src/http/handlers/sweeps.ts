@@ -5,13 +5,13 @@ import { sweepInProgress } from "../problem.js";
 import { parseQuery } from "../query.js";
 import { json } from "../route.js";
 
-/** Admin routes that run a timer's work on demand. */
+/** Routes that run a timer's work on demand (not under `admin/`: the Functions host reserves it). */
 
 const noQuery = z.strictObject({});
 const NO_STORE = { "cache-control": "no-store" };
 
 /**
- * POST /api/admin/notice-sweep: runs the expiry-notice sweep now and answers its report (names
+ * POST /api/sweeps/notices: runs the expiry-notice sweep now and answers its report (names
  * and reasons only). While another sweep holds the lease it answers 409 `sweep_in_progress` at
  * once rather than waiting: that sweep sends whatever is due.
  */
@@ -22,7 +22,7 @@ export const postNoticeSweep = audited("audit.admin", "notice-sweep", ROLES.secr
   return json(200, outcome.value, NO_STORE);
 });
 
-/** POST /api/admin/rotation-sweep: the rotation sweep now; 409 while another holds the lease. */
+/** POST /api/sweeps/rotation: the rotation sweep now; 409 while another holds the lease. */
 export const postRotationSweep = audited(
   "audit.admin",
   "rotation-sweep",

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { writeSync } from "node:fs";
 
 /**
@@ -135,12 +136,51 @@ export const stdoutSink: LogSink = (line) => {
   stdout(line);
 };
 
+/**
+ * Where the lines of one invocation go while it runs: in Azure its InvocationContext, so the host
+ * records each line's severity and invocation id (raw stdout arrives as untied Information text).
+ * Structural, so the domain needs no `@azure/functions`.
+ */
+export interface InvocationLog {
+  log(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+interface InvocationScope {
+  target: InvocationLog;
+  open: boolean;
+}
+
+const invocation = new AsyncLocalStorage<InvocationScope>();
+
+/**
+ * Runs one invocation with its lines routed to `target`. Work it leaves running (a shared cache
+ * refresh) outlives it: those later lines go back to the logger's own sink, since the host drops
+ * an invocation's lines that arrive after its answer.
+ */
+export async function withInvocationLog<T>(target: InvocationLog, run: () => Promise<T>): Promise<T> {
+  const scope: InvocationScope = { target, open: true };
+  try {
+    return await invocation.run(scope, run);
+  } finally {
+    scope.open = false;
+  }
+}
+
+function emit(sink: LogSink, level: LogLevel, line: string): void {
+  const scope = invocation.getStore();
+  if (scope?.open !== true) sink(line);
+  else if (level === "info") scope.target.log(line);
+  else scope.target[level](line);
+}
+
 export function createLogger(sink: LogSink = stdoutSink): Logger {
   return {
-    info: (event, fields) => sink(serialise("info", event, fields)),
-    warn: (event, fields) => sink(serialise("warn", event, fields)),
-    error: (event, fields) => sink(serialise("error", event, fields)),
+    info: (event, fields) => emit(sink, "info", serialise("info", event, fields)),
+    warn: (event, fields) => emit(sink, "warn", serialise("warn", event, fields)),
+    error: (event, fields) => emit(sink, "error", serialise("error", event, fields)),
     // The head holds only the time, the level and our own event name: nothing to scrub.
-    infoPrepared: (event, fields) => sink(`${head("info", event)},${fields.json}}`),
+    infoPrepared: (event, fields) => emit(sink, "info", `${head("info", event)},${fields.json}}`),
   };
 }

@@ -3,28 +3,107 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import functions from "@azure/functions";
-import { azureHttpHandler } from "../src/functions/azure-adapter.js";
+import { routeProblem } from "../src/functions/host-rules.js";
 import { registrations } from "../src/functions/registrations.js";
-import { callerToken, startTestStack } from "./support/dev-stack.js";
+import { HTTP_METHODS } from "../src/http/types.js";
+import { createLogger, withInvocationLog } from "../src/log.js";
+import { callerToken, startTestStack, type TestStack } from "./support/dev-stack.js";
+import {
+  MAIN,
+  ROOT,
+  startStandInWorker,
+  triggerOf,
+  type Invocation,
+  type StandInWorker,
+} from "./support/functions-worker.js";
+import type { RpcLogEntry } from "./support/worker-rpc.js";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const pkg = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
-  main: string;
-  type: string;
+/**
+ * package.json `main` run the way the Azure Functions Node.js worker runs it: `@azure/functions-core`
+ * provided by the worker stand-in, registrations read from `registerFunction`, invocations driven
+ * through the real `@azure/functions` invocation model (RPC http data in, RPC http response out).
+ */
+
+const STATIC_ENV = {
+  KEY_VAULT_URL: "https://kv-test.vault.azure.net",
+  BROKER_TENANT_ID: "72f988bf-86f1-41af-91ab-2d7cd011db47",
+  BROKER_AUDIENCE: "api://token-broker",
+  BROKER_POLICY_FILE: path.join(ROOT, "policy", "dev.json"),
 };
 
-describe("the Azure Functions entry", () => {
+/** The settings a Function App would have for the dev stack's emulators (the CA through NODE_EXTRA_CA_CERTS). */
+function appSettingsOf(stack: TestStack, extra: Record<string, string> = {}): Record<string, string> {
+  const settings: Record<string, string> = {};
+  for (const [k, v] of Object.entries(stack.appSettings)) if (v !== undefined) settings[k] = v;
+  return {
+    ...settings,
+    IDENTITY_ENDPOINT: stack.managedIdentity.endpoint,
+    IDENTITY_HEADER: stack.managedIdentity.header,
+    NODE_EXTRA_CA_CERTS: stack.caFile,
+    ...extra,
+  };
+}
+
+function events(lines: readonly string[]): { event: string; level: string; [k: string]: unknown }[] {
+  return lines.map((l) => JSON.parse(l) as { event: string; level: string });
+}
+
+function stdoutLines(stdout: string): string[] {
+  return stdout.split("\n").filter((l) => l.trim() !== "");
+}
+
+/** Our lines of one invocation: category `user`, tied to its invocation id, before its answer. */
+function userLines(invocation: Invocation): RpcLogEntry[] {
+  for (const log of invocation.logs) {
+    assert.equal(log.category, "user", log.message);
+    assert.equal(log.invocationId, invocation.invocationId);
+    assert.equal(log.afterResponse, false, `written after the answer: ${log.message}`);
+  }
+  return invocation.logs;
+}
+
+/** Exactly one audit line per decision: the one line, or the test fails. */
+function onlyAuditLine(invocation: Invocation): RpcLogEntry {
+  const audit = userLines(invocation).filter((l) => l.message.includes('"event":"audit.'));
+  assert.equal(audit.length, 1, audit.map((l) => l.message).join("\n"));
+  return audit[0] as RpcLogEntry;
+}
+
+const httpRequest = (
+  method: string,
+  route: string,
+  headers: Record<string, string> = {},
+  body?: { string: string } | { bytes: Uint8Array },
+) => ({
+  method,
+  url: `https://func-broker.azurewebsites.net/api/${route}`,
+  headers,
+  query: {},
+  params: {},
+  ...(body !== undefined ? { body } : {}),
+});
+
+describe("the Azure Functions entry, loaded as the Node.js worker loads it", () => {
   test("host.json, package.json main and local.settings.sample.json fit the Functions host", () => {
-    const host = JSON.parse(readFileSync(path.join(ROOT, "host.json"), "utf8")) as Record<string, unknown>;
-    assert.equal(host["version"], "2.0");
-    assert.deepEqual(host["extensionBundle"], {
+    const host = JSON.parse(readFileSync(path.join(ROOT, "host.json"), "utf8")) as {
+      version: string;
+      extensionBundle: unknown;
+      extensions: { http: unknown };
+      logging: { applicationInsights: { samplingSettings: { isEnabled: boolean; excludedTypes: string } } };
+    };
+    assert.equal(host.version, "2.0");
+    assert.deepEqual(host.extensionBundle, {
       id: "Microsoft.Azure.Functions.ExtensionBundle",
       version: "[4.*, 5.0.0)",
     });
-    assert.deepEqual((host["extensions"] as { http: unknown }).http, { routePrefix: "api" });
-    assert.ok(existsSync(path.join(ROOT, pkg.main)), `${pkg.main} is built`);
+    assert.deepEqual(host.extensions.http, { routePrefix: "api" });
+    // Audit lines are traces: sampling must never drop them (the host splits on ';', ignoring case).
+    const excluded = host.logging.applicationInsights.samplingSettings.excludedTypes
+      .split(";")
+      .map((t) => t.trim().toLowerCase());
+    assert.ok(excluded.includes("trace") && excluded.includes("request"), String(excluded));
+    assert.ok(existsSync(MAIN), `${MAIN} is built`);
     const settings = JSON.parse(readFileSync(path.join(ROOT, "local.settings.sample.json"), "utf8")) as {
       Values: Record<string, unknown>;
     };
@@ -37,26 +116,51 @@ describe("the Azure Functions entry", () => {
     );
   });
 
-  test("the main module registers every function of the table", () => {
-    const run = spawnSync(process.execPath, [path.join(ROOT, pkg.main)], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env["PATH"] ?? "",
-        KEY_VAULT_URL: "https://kv-test.vault.azure.net",
-        BROKER_TENANT_ID: "72f988bf-86f1-41af-91ab-2d7cd011db47",
-        BROKER_AUDIENCE: "api://token-broker",
-        BROKER_POLICY_FILE: path.join(ROOT, "policy", "dev.json"),
-      },
-      encoding: "utf8",
-    });
-    assert.equal(run.status, 0, run.stderr);
-    // Outside the Functions host the library runs in test mode and names each registration it skips.
-    for (const route of registrations.http)
-      assert.match(run.stdout + run.stderr, new RegExp(`"${route.name}"`));
+  test("main registers every function of the table with the metadata the host reads", async () => {
+    const worker = await startStandInWorker(STATIC_ENV);
+    try {
+      assert.equal(worker.programmingModel?.name, "@azure/functions");
+      const names = worker.functions.map((f) => f.name).sort();
+      const expected = [...registrations.http, ...registrations.timers].map((r) => r.name).sort();
+      assert.deepEqual(names, expected);
+      for (const route of registrations.http) {
+        const metadata = worker.functions.find((f) => f.name === route.name);
+        assert.ok(metadata);
+        const { binding } = triggerOf(metadata);
+        assert.equal(binding["type"], "httpTrigger");
+        assert.equal(binding["direction"], "in");
+        assert.equal(binding["route"], route.route);
+        assert.equal(routeProblem(route.route), undefined, route.route);
+        assert.deepEqual(binding["methods"], [...HTTP_METHODS]);
+        assert.equal(binding["authLevel"], "anonymous");
+        const outputs = Object.entries(metadata.bindings).filter(([, b]) => b.direction === "out");
+        assert.deepEqual(
+          outputs.map(([name, b]) => [name, b.type]),
+          [["$return", "http"]],
+        );
+      }
+      for (const timer of registrations.timers) {
+        const metadata = worker.functions.find((f) => f.name === timer.name);
+        assert.ok(metadata);
+        const { binding } = triggerOf(metadata);
+        assert.equal(binding["type"], "timerTrigger");
+        assert.equal(binding["direction"], "in");
+        // NCRONTAB: six fields, seconds first.
+        assert.match(binding["schedule"] as string, /^\S+( \S+){5}$/);
+      }
+      const schedules = Object.fromEntries(
+        worker.functions.map((f) => [f.name, triggerOf(f).binding["schedule"]]),
+      );
+      assert.equal(schedules["rotation-sweep-timer"], "0 0 3 * * *");
+      assert.equal(schedules["notice-sweep-timer"], "0 0 8 * * *");
+    } finally {
+      const { code } = await worker.close();
+      assert.equal(code, 0);
+    }
   });
 
   test("a bad configuration stops the worker, naming the settings", () => {
-    const run = spawnSync(process.execPath, [path.join(ROOT, pkg.main)], {
+    const run = spawnSync(process.execPath, [MAIN], {
       cwd: ROOT,
       env: { PATH: process.env["PATH"] ?? "", BROKER_TENANT_ID: "not-a-guid-canary" },
       encoding: "utf8",
@@ -66,51 +170,152 @@ describe("the Azure Functions entry", () => {
     assert.match(run.stderr, /BROKER_TENANT_ID: must be a tenant GUID/);
     assert.doesNotMatch(run.stderr, /not-a-guid-canary/);
   });
-});
 
-describe("the Azure adapter in front of the same handlers", () => {
-  test("translates Functions requests and responses both ways", async () => {
+  test("invocations through the real invocation model: RPC in and out, every line through the invocation's context", async () => {
     const stack = await startTestStack();
+    // Every credential in the notice window, and its webhook failing: a warning line.
+    const env = appSettingsOf(stack, { BROKER_NOTICE_DAYS: "40", BROKER_ROTATE_BEFORE_DAYS: "45" });
+    // The same app started and stopped without an invocation: its raw stdout is the start-up lines.
+    const idle = await startStandInWorker(env);
+    const startup = stdoutLines((await idle.close()).stdout);
+    let worker: StandInWorker | undefined;
     try {
-      const route = registrations.http.find((r) => r.name === "token");
-      assert.ok(route);
-      const handle = azureHttpHandler(route, stack.runtime);
+      worker = await startStandInWorker(env);
       const token = await callerToken(stack);
-      const post = (body: string, headers: Record<string, string>, method = "POST") =>
-        handle(
-          new functions.HttpRequest({
-            method,
-            url: "https://broker.example/api/token",
-            headers,
-            body: { string: body },
-          }),
-        );
+      const canaries = [token, "eyJhbGciOiJSUzI1NiJ9.eyJjYW5hcnkiOiJ4In0.c2lnbmF0dXJlLWNhbmFyeQ"];
 
-      const ok = await post('{"profile":"nuget-feed"}', {
-        "Content-Type": "application/json",
-        Authorization: `Bearer ${token}`,
-      });
-      assert.equal(ok.status, 200);
-      assert.equal((ok.headers as Record<string, string>)["cache-control"], "no-store");
-      assert.equal((JSON.parse(ok.body as string) as { token_type: string }).token_type, "Basic");
+      const health = await worker.http("health", httpRequest("GET", "health"));
+      assert.equal(health.status, 200);
+      assert.deepEqual(JSON.parse(health.text), { status: "ok" });
 
-      const wrongMethod = await post("", {}, "GET");
-      assert.equal(wrongMethod.status, 405);
-      assert.equal((wrongMethod.headers as Record<string, string>)["allow"], "POST");
+      // Not signed by a trusted issuer: 401, one audit line at Information.
+      const forged = await worker.http(
+        "token",
+        httpRequest(
+          "POST",
+          "token",
+          { "content-type": "application/json", authorization: `Bearer ${canaries[1]}` },
+          { string: '{"profile":"nuget-feed"}' },
+        ),
+      );
+      assert.equal(forged.status, 401);
+      assert.match(forged.headers["www-authenticate"] ?? "", /^Bearer realm="token-broker"/);
+      assert.equal(forged.headers["content-type"], "application/problem+json");
+      assert.equal((JSON.parse(forged.text) as { code: string }).code, "invalid_token");
+      const rejected = onlyAuditLine(forged);
+      assert.equal(rejected.level, "information");
+      assert.match(rejected.message, /"event":"audit.token"/);
+      assert.match(rejected.message, /"outcome":"rejected"/);
 
-      const big = "x".repeat(100 * 1024);
-      const tooLarge = await post(big, {
-        "Content-Type": "application/json",
-        Authorization: `Bearer ${token}`,
-      });
-      assert.equal(tooLarge.status, 413);
-      assert.equal((tooLarge.headers as Record<string, string>)["content-type"], "application/problem+json");
+      // The vault failing: 503, its audit line at Error.
+      stack.keyVault.injectFault({ status: 503, count: 20, retryAfterSeconds: 0, operation: "getSecret" });
+      const unavailable = await worker.http(
+        "token",
+        httpRequest(
+          "POST",
+          "token",
+          { "content-type": "application/json", authorization: `Bearer ${token}` },
+          { string: '{"profile":"nuget-feed"}' },
+        ),
+      );
+      stack.keyVault.clearFaults();
+      assert.equal(unavailable.status, 503, unavailable.text);
+      const failed = onlyAuditLine(unavailable);
+      assert.equal(failed.level, "error");
+      assert.match(failed.message, /"event":"audit.token"/);
+      assert.match(failed.message, /"outcome":"failed"/);
 
-      const anonymous = await post('{"profile":"nuget-feed"}', { "Content-Type": "application/json" });
-      assert.equal(anonymous.status, 401);
-      assert.match(anonymous.body as string, /"code":"missing_token"/);
+      // A real token request (body as bytes, as the host sends binary bodies): the PAT, one audit line.
+      const issued = await worker.http(
+        "token",
+        httpRequest(
+          "POST",
+          "token",
+          { "content-type": "application/json", authorization: `Bearer ${token}` },
+          { bytes: new TextEncoder().encode('{"profile":"nuget-feed"}') },
+        ),
+      );
+      assert.equal(issued.status, 200, issued.text);
+      assert.equal(issued.headers["cache-control"], "no-store");
+      const answer = JSON.parse(issued.text) as { token_type: string; access_token: string };
+      assert.equal(answer.token_type, "Basic");
+      canaries.push(answer.access_token);
+      const ok = onlyAuditLine(issued);
+      assert.equal(ok.level, "information");
+      assert.match(ok.message, /"event":"audit.token"/);
+      assert.match(ok.message, /"outcome":"issued"/);
+
+      // A wrong method still reaches our dispatcher (405 + Allow), not the host's 404.
+      const wrong = await worker.http("token", httpRequest("GET", "token"));
+      assert.equal(wrong.status, 405);
+      assert.equal(wrong.headers["allow"], "POST");
+
+      // The notice timer, with every delivery failing: a warning per notice, through the context.
+      stack.webhookSink.failNext(500, 1000);
+      const timer = await worker.timer("notice-sweep-timer");
+      assert.equal(timer.error, undefined);
+      const timerLines = userLines(timer);
+      const warned = timerLines.filter((l) => l.message.includes('"event":"notice.failed"'));
+      assert.ok(warned.length > 0, timerLines.map((l) => l.message).join("\n"));
+      for (const line of warned) assert.equal(line.level, "warning");
+      for (const line of timerLines) {
+        const level = (JSON.parse(line.message) as { level: string }).level;
+        assert.equal(line.level, { info: "information", warn: "warning", error: "error" }[level]);
+      }
+
+      const all = [health, forged, unavailable, issued, wrong, timer].flatMap((i) => i.logs);
+      const { code, stdout, stderr } = await worker.close();
+      worker = undefined;
+      assert.equal(code, 0, stderr);
+      // Nothing but the start-up lines reached raw stdout; no secret anywhere.
+      assert.deepEqual(
+        events(stdoutLines(stdout)).map((e) => e.event),
+        events(startup).map((e) => e.event),
+      );
+      for (const text of [...all.map((l) => l.message), stdout, stderr]) {
+        for (const canary of canaries) assert.ok(!text.includes(canary), "a secret reached a log");
+      }
     } finally {
+      await worker?.close();
       await stack.close();
     }
+  });
+});
+
+describe("log lines during an invocation", () => {
+  test("go to the invocation's InvocationContext with the host's levels, scrubbed; outside one, to the sink", async () => {
+    const seen: { level: string; message: string }[] = [];
+    const context = new functions.InvocationContext({
+      invocationId: "inv-1",
+      functionName: "token",
+      logHandler: (level, ...args) => seen.push({ level, message: String(args[0]) }),
+    });
+    const sink: string[] = [];
+    const log = createLogger((line) => sink.push(line));
+    const jwt = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJjYW5hcnkifQ.c2lnbmF0dXJlY2FuYXJ5";
+    let later: Promise<void> | undefined;
+    await withInvocationLog(context, async () => {
+      log.info("a.info", { token: jwt });
+      log.warn("a.warn");
+      await Promise.resolve();
+      log.error("a.error", { header: `Bearer ${"x".repeat(30)}` });
+      // Work the invocation leaves running: its lines come after the answer.
+      later = new Promise<void>((resolve) => setImmediate(resolve)).then(() => log.info("a.later"));
+    });
+    await later;
+    log.info("outside");
+    assert.deepEqual(
+      seen.map((s) => [s.level, (JSON.parse(s.message) as { event: string }).event]),
+      [
+        ["information", "a.info"],
+        ["warning", "a.warn"],
+        ["error", "a.error"],
+      ],
+    );
+    assert.ok(!seen.some((s) => s.message.includes(jwt) || s.message.includes("x".repeat(30))));
+    assert.deepEqual(
+      sink.map((l) => (JSON.parse(l) as { event: string }).event),
+      ["a.later", "outside"],
+    );
   });
 });

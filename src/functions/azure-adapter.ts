@@ -1,7 +1,8 @@
-import type { HttpRequest, HttpResponseInit } from "@azure/functions";
+import type { HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
 import { dispatch } from "../http/dispatch.js";
 import type { HttpRoute } from "../http/route.js";
 import { MAX_BODY_BYTES, readBodyLimited, type BrokerRequest } from "../http/types.js";
+import { withInvocationLog } from "../log.js";
 import type { Runtime } from "../runtime.js";
 
 /** Functions HttpRequest <-> our host-agnostic shapes; translation only, no behaviour of its own. */
@@ -29,9 +30,11 @@ export async function toBrokerRequest(req: HttpRequest): Promise<BrokerRequest> 
 export function azureHttpHandler(
   route: HttpRoute,
   runtime: Runtime,
-): (req: HttpRequest) => Promise<HttpResponseInit> {
-  return async (req) => {
-    const response = await dispatch(route, runtime, await toBrokerRequest(req));
-    return { status: response.status, headers: response.headers, body: response.body ?? "" };
-  };
+): (req: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit> {
+  // Every line written while the request runs goes through its InvocationContext (level, invocation id).
+  return (req, context) =>
+    withInvocationLog(context, async () => {
+      const response = await dispatch(route, runtime, await toBrokerRequest(req));
+      return { status: response.status, headers: response.headers, body: response.body ?? "" };
+    });
 }

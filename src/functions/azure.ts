@@ -1,6 +1,7 @@
-import { app, type Timer } from "@azure/functions";
+import { app, type InvocationContext, type Timer } from "@azure/functions";
 import { loadConfig } from "../config.js";
 import { HTTP_METHODS } from "../http/types.js";
+import { withInvocationLog } from "../log.js";
 import { createRuntime } from "../runtime.js";
 import { azureHttpHandler } from "./azure-adapter.js";
 import { registrations } from "./registrations.js";
@@ -25,6 +26,7 @@ for (const route of registrations.http) {
 for (const timer of registrations.timers) {
   app.timer(timer.name, {
     schedule: timer.schedule(runtime.config),
-    handler: async (info: Timer) => timer.handler(runtime, { isPastDue: info.isPastDue }),
+    handler: (info: Timer, context: InvocationContext) =>
+      withInvocationLog(context, () => timer.handler(runtime, { isPastDue: info.isPastDue })),
   });
 }

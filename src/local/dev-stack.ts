@@ -68,6 +68,8 @@ export interface DevStack {
   devops: AzureDevOpsEmulator;
   graph: GraphEmulator;
   caFile: string;
+  /** The settings the broker's configuration was loaded from (what a second process needs, with the CA). */
+  appSettings: Readonly<Record<string, string | undefined>>;
   config: BrokerConfig;
   runtime: Runtime;
   close: () => Promise<void>;
@@ -221,7 +223,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       publicClientId: DEV_PUBLIC_CLIENT.clientId,
     });
 
-    const config = loadConfig({
+    const appSettings: Record<string, string | undefined> = {
       BROKER_TENANT_ID: tenantId,
       BROKER_AUDIENCE: DEV_BROKER_AUDIENCE,
       BROKER_POLICY_FILE: DEV_POLICY_FILE,
@@ -234,7 +236,8 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       BROKER_GRAPH_URL: graph.url,
       ...env,
       KEY_VAULT_URL: keyVault.url,
-    });
+    };
+    const config = loadConfig(appSettings);
     const runtime = createRuntime(config, {
       extraCa: tls.cert,
       log,
@@ -260,6 +263,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       devops,
       graph,
       caFile,
+      appSettings,
       config,
       runtime,
       close,

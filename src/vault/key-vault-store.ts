@@ -5,6 +5,7 @@ import { SecretClient, type SecretClientOptions } from "@azure/keyvault-secrets"
 import { z } from "zod";
 import { extraCaPolicy } from "../net/extra-ca-policy.js";
 import { jsonOrUndefined } from "../net/json-text.js";
+import { isLoopbackUrl } from "../net/loopback.js";
 import {
   SecretDeletedError,
   SecretDisabledError,
@@ -112,6 +113,8 @@ export class KeyVaultSecretStore implements SecretStore {
 
   constructor(vaultUrl: string, credential: TokenCredential, options: KeyVaultStoreOptions = {}) {
     const clientOptions = keyVaultClientOptions(options);
+    // A vault on loopback is an emulator (dev stack, worker tests): it cannot answer under vault.azure.net.
+    if (isLoopbackUrl(vaultUrl)) clientOptions.disableChallengeResourceVerification = true;
     clientOptions.additionalPolicies = [
       ...(clientOptions.additionalPolicies ?? []),
       { policy: nextLinkPolicy, position: "perCall" },

@@ -250,6 +250,18 @@ describe("the Azure Functions entry, loaded as the Node.js worker loads it", () 
       assert.equal(wrong.status, 405);
       assert.equal(wrong.headers["allow"], "POST");
 
+      const tooLarge = await worker.http(
+        "token",
+        httpRequest(
+          "POST",
+          "token",
+          { "content-type": "application/json", authorization: `Bearer ${token}` },
+          { string: "x".repeat(100 * 1024) },
+        ),
+      );
+      assert.equal(tooLarge.status, 413);
+      assert.equal(tooLarge.headers["content-type"], "application/problem+json");
+
       // The notice timer, with every delivery failing: a warning per notice, through the context.
       stack.webhookSink.failNext(500, 1000);
       const timer = await worker.timer("notice-sweep-timer");
@@ -263,7 +275,7 @@ describe("the Azure Functions entry, loaded as the Node.js worker loads it", () 
         assert.equal(line.level, { info: "information", warn: "warning", error: "error" }[level]);
       }
 
-      const all = [health, forged, unavailable, issued, wrong, timer].flatMap((i) => i.logs);
+      const all = [health, forged, unavailable, issued, wrong, tooLarge, timer].flatMap((i) => i.logs);
       const { code, stdout, stderr } = await worker.close();
       worker = undefined;
       assert.equal(code, 0, stderr);

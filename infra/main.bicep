@@ -49,6 +49,11 @@ param rotateBeforeDays int = 10
 @maxValue(10080)
 param revokeGraceMinutes int = 60
 
+@description('Minutes a new client secret Entra still refuses is kept, pending verification, before it is removed (BROKER_SECRET_VERIFY_MINUTES).')
+@minValue(1)
+@maxValue(1440)
+param verifyWindowMinutes int = 20
+
 @description('JSON webhook for expiry notices (BROKER_NOTICE_WEBHOOK_URL). Secret-bearing: kept in Key Vault. Empty: none.')
 @secure()
 param noticeWebhookUrl string = ''
@@ -147,6 +152,7 @@ module functionApp 'app/function-app.bicep' = {
     noticeRunbookUrl: noticeRunbookUrl
     rotateBeforeDays: rotateBeforeDays
     revokeGraceMinutes: revokeGraceMinutes
+    verifyWindowMinutes: verifyWindowMinutes
     noticeWebhookUrl: noticeWebhookUrl
     noticeTeamsUrl: noticeTeamsUrl
   }

@@ -102,6 +102,8 @@ const settingsSchema = z.object({
   BROKER_NOTICE_DAYS: noticeDaysList.default([7]),
   BROKER_ROTATE_BEFORE_DAYS: intSetting(1, 365).default(10),
   BROKER_REVOKE_GRACE_MINUTES: intSetting(0, 7 * 24 * 60).default(60),
+  // Entra takes seconds to ~10 minutes to accept a new client secret everywhere (PROTOCOLS §5).
+  BROKER_SECRET_VERIFY_MINUTES: intSetting(1, 24 * 60).default(20),
   // Azure DevOps has two hosts: the PAT Lifecycle API lives on vssps.dev.azure.com, everything
   // else (connectionData, git) on dev.azure.com. Two settings, so neither is derived by string surgery.
   BROKER_DEVOPS_URL: httpsOrLoopback.default("https://dev.azure.com"),
@@ -143,6 +145,8 @@ export interface BrokerConfig {
   noticeDays: number[];
   rotateBeforeDays: number;
   revokeGraceMinutes: number;
+  /** How long a new client secret Entra still refuses is kept (pending verification) before it is removed. */
+  secretVerifyMinutes: number;
   /** Azure DevOps organizations host (connectionData, git), e.g. https://dev.azure.com. */
   devopsUrl: string;
   /** Azure DevOps identity host of the PAT Lifecycle API, e.g. https://vssps.dev.azure.com. */
@@ -215,6 +219,7 @@ export function loadConfig(env: Env): BrokerConfig {
     noticeDays: s.BROKER_NOTICE_DAYS,
     rotateBeforeDays: s.BROKER_ROTATE_BEFORE_DAYS,
     revokeGraceMinutes: s.BROKER_REVOKE_GRACE_MINUTES,
+    secretVerifyMinutes: s.BROKER_SECRET_VERIFY_MINUTES,
     devopsUrl: s.BROKER_DEVOPS_URL.replace(/\/+$/, ""),
     devopsVsspsUrl: s.BROKER_DEVOPS_VSSPS_URL.replace(/\/+$/, ""),
     graphUrl: s.BROKER_GRAPH_URL.replace(/\/+$/, ""),

@@ -48,8 +48,8 @@ export interface RuntimeOptions {
   now?: () => number;
   /** Tests: shorter timeouts and backoff for notice delivery. */
   noticeDelivery?: Partial<DeliveryOptions>;
-  /** Tests: fewer and shorter tries when proving a new client secret works. */
-  rotationVerify?: { verifyAttempts?: number; verifyDelayMs?: number };
+  /** Tests: the waits between the quick tries of a new client secret right after it is added. */
+  rotationVerify?: { retryDelaysMs?: readonly number[] };
   /** Tests: how old an unknown marked credential must be before a sweep revokes it. */
   orphanMinAgeMs?: number;
   /** Tests: a hook after each rotation step (a SimulatedCrash there is a process dying). */
@@ -142,6 +142,7 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
     now,
     rotateBeforeDays: config.rotateBeforeDays,
     revokeGraceMinutes: config.revokeGraceMinutes,
+    secretVerifyMinutes: config.secretVerifyMinutes,
     onListed: (managed) => rotator.learnGrants(managed),
     probeGrant: async (name) => {
       try {

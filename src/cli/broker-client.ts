@@ -40,6 +40,7 @@ export const itemSchema = z.looseObject({
   keyId: z.string().optional(),
   clientId: z.string().optional(),
   rotationError: z.string().optional(),
+  pendingVerificationSince: isoDate.optional(),
 });
 export type Item = z.infer<typeof itemSchema>;
 
@@ -70,7 +71,12 @@ export const deletedSchema = z.looseObject({
   recoverableDays: z.number().int(),
 });
 export type Deleted = z.infer<typeof deletedSchema>;
-const rotatedSchema = z.looseObject({ name: z.string(), version: z.string() });
+// `status` is absent from older brokers: they answered only once rotated.
+const rotatedSchema = z.looseObject({
+  name: z.string(),
+  version: z.string(),
+  status: z.enum(["rotated", "pending-verification"]).default("rotated"),
+});
 
 const problemSchema = z.looseObject({
   type: z.string().optional(),
@@ -182,7 +188,7 @@ export class BrokerClient {
     return { created: res.status === 201, item: parse(itemSchema, await json(res)) };
   }
 
-  async rotate(name: string): Promise<{ name: string; version: string }> {
+  async rotate(name: string): Promise<z.infer<typeof rotatedSchema>> {
     const res = await this.request("POST", `inventory/${encodeURIComponent(name)}/rotate`);
     return parse(rotatedSchema, await json(res));
   }

@@ -298,6 +298,10 @@ Examples:
     .action(async (name: string, opts: { json?: true }, cmd: Command) => {
       const result = await client(cmd).rotate(name);
       if (opts.json) json(result);
+      else if (result.status === "pending-verification")
+        out(
+          `Stored ${result.name}'s new secret as version ${result.version}, pending verification: Entra does not accept it yet, so the old one is still handed out; a later sweep or rotate promotes it\n`,
+        );
       else
         out(
           `Rotated ${result.name}: new version ${result.version}; the old credential is revoked after the grace period\n`,

@@ -21,6 +21,7 @@ const STATUS_STYLE: Record<Status, Format> = {
   expired: "red",
   "rotation-failed": ["red", "bold"],
   disabled: "gray",
+  "pending-verification": "cyan",
   "pending-revoke": "magenta",
 };
 
@@ -132,6 +133,7 @@ export function itemDetails(item: Item, p: Painter): string {
     ["Client id", item.clientId],
     ["Content type", item.contentType ?? undefined],
     ["Rotation error", item.rotationError],
+    ["Pending verification since", item.pendingVerificationSince],
   ];
   const shown = fields.filter((f): f is [string, string] => f[1] !== undefined);
   const width = Math.max(...shown.map(([label]) => label.length)) + 1;

@@ -5,6 +5,7 @@ import {
   type SecretStore,
 } from "../vault/secret-store.js";
 import { formatPending, MAX_PENDING, parsePending } from "./pending-revoke.js";
+import { parseVerifyPending } from "./verify-pending.js";
 import { decodePosition, encodePosition } from "./continuation.js";
 import type { ImportRequest } from "./import-request.js";
 import { InventoryError } from "./inventory-error.js";
@@ -64,6 +65,8 @@ export type UpstreamCreator = (
   expiresOn: Date;
   upstreamId: string;
   upstreamIdTag: string;
+  /** The upstream id, and `verify-pending` when upstream does not accept it yet. */
+  tags: Record<string, string>;
   /** Revokes it again (best effort): it could not be stored, so nobody will ever hold it. */
   discard: () => Promise<void>;
 }>;
@@ -229,7 +232,11 @@ export class Inventory {
       new InventoryError("invalid_field", { field, message });
     // Pending revocations are carried out where the credential lives: moving it first would revoke
     // them in the wrong organization or app and leave the old ones live.
-    if (current !== undefined && parsePending(current.tags[TAG.pendingRevoke]).length > 0) {
+    if (
+      current !== undefined &&
+      (parsePending(current.tags[TAG.pendingRevoke]).length > 0 ||
+        parseVerifyPending(current.tags[TAG.verifyPending]) !== undefined)
+    ) {
       const moves: [keyof ImportRequest, string][] = [
         ["organization", TAG.organization],
         ["applicationObjectId", TAG.applicationObjectId],
@@ -301,7 +308,7 @@ export class Inventory {
         written = await this.store.setSecret(name, fresh.value, {
           contentType: CONTENT_TYPES[request.kind],
           expiresOn: fresh.expiresOn,
-          tags: { ...tags, [fresh.upstreamIdTag]: fresh.upstreamId.toLowerCase() },
+          tags: { ...tags, ...fresh.tags },
         });
       } catch (error) {
         await fresh.discard();
@@ -365,14 +372,22 @@ function nextTags(
     // The replaced credential's upstream id is not forgotten: it is revoked after the grace, as
     // after a rotation (the one handed out until now may still sit in callers' caches).
     const pending = parsePending(base[TAG.pendingRevoke]);
-    for (const id of [base[TAG.authorizationId], base[TAG.keyId]]) {
+    // A new secret pending verification and the proven one handed out meanwhile: both replaced.
+    const proven = parseVerifyPending(base[TAG.verifyPending])?.proven?.id;
+    for (const id of [base[TAG.authorizationId], base[TAG.keyId], proven]) {
       if (id !== undefined) pending.push({ id: id.toLowerCase(), after: context.now + context.graceMs });
     }
     if (pending.length > MAX_PENDING) throw new InventoryError("pending_revoke_full");
     const pendingTag = formatPending(pending);
     if (pendingTag !== undefined) tags[TAG.pendingRevoke] = pendingTag;
     // These describe the previous value, not the new one.
-    for (const stale of [TAG.authorizationId, TAG.keyId, TAG.rotationError, TAG.noticeSentFor]) {
+    for (const stale of [
+      TAG.authorizationId,
+      TAG.keyId,
+      TAG.rotationError,
+      TAG.noticeSentFor,
+      TAG.verifyPending,
+    ]) {
       Reflect.deleteProperty(tags, stale);
     }
     if (!context.created) tags[TAG.rotatedOn] = new Date(context.now).toISOString();

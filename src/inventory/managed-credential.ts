@@ -1,4 +1,5 @@
 import type { SecretProperties } from "../vault/secret-store.js";
+import { parseVerifyPending, VERIFY_PENDING_TAG } from "./verify-pending.js";
 
 /**
  * One managed credential = one Key Vault secret (DESIGN §4). The metadata lives in the
@@ -23,6 +24,7 @@ export const STATUSES = [
   "expired",
   "disabled",
   "rotation-failed",
+  "pending-verification",
   "pending-revoke",
 ] as const;
 export type CredentialStatus = (typeof STATUSES)[number];
@@ -46,6 +48,11 @@ export const TAG = {
   pendingRevoke: "pending-revoke",
   noticeSentFor: "notice-sent-for",
   rotationError: "rotation-error",
+  /**
+   * A new client secret Entra does not accept yet, and the proven version handed out meanwhile.
+   * Key Vault holds 15 tags a secret: a client secret carries at most 14 (never `authorization-id`).
+   */
+  verifyPending: VERIFY_PENDING_TAG,
 } as const;
 
 export const MANAGED_BY = "token-broker";
@@ -81,6 +88,8 @@ export interface InventoryItem {
   keyId?: string;
   clientId?: string;
   rotationError?: string;
+  /** Set while a new client secret waits for Entra to accept it (status `pending-verification`). */
+  pendingVerificationSince?: string;
 }
 
 /** An item read on its own (not from a listing), so its current version is known. */
@@ -110,6 +119,7 @@ export function statusOf(p: SecretProperties, rules: StatusRules): CredentialSta
   const exp = p.expiresOn?.getTime();
   if (exp !== undefined && exp <= rules.now) return "expired";
   if (p.tags[TAG.rotationError] !== undefined) return "rotation-failed";
+  if (parseVerifyPending(p.tags[TAG.verifyPending]) !== undefined) return "pending-verification";
   if (exp !== undefined && exp - rules.now <= rules.noticeDays * DAY_MS) return "expiring";
   if (p.tags[TAG.pendingRevoke] !== undefined) return "pending-revoke";
   return "active";
@@ -139,6 +149,8 @@ export function toItem(p: SecretProperties, rules: StatusRules): InventoryItem |
   if (t[TAG.keyId] !== undefined) optional.keyId = t[TAG.keyId];
   if (t[TAG.clientId] !== undefined) optional.clientId = t[TAG.clientId];
   if (t[TAG.rotationError] !== undefined) optional.rotationError = t[TAG.rotationError];
+  const verifying = parseVerifyPending(t[TAG.verifyPending]);
+  if (verifying !== undefined) optional.pendingVerificationSince = new Date(verifying.since).toISOString();
   return {
     name: p.name,
     kind,

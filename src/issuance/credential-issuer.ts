@@ -8,6 +8,7 @@ import {
 } from "@azure/identity";
 import { isPatFormat, patAuthorization } from "../devops/pat-format.js";
 import { isManaged, TAG } from "../inventory/managed-credential.js";
+import { issuableSecret } from "../inventory/verify-pending.js";
 import { extraCaPolicy } from "../net/extra-ca-policy.js";
 import { isLoopbackUrl } from "../net/loopback.js";
 import type { Profile } from "../policy/schema.js";
@@ -58,7 +59,7 @@ type EntraProfile = Extract<Profile, { kind: "entra" }>;
  * AuthenticationRequiredError; AuthenticationError carries the HTTP status; anything else
  * (CredentialUnavailableError from the identity endpoint, network) may pass with time.
  */
-function classifyCredentialError(error: unknown): "entra_refused" | "entra_unavailable" {
+export function classifyCredentialError(error: unknown): "entra_refused" | "entra_unavailable" {
   if (error instanceof AuthenticationRequiredError) return "entra_refused";
   if (error instanceof AuthenticationError) {
     const s = error.statusCode;
@@ -111,9 +112,10 @@ export class CredentialIssuer {
     });
   }
 
+  /** A new client secret still pending verification is never handed out: the proven one is. */
   private readSecret(name: string): Promise<StoredSecret> {
     return this.secrets.getOrLoad(name, async () => ({
-      value: await this.options.store.getSecret(name),
+      value: await issuableSecret(this.options.store, name),
       until: this.now() + this.vaultCacheMs,
     }));
   }

@@ -110,6 +110,8 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       clients: [...DEV_CLIENTS, { ...DEV_DOWNSTREAM_APP, brokerRoles: [] }],
       users: [DEV_USER],
       publicClients: [DEV_PUBLIC_CLIENT],
+      // A new app secret's propagation runs on the broker's clock, so tests move it with fake time.
+      ...(options.now !== undefined ? { secretClock: options.now } : {}),
     });
     closers.push(entra.close);
     // The downstream app's secret is keyed like Graph's passwordCredentials, so removing it there stops it here.
@@ -181,6 +183,8 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
           ],
         },
       ],
+      // New passwords reach Entra only after DEFAULT_PROPAGATION_DELAY_MS (as in Azure, minutes).
+      ...(options.now !== undefined ? { propagationClock: options.now } : {}),
       ...passwordsReachEntra(entra),
     });
     closers.push(graph.close);

@@ -1,4 +1,5 @@
 import { ClientSecretCredential } from "@azure/identity";
+import { classifyCredentialError } from "../issuance/credential-issuer.js";
 import type { ApplicationPasswordsClient } from "../graph/application-passwords-client.js";
 import { GraphError } from "../graph/graph-error.js";
 import { TAG } from "../inventory/managed-credential.js";
@@ -11,6 +12,7 @@ import {
   DAY_MS,
   lifetimeDaysOf,
   sleep,
+  type Acceptance,
   type FreshCredential,
   type MarkedUpstream,
   type Rotator,
@@ -26,15 +28,21 @@ export interface ClientSecretRotatorOptions {
   verifyScope: string;
   extraCa?: string | undefined;
   now: () => number;
-  /** A new secret takes seconds to minutes to work everywhere: tries and the first back-off. */
-  verifyAttempts?: number;
-  verifyDelayMs?: number;
+  /**
+   * Right after addPassword, the waits between further tries (default 3 s, then 6 s): Entra often
+   * accepts a new secret within seconds. Whatever it still refuses then is stored pending
+   * verification and tried once per later pass, so no sweep waits minutes on one credential.
+   */
+  retryDelaysMs?: readonly number[];
 }
+
+const RETRY_DELAYS_MS = [3000, 6000];
 
 /**
  * App client secrets through Graph (addPassword / removePassword) with the broker's identity. A new
- * secret is promoted only after a real client-credentials token request with it succeeds, retried
- * with back-off within a bound, because Entra takes a while to accept a new secret everywhere.
+ * secret is promoted only after a real client-credentials token request with it succeeds. Entra
+ * takes seconds to ~10 minutes to accept one everywhere, so one it does not accept within a short
+ * bounded retry is not removed: it is answered `pending`, and later passes check it with `accepts`.
  */
 export class ClientSecretRotator implements Rotator {
   readonly upstreamIdTag = TAG.keyId;
@@ -59,37 +67,44 @@ export class ClientSecretRotator implements Rotator {
         endDateTime: new Date(now + days * DAY_MS),
       });
       await step("created", name);
-      if (!(await this.works(clientId, added.secretText))) {
-        await this.options.passwords.removePassword(objectId, added.keyId).catch(() => undefined);
-        throw new RotationError("new_secret_not_accepted", true);
+      const fresh = { value: added.secretText, expiresOn: added.endDateTime, upstreamId: added.keyId };
+      let outcome = await this.accepted(clientId, added.secretText);
+      for (const delay of this.options.retryDelaysMs ?? RETRY_DELAYS_MS) {
+        if (outcome === "accepted") break;
+        await sleep(delay);
+        outcome = await this.accepted(clientId, added.secretText);
       }
+      if (outcome !== "accepted") return { ...fresh, pending: true };
       await step("verified", name);
-      return { value: added.secretText, expiresOn: added.endDateTime, upstreamId: added.keyId };
+      return fresh;
     });
   }
 
-  private async works(clientId: string, secret: string): Promise<boolean> {
+  async accepts(tags: Readonly<Record<string, string>>, value: string): Promise<Acceptance> {
+    const clientId = tags[TAG.clientId];
+    if (clientId === undefined) throw new RotationError("missing_rotation_settings", false);
+    return this.accepted(clientId, value);
+  }
+
+  /** One real client-credentials token request with the secret. */
+  private async accepted(clientId: string, secret: string): Promise<Acceptance> {
     const { tenantId, authorityHost, extraCa } = this.options;
-    const attempts = this.options.verifyAttempts ?? 6;
-    for (let i = 0; i < attempts; i++) {
-      if (i > 0) await sleep(Math.min((this.options.verifyDelayMs ?? 2000) * 2 ** (i - 1), 30_000));
-      // A new credential each try: MSAL must not answer from a cache.
-      const credential = new ClientSecretCredential(tenantId, clientId, secret, {
-        authorityHost,
-        disableInstanceDiscovery: isLoopbackUrl(authorityHost),
-        retryOptions: { maxRetries: 0 },
-        ...(extraCa !== undefined
-          ? { additionalPolicies: [{ policy: extraCaPolicy(extraCa), position: "perCall" as const }] }
-          : {}),
-      });
-      try {
-        await credential.getToken(this.options.verifyScope);
-        return true;
-      } catch {
-        // Not yet (propagation) or never; the caller decides after the last try.
-      }
+    // A new credential each try: MSAL must not answer from a cache.
+    const credential = new ClientSecretCredential(tenantId, clientId, secret, {
+      authorityHost,
+      disableInstanceDiscovery: isLoopbackUrl(authorityHost),
+      retryOptions: { maxRetries: 0 },
+      ...(extraCa !== undefined
+        ? { additionalPolicies: [{ policy: extraCaPolicy(extraCa), position: "perCall" as const }] }
+        : {}),
+    });
+    try {
+      await credential.getToken(this.options.verifyScope);
+      return "accepted";
+    } catch (error) {
+      // Refused: not yet propagated, or never will be. Unavailable: no verdict either way.
+      return classifyCredentialError(error) === "entra_refused" ? "refused" : "unavailable";
     }
-    return false;
   }
 
   async revoke(tags: Readonly<Record<string, string>>, upstreamId: string): Promise<"revoked" | "not-found"> {

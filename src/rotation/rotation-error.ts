@@ -18,5 +18,14 @@ export class SimulatedCrash extends Error {
   override name = "SimulatedCrash";
 }
 
-export type RotationStep = "created" | "verified" | "stored" | "read-back" | "revoked";
+export type RotationStep =
+  | "created"
+  | "verified"
+  | "stored"
+  | "read-back"
+  | "revoked"
+  // A client secret stored pending verification: proven later, or removed and the proven one restored.
+  | "promoted"
+  | "discarded"
+  | "restored";
 export type StepHook = (step: RotationStep, credential: string) => void | Promise<void>;

@@ -10,12 +10,15 @@ import {
   type SecretStore,
 } from "../vault/secret-store.js";
 import { formatPending, MAX_PENDING, parsePending } from "../inventory/pending-revoke.js";
+import { formatVerifyPending, parseVerifyPending } from "../inventory/verify-pending.js";
 import { RotationError, SimulatedCrash, type StepHook } from "./rotation-error.js";
 import { DAY_MS, type FreshCredential, type Rotator } from "./rotator.js";
 
 /** What a sweep did, by name and reason only: never a value. */
 export interface RotationReport {
   rotated: { name: string; version: string }[];
+  /** New client secrets stored but not yet accepted by Entra: the proven ones are handed out meanwhile. */
+  pending: { name: string; version: string; since: string }[];
   revoked: { name: string; upstreamId: string; outcome: "revoked" | "not-found" }[];
   orphansRevoked: { name: string; upstreamId: string }[];
   skipped: { name: string; reason: string }[];
@@ -31,6 +34,8 @@ export interface RotationOptions {
   now: () => number;
   rotateBeforeDays: number;
   revokeGraceMinutes: number;
+  /** A new client secret Entra still refuses this long after it was stored is removed (BROKER_SECRET_VERIFY_MINUTES). */
+  secretVerifyMinutes: number;
   /** Told what a sweep listed (the rotator identity learns its grants from it, not from a second listing). */
   onListed?: (managed: readonly SecretProperties[]) => void;
   /** Redeems a rotator grant (a refresh-token credential); throws RotationError when it no longer works. */
@@ -46,6 +51,11 @@ export interface RotationOptions {
 }
 
 export const ROTATION_LEASE = "rotation";
+
+/** What a rotation or a verification pass left: rotated (proven, current), or stored pending verification. */
+export type RotationOutcome =
+  | { name: string; version: string; status: "rotated" }
+  | { name: string; version: string; status: "pending-verification"; pendingSince: string };
 
 const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
 
@@ -72,13 +82,22 @@ export class Rotation {
     kind: CredentialKind,
     name: string,
     tags: Readonly<Record<string, string>>,
-  ): Promise<FreshCredential & { upstreamIdTag: string; discard: () => Promise<void> }> {
+  ): Promise<
+    FreshCredential & { upstreamIdTag: string; tags: Record<string, string>; discard: () => Promise<void> }
+  > {
     const rotator = this.options.rotators[kind];
     if (rotator === undefined) throw new RotationError("kind_not_rotatable", false);
     const fresh = await rotator.create(name, tags, this.step);
     return {
       ...fresh,
       upstreamIdTag: rotator.upstreamIdTag,
+      // Not accepted yet, and nothing older to hand out: stored as is, proven (or removed) later.
+      tags: {
+        [rotator.upstreamIdTag]: fresh.upstreamId.toLowerCase(),
+        ...(fresh.pending === true
+          ? { [TAG.verifyPending]: formatVerifyPending({ since: this.options.now() }) }
+          : {}),
+      },
       discard: () =>
         rotator.revoke(tags, fresh.upstreamId).then(
           () => undefined,
@@ -88,7 +107,7 @@ export class Rotation {
   }
 
   /** `POST /api/inventory/{name}/rotate`: now, whatever the date, under the sweep's lease. */
-  async rotateNow(name: string): Promise<Leased<{ name: string; version: string }>> {
+  async rotateNow(name: string): Promise<Leased<RotationOutcome>> {
     return withLease(this.options.leases, ROTATION_LEASE, async (lease) => {
       let current: SecretProperties;
       try {
@@ -106,6 +125,12 @@ export class Rotation {
         await this.revokeDue(name, rotator, undefined, lease);
         current = await this.options.store.getProperties(name);
       }
+      // A new secret still waiting for Entra is checked again, not replaced by yet another one.
+      if (rotator !== undefined && parseVerifyPending(current.tags[TAG.verifyPending]) !== undefined) {
+        const settled = await this.settle(current, rotator, lease);
+        if (settled !== undefined) return settled;
+        current = await this.options.store.getProperties(name);
+      }
       return this.rotate(current, lease);
     });
   }
@@ -115,6 +140,7 @@ export class Rotation {
     const outcome = await withLease(this.options.leases, ROTATION_LEASE, async (lease) => {
       const report: RotationReport = {
         rotated: [],
+        pending: [],
         revoked: [],
         orphansRevoked: [],
         skipped: [],
@@ -139,6 +165,7 @@ export class Rotation {
         trigger,
         checked: r.checked,
         rotated: r.rotated.length,
+        pending: r.pending.length,
         revoked: r.revoked.length,
         orphansRevoked: r.orphansRevoked.length,
         failed: r.failed.map((f) => `${f.name}:${f.reason}`),
@@ -161,7 +188,13 @@ export class Rotation {
     const rotator = this.options.rotators[kind];
     const now = this.options.now();
     const pending = parsePending(tags[TAG.pendingRevoke]);
-    for (const id of [tags[rotator?.upstreamIdTag ?? ""], ...pending.map((p) => p.id)]) {
+    const verifying = parseVerifyPending(tags[TAG.verifyPending]);
+    // The proven secret of a version pending verification is live and handed out: never an orphan.
+    for (const id of [
+      tags[rotator?.upstreamIdTag ?? ""],
+      ...pending.map((p) => p.id),
+      verifying?.proven?.id,
+    ]) {
       if (id !== undefined) known.add(id.toLowerCase());
     }
     if (kind === "refresh-token" && listed.enabled) {
@@ -172,6 +205,12 @@ export class Rotation {
     try {
       // Replaced credentials are revoked after their grace even if this one was disabled since.
       if (pending.some((p) => p.after <= now)) await this.revokeDue(name, rotator, report, lease);
+      if (verifying !== undefined) {
+        const settled = await this.settle(await this.options.store.getProperties(name), rotator, lease);
+        if (settled !== undefined) this.record(settled, report);
+        // Settled or not, one step per sweep: a restored credential rotates again on the next one.
+        return;
+      }
       const due =
         listed.enabled &&
         tags[TAG.rotation] === "auto" &&
@@ -179,8 +218,7 @@ export class Rotation {
         listed.expiresOn.getTime() - now <= this.options.rotateBeforeDays * DAY_MS;
       if (!due) return;
       const current = await this.options.store.getProperties(name);
-      const rotated = await this.rotate(current, lease, known);
-      report.rotated.push(rotated);
+      this.record(await this.rotate(current, lease, known), report);
     } catch (error) {
       if (error instanceof SimulatedCrash) throw error;
       const reason = error instanceof RotationError ? error.code : "vault_error";
@@ -189,6 +227,101 @@ export class Rotation {
         this.options.log.error("rotation.failed", { name, error: describeError(error) });
       }
     }
+  }
+
+  private record(outcome: RotationOutcome, report: RotationReport): void {
+    if (outcome.status === "rotated") report.rotated.push({ name: outcome.name, version: outcome.version });
+    else report.pending.push({ name: outcome.name, version: outcome.version, since: outcome.pendingSince });
+  }
+
+  /**
+   * One pass over a version pending verification: one quick request with its secret. Accepted: it
+   * is promoted (the proven one it replaces waits out the grace in `pending-revoke`). Refused
+   * within BROKER_SECRET_VERIFY_MINUTES: it stays pending. Refused after: it is removed upstream,
+   * the proven secret is written back as the current version, and the failure is reported
+   * (`rotation-error`). Every step is repeatable, so a crash between two is finished by the next
+   * pass. Undefined when the version is not (or no longer) pending.
+   */
+  private async settle(
+    current: SecretProperties,
+    rotator: Rotator,
+    lease: Lease,
+  ): Promise<RotationOutcome | undefined> {
+    const { name } = current;
+    const verifying = parseVerifyPending(current.tags[TAG.verifyPending]);
+    if (verifying === undefined || rotator.accepts === undefined) return undefined;
+    const candidate = await this.options.store.getSecret(name);
+    // Written in between (an import): that version is current now; the next pass looks at it.
+    if (candidate.version !== current.version) return undefined;
+    const verdict = await rotator.accepts(current.tags, candidate.value);
+    const now = this.options.now();
+    const version = current.version;
+    if (verdict === "accepted") {
+      const pending = parsePending(current.tags[TAG.pendingRevoke]);
+      const proven = verifying.proven?.id;
+      if (proven !== undefined && !pending.some((p) => p.id === proven)) {
+        // Never forget the proven one to make room: promote once the grace of another has passed.
+        if (pending.length >= MAX_PENDING) throw new RotationError("pending_revoke_full", true);
+        pending.push({ id: proven, after: now + this.options.revokeGraceMinutes * 60_000 });
+      }
+      const tags: Record<string, string> = { ...current.tags, [TAG.rotatedOn]: new Date(now).toISOString() };
+      for (const stale of [TAG.verifyPending, TAG.rotationError, TAG.pendingRevoke])
+        Reflect.deleteProperty(tags, stale);
+      const pendingTag = formatPending(pending);
+      if (pendingTag !== undefined) tags[TAG.pendingRevoke] = pendingTag;
+      requireLease(lease);
+      await this.options.store.updateProperties(name, version, { tags });
+      await this.step("promoted", name);
+      this.options.log.info("rotation.rotated", {
+        name,
+        kind: current.tags[TAG.kind],
+        version,
+        expiresOn: current.expiresOn?.toISOString(),
+        verifiedAfterMs: now - verifying.since,
+      });
+      return { name, version, status: "rotated" };
+    }
+    if (verdict === "unavailable") throw new RotationError("secret_verify_unavailable", true);
+    if (now - verifying.since < this.options.secretVerifyMinutes * 60_000) {
+      return {
+        name,
+        version,
+        status: "pending-verification",
+        pendingSince: new Date(verifying.since).toISOString(),
+      };
+    }
+    // Refused for the whole window: remove it upstream (gone already after a crash is fine) ...
+    const upstreamId = current.tags[rotator.upstreamIdTag];
+    requireLease(lease);
+    if (upstreamId !== undefined) await rotator.revoke(current.tags, upstreamId);
+    await this.step("discarded", name);
+    // ... and make the proven secret current again, with the metadata as it is now.
+    const tags: Record<string, string> = { ...current.tags, [TAG.rotationError]: "new_secret_not_accepted" };
+    for (const stale of [TAG.verifyPending, TAG.noticeSentFor]) Reflect.deleteProperty(tags, stale);
+    requireLease(lease);
+    if (verifying.proven !== undefined) {
+      const proven = await this.options.store.getSecret(name, verifying.proven.version);
+      if (verifying.proven.id !== undefined) tags[rotator.upstreamIdTag] = verifying.proven.id;
+      else Reflect.deleteProperty(tags, rotator.upstreamIdTag);
+      const rotatedOn = proven.tags[TAG.rotatedOn];
+      if (rotatedOn !== undefined) tags[TAG.rotatedOn] = rotatedOn;
+      else Reflect.deleteProperty(tags, TAG.rotatedOn);
+      await this.options.store.setSecret(name, proven.value, {
+        contentType: proven.contentType ?? CONTENT_TYPES[current.tags[TAG.kind] as CredentialKind],
+        expiresOn: proven.expiresOn,
+        tags,
+      });
+    } else {
+      // A credential the broker created: nothing older to go back to; ops must act.
+      await this.options.store.updateProperties(name, version, { tags });
+    }
+    await this.step("restored", name);
+    this.options.log.warn("rotation.secret_not_accepted", {
+      name,
+      windowMinutes: this.options.secretVerifyMinutes,
+      restored: verifying.proven !== undefined,
+    });
+    throw new RotationError("new_secret_not_accepted", false);
   }
 
   /**
@@ -241,12 +374,17 @@ export class Rotation {
     await this.options.store.updateProperties(name, current.version, { tags });
   }
 
-  /** Create, prove, store, read back; the old upstream id waits out the grace in `pending-revoke`. */
+  /**
+   * Create, prove, store, read back; the old upstream id waits out the grace in `pending-revoke`.
+   * A new client secret Entra does not accept yet is stored all the same, pending verification:
+   * its `verify-pending` tag names the current (proven) version, which is handed out until a later
+   * pass promotes the new one, and whose upstream id stays live until then.
+   */
   private async rotate(
     current: SecretProperties,
     lease: Lease,
     known?: Set<string>,
-  ): Promise<{ name: string; version: string }> {
+  ): Promise<RotationOutcome> {
     const { name } = current;
     const kind = current.tags[TAG.kind] as CredentialKind;
     const rotator = this.options.rotators[kind];
@@ -266,18 +404,32 @@ export class Rotation {
     const now = this.options.now();
     const oldId = current.tags[rotator.upstreamIdTag];
     const pending = parsePending(current.tags[TAG.pendingRevoke]);
-    if (oldId !== undefined) {
-      pending.push({ id: oldId.toLowerCase(), after: now + this.options.revokeGraceMinutes * 60_000 });
+    let tags: Record<string, string>;
+    if (fresh.pending === true) {
+      // The old one stays what callers get (and live upstream) until the new one is proven.
+      tags = {
+        ...current.tags,
+        [rotator.upstreamIdTag]: fresh.upstreamId.toLowerCase(),
+        [TAG.verifyPending]: formatVerifyPending({
+          since: now,
+          proven: { version: current.version, ...(oldId !== undefined ? { id: oldId } : {}) },
+        }),
+      };
+      Reflect.deleteProperty(tags, TAG.noticeSentFor);
+    } else {
+      if (oldId !== undefined) {
+        pending.push({ id: oldId.toLowerCase(), after: now + this.options.revokeGraceMinutes * 60_000 });
+      }
+      tags = {
+        ...current.tags,
+        [rotator.upstreamIdTag]: fresh.upstreamId.toLowerCase(),
+        [TAG.rotatedOn]: new Date(now).toISOString(),
+      };
+      for (const stale of [TAG.rotationError, TAG.noticeSentFor, TAG.pendingRevoke])
+        Reflect.deleteProperty(tags, stale);
+      const pendingTag = formatPending(pending);
+      if (pendingTag !== undefined) tags[TAG.pendingRevoke] = pendingTag;
     }
-    const tags: Record<string, string> = {
-      ...current.tags,
-      [rotator.upstreamIdTag]: fresh.upstreamId.toLowerCase(),
-      [TAG.rotatedOn]: new Date(now).toISOString(),
-    };
-    for (const stale of [TAG.rotationError, TAG.noticeSentFor, TAG.pendingRevoke])
-      Reflect.deleteProperty(tags, stale);
-    const pendingTag = formatPending(pending);
-    if (pendingTag !== undefined) tags[TAG.pendingRevoke] = pendingTag;
     let written: SecretProperties;
     try {
       // Another holder may have the lease now: it could revoke this credential as an orphan.
@@ -300,13 +452,27 @@ export class Rotation {
       throw new RotationError("read_back_mismatch", true);
     }
     await this.step("read-back", name);
+    if (fresh.pending === true) {
+      this.options.log.info("rotation.pending_verification", {
+        name,
+        kind,
+        version: written.version,
+        windowMinutes: this.options.secretVerifyMinutes,
+      });
+      return {
+        name,
+        version: written.version,
+        status: "pending-verification",
+        pendingSince: new Date(Math.floor(now / 1000) * 1000).toISOString(),
+      };
+    }
     this.options.log.info("rotation.rotated", {
       name,
       kind,
       version: written.version,
       expiresOn: fresh.expiresOn.toISOString(),
     });
-    return { name, version: written.version };
+    return { name, version: written.version, status: "rotated" };
   }
 
   /** The failure shows in the inventory (`rotation-failed`) and raises a notice at once. */

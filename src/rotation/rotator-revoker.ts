@@ -7,6 +7,7 @@ import {
 } from "../inventory/managed-credential.js";
 import type { UpstreamRevocation, UpstreamRevoker } from "../inventory/upstream-revoker.js";
 import { parsePending } from "../inventory/pending-revoke.js";
+import { parseVerifyPending } from "../inventory/verify-pending.js";
 import { RotationError } from "./rotation-error.js";
 import type { Rotator } from "./rotator.js";
 
@@ -19,8 +20,11 @@ export class RotatorRevoker implements UpstreamRevoker {
     // A refresh token is revoked by revoking the user's sessions in Entra, not by the broker.
     if (rotator === undefined) return "not-applicable";
     const current = tags[rotator.upstreamIdTag];
-    // A rotation's predecessor still in its grace period dies with the credential too.
+    // A rotation's predecessor still in its grace period dies with the credential too, and so
+    // does the proven secret handed out while a new one waits for verification.
     const pending = parsePending(tags[TAG.pendingRevoke]).map((p) => p.id);
+    const proven = parseVerifyPending(tags[TAG.verifyPending])?.proven?.id;
+    if (proven !== undefined && !pending.includes(proven)) pending.push(proven);
     if (current === undefined && pending.length === 0) return "not-applicable";
     if (item.kind === "pat" && (item.organization === null || item.organization === ALL_ORGANIZATIONS)) {
       return "not-configured";

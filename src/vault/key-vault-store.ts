@@ -227,8 +227,10 @@ export class KeyVaultSecretStore implements SecretStore {
     });
   }
 
-  async getSecret(name: string): Promise<StoredSecret> {
-    const raw: unknown = await call(() => this.client.getSecret(name));
+  async getSecret(name: string, version?: string): Promise<StoredSecret> {
+    const raw: unknown = await call(() =>
+      this.client.getSecret(name, version !== undefined ? { version } : {}),
+    );
     const parsed = bundleSchema.safeParse(raw);
     if (!parsed.success) throw new VaultRejectedError(undefined);
     const { value, properties: p } = parsed.data;

@@ -34,8 +34,8 @@ export interface SecretWrite {
 }
 
 export interface SecretStore {
-  /** The latest version; throws the errors below. */
-  getSecret(name: string): Promise<StoredSecret>;
+  /** The latest version, or the one named; throws the errors below. */
+  getSecret(name: string, version?: string): Promise<StoredSecret>;
   /** The latest version's metadata, also when it is disabled. */
   getProperties(name: string): Promise<SecretProperties>;
   /** One page of the vault's listing (latest versions), from a continuation `listPage` gave. */

@@ -132,7 +132,8 @@ export const rotateInventoryItem = audited("rotate", ROLES.secretsAdmin, async (
   parseQuery(req, noQuery);
   const outcome = await rt.rotation.rotateNow(nameOf(req));
   if (!outcome.acquired) throw sweepInProgress("rotation");
-  return json(200, outcome.value, NO_STORE);
+  // 202: stored, but Entra does not accept the new secret yet (a later pass promotes it).
+  return json(outcome.value.status === "rotated" ? 200 : 202, outcome.value, NO_STORE);
 });
 
 export const deleteInventoryItem = audited("revoke", ROLES.secretsAdmin, async (req, rt) => {

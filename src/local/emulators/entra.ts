@@ -54,6 +54,8 @@ export interface EntraEmulatorOptions {
   clients: readonly EntraClient[];
   users?: readonly EntraUser[];
   publicClients?: readonly EntraPublicClient[];
+  /** The clock a client secret's usableFrom and expiresOn are judged by (tests: fake time; default `now`). */
+  secretClock?: () => number;
   /** Inactivity lifetime of a refresh token (Entra: 90 days). */
   refreshTokenLifetimeMs?: number;
   host?: string;
@@ -264,7 +266,7 @@ export async function startEntraEmulator(options: EntraEmulatorOptions): Promise
 
   function secretAccepted(client: EntraClient, secret: string): boolean {
     if (client.secret !== undefined && secret === client.secret) return true;
-    const t = now();
+    const t = (options.secretClock ?? now)();
     return (clientSecrets.get(client.clientId) ?? []).some(
       (s) =>
         s.secret === secret &&

@@ -56,8 +56,13 @@ export interface GraphEmulatorOptions {
   signer: DevSigner;
   tenantId: string;
   applications: readonly EmulatedApplication[];
-  /** How long a new secret takes to work at Entra (the real one: seconds to minutes). */
+  /**
+   * How long a new secret takes to work at Entra (the real one: seconds to ~10 minutes), on the
+   * propagation clock. Default DEFAULT_PROPAGATION_DELAY_MS, so the dev stack and tests see it.
+   */
   propagationDelayMs?: number;
+  /** The clock `usableFrom` is reckoned on (tests: their fake time; default `now`). */
+  propagationClock?: () => number;
   onPasswordAdded?: (event: PasswordAdded) => void;
   onPasswordRemoved?: (event: { appId: string; keyId: string }) => void;
   host?: string;
@@ -80,6 +85,8 @@ export interface GraphEmulator {
 const GRAPH_RESOURCE = "https://graph.microsoft.com";
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DEFAULT_LIFETIME_MS = 2 * 365 * 24 * 3600_000;
+/** A new password works at Entra only this long after addPassword, unless told otherwise. */
+export const DEFAULT_PROPAGATION_DELAY_MS = 3 * 60_000;
 
 interface StoredPassword {
   keyId: string;
@@ -137,7 +144,8 @@ export function passwordsReachEntra(
 export async function startGraphEmulator(options: GraphEmulatorOptions): Promise<GraphEmulator> {
   const now = options.now ?? Date.now;
   const host = options.host ?? "127.0.0.1";
-  let propagationDelay = options.propagationDelayMs ?? 0;
+  let propagationDelay = options.propagationDelayMs ?? DEFAULT_PROPAGATION_DELAY_MS;
+  const propagationClock = options.propagationClock ?? now;
   const apps = new Map(
     options.applications.map((a) => [
       a.objectId.toLowerCase(),
@@ -317,7 +325,7 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
         appId: app.appId,
         keyId: stored.keyId,
         secretText: stored.secret,
-        usableFrom: Math.max(start, now() + propagationDelay),
+        usableFrom: Math.max(start, propagationClock() + propagationDelay),
         expiresOn: end,
       });
       return sendJson(res, 200, {

@@ -238,7 +238,7 @@ describe("Entra emulator: refresh-token grant and app client secrets", () => {
     const idToken = decodeJwt(String(done.json["id_token"]));
     assert.equal(idToken["aud"], DEV_PUBLIC_CLIENT.clientId);
     assert.equal(idToken["preferred_username"], DEV_USER.userPrincipalName);
-    const clientInfo = JSON.parse(
+    const clientInfo: unknown = JSON.parse(
       Buffer.from(String(done.json["client_info"]), "base64url").toString("utf8"),
     );
     assert.deepEqual(clientInfo, { uid: DEV_USER.objectId, utid: TENANT });

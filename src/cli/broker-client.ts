@@ -40,6 +40,9 @@ export const itemSchema = z.looseObject({
   keyId: z.string().optional(),
   clientId: z.string().optional(),
   rotationError: z.string().optional(),
+  clientType: z.string().optional(),
+  clientSecretName: z.string().optional(),
+  lastRedeemed: isoDate.optional(),
 });
 export type Item = z.infer<typeof itemSchema>;
 
@@ -105,6 +108,9 @@ export interface ImportBody {
   applicationObjectId?: string;
   keyId?: string;
   clientId?: string;
+  clientType?: "public" | "confidential" | "spa";
+  clientSecretName?: string;
+  lastRedeemed?: string;
 }
 
 export interface BrokerClientOptions {
@@ -169,6 +175,13 @@ export class BrokerClient {
     return parse(itemSchema, await json(res));
   }
 
+  /** One credential's metadata, or undefined when the broker has none of that name (404). */
+  async find(name: string): Promise<Item | undefined> {
+    const res = await this.request("GET", `inventory/${encodeURIComponent(name)}`, { allowNotFound: true });
+    if (res.status === 404) return undefined;
+    return parse(itemSchema, await json(res));
+  }
+
   async versions(name: string): Promise<Version[]> {
     const res = await this.request("GET", `inventory/${encodeURIComponent(name)}/versions`);
     return parse(versionsSchema, await json(res)).items;
@@ -195,7 +208,12 @@ export class BrokerClient {
   private async request(
     method: string,
     path: string,
-    options: { query?: Record<string, string>; body?: unknown; accept?: string } = {},
+    options: {
+      query?: Record<string, string>;
+      body?: unknown;
+      accept?: string;
+      allowNotFound?: boolean;
+    } = {},
   ): Promise<Response> {
     const url = new URL(`api/${path}`, this.options.baseUrl);
     for (const [k, v] of Object.entries(options.query ?? {})) url.searchParams.set(k, v);
@@ -220,7 +238,7 @@ export class BrokerClient {
         `cannot reach the broker at ${this.options.baseUrl.origin} (${networkReason(error)})`,
       );
     }
-    if (res.ok) return res;
+    if (res.ok || (options.allowNotFound === true && res.status === 404)) return res;
     throw await problemError(res);
   }
 }

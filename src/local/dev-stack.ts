@@ -83,6 +83,8 @@ export interface DevStackOptions {
   rotationVerify?: RuntimeOptions["rotationVerify"];
   afterRotationStep?: RuntimeOptions["afterRotationStep"];
   orphanMinAgeMs?: RuntimeOptions["orphanMinAgeMs"];
+  /** The Entra emulator's device-code polling interval (Entra: 5 s; tests shorten it). */
+  deviceCodeIntervalSeconds?: number;
 }
 
 export async function startDevStack(options: DevStackOptions = {}): Promise<DevStack> {
@@ -108,6 +110,9 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       clients: [...DEV_CLIENTS, { ...DEV_DOWNSTREAM_APP, brokerRoles: [] }],
       users: [DEV_USER],
       publicClients: [DEV_PUBLIC_CLIENT],
+      ...(options.deviceCodeIntervalSeconds !== undefined
+        ? { deviceCodeIntervalSeconds: options.deviceCodeIntervalSeconds }
+        : {}),
     });
     closers.push(entra.close);
     // The downstream app's secret is keyed like Graph's passwordCredentials, so removing it there stops it here.

@@ -248,6 +248,7 @@ export async function startEntraEmulator(options: EntraEmulatorOptions): Promise
     if (text === null) return aadError(res, 400, "invalid_request", 90014, "The request body is too large.");
     const form = new URLSearchParams(text);
     const grantType = form.get("grant_type");
+    // RFC 8628's URN, or the short form msal-common sends (Entra takes both).
     const grant = grantType === DEVICE_CODE_GRANT ? "device_code" : grantType;
     if (grant === "client_credentials" || grant === "refresh_token" || grant === "device_code") {
       stats.tokenRequests += 1;

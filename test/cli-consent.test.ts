@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { DEV_DOWNSTREAM_APP, DEV_PUBLIC_CLIENT, DEV_USER } from "../src/local/dev-identities.js";
+import { httpSender } from "../src/net/http-request.js";
 import { callerToken, logsContain, startTestStack, type TestStack } from "./support/dev-stack.js";
 
 /** The compiled CLI, run as a process the way `npx token-broker` runs it. */
@@ -308,5 +310,69 @@ describe("token-broker rotator consent: the device-code flow against the dev sta
     assert.equal(item["expiresOn"], new Date(seconds(last.getTime() + 90 * DAY)).toISOString());
     assert.equal(item["clientType"], "public");
     assert.ok(!ok.text.includes("0.Aopaque-canary"));
+  });
+
+  test("import of a refresh token takes --last-redeemed, not --expires; show prints the grant's client and last redemption", async () => {
+    const canary = `0.Acanary${Date.now()}`;
+    const base = [
+      "import",
+      "grant-imported",
+      "--kind",
+      "refresh-token",
+      "--client-id",
+      DEV_PUBLIC_CLIENT.clientId,
+      "--owner",
+      "o@x.com",
+    ];
+    const withExpires = await run([...base, "--expires", "2030-01-01"], env, { stdin: canary });
+    assert.equal(withExpires.code, 2);
+    assert.match(withExpires.stderr, /--expires is not taken for a refresh token/);
+    const day = new Date(Date.now() - 2 * DAY).toISOString().slice(0, 10);
+    const imported = await run([...base, "--last-redeemed", day], env, { stdin: `${canary}\n` });
+    assert.equal(imported.code, 0, imported.stderr);
+    const expires = new Date(Date.parse(`${day}T00:00:00Z`) + 90 * DAY).toISOString().slice(0, 10);
+    assert.match(
+      imported.stdout,
+      new RegExp(`^Imported grant-imported: refresh-token, expires ${expires}, 8\\d days left`),
+    );
+    const show = await run(["inventory", "show", "grant-imported"], env);
+    assert.match(show.stdout, /^Client type: +public$/m);
+    assert.match(show.stdout, new RegExp(`^Last redeemed: +${day}T00:00:00\\.000Z$`, "m"));
+    for (const r of [withExpires, imported, show]) assert.ok(!(r.stdout + r.stderr).includes(canary));
+    assert.deepEqual(logsContain(stack.logs, [canary]), []);
+  });
+
+  test("the emulator's approval route: what a person does at the verification page, for npm start", async () => {
+    const send = httpSender({ extraCa: readFileSync(stack.caFile, "utf8") });
+    const approveOverHttp = (userCode: string) =>
+      send({
+        method: "POST",
+        url: `${stack.entra.url}/_emulator/device-codes/approve`,
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ userCode, userObjectId: DEV_USER.objectId }),
+      });
+    assert.equal((await approveOverHttp("NOSUCHCOD")).status, 404);
+    let approved: Promise<{ status: number }> | undefined;
+    const r = await run(
+      [
+        "rotator",
+        "consent",
+        "--client-id",
+        DEV_PUBLIC_CLIENT.clientId,
+        "--name",
+        "grant-by-route",
+        "--owner",
+        "o@x.com",
+      ],
+      env,
+      {
+        signIn: (code) => {
+          approved = approveOverHttp(code);
+        },
+      },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await approved)?.status, 204);
+    assert.match(r.stdout, /^Stored grant-by-route:/);
   });
 });

@@ -220,6 +220,21 @@ Examples:
     .option("--application-object-id <id>", "client-secret: the app's object id")
     .option("--key-id <id>", "client-secret: the password's key id")
     .option("--client-id <id>", "client-secret, refresh-token: the app's client id")
+    .addOption(
+      new Option("--client-type <type>", "refresh-token: how its client redeems it (default public)").choices(
+        ["public", "confidential", "spa"],
+      ),
+    )
+    .option(
+      "--client-secret-name <name>",
+      "refresh-token, confidential client: the managed client-secret credential with its secret",
+      nameArg,
+    )
+    .option(
+      "--last-redeemed <date>",
+      "refresh-token: when it was obtained (its expiry is 90 days of inactivity from then); required with a value",
+      dateArg,
+    )
     .option("--recover", "recover a soft-deleted credential of this name, then update it")
     // Declared only to refuse it with the reason, rather than an unhelpful "unknown option".
     .addOption(new Option("--value <value>").hideHelp())
@@ -249,7 +264,17 @@ Examples:
       if (opts.create === true && opts.expires !== undefined) {
         throw new UsageError("--create takes no --expires: the broker sets it from --lifetime-days");
       }
-      if (opts.create !== true && opts.expires === undefined) {
+      if (opts.kind === "refresh-token") {
+        // A refresh token's expiry is Entra's (90 days without use), not a choice.
+        if (opts.expires !== undefined) {
+          throw new UsageError(
+            "--expires is not taken for a refresh token: give --last-redeemed (expiry is 90 days on)",
+          );
+        }
+        if (opts.create !== true && opts.lastRedeemed === undefined) {
+          throw new UsageError("--last-redeemed is required with a refresh token (when it was obtained)");
+        }
+      } else if (opts.create !== true && opts.expires === undefined) {
         throw new UsageError("--expires is required with a value (or use --create)");
       }
       const broker = client(cmd);
@@ -272,6 +297,9 @@ Examples:
         ...(opts.applicationObjectId !== undefined ? { applicationObjectId: opts.applicationObjectId } : {}),
         ...(opts.keyId !== undefined ? { keyId: opts.keyId } : {}),
         ...(opts.clientId !== undefined ? { clientId: opts.clientId } : {}),
+        ...(opts.clientType !== undefined ? { clientType: opts.clientType } : {}),
+        ...(opts.clientSecretName !== undefined ? { clientSecretName: opts.clientSecretName } : {}),
+        ...(opts.lastRedeemed !== undefined ? { lastRedeemed: opts.lastRedeemed } : {}),
       };
       const { created, item } = await broker.put(name, body, opts.recover === true);
       const p = paint();
@@ -534,6 +562,9 @@ interface ImportOptions {
   applicationObjectId?: string;
   keyId?: string;
   clientId?: string;
+  clientType?: "public" | "confidential" | "spa";
+  clientSecretName?: string;
+  lastRedeemed?: string;
   recover?: true;
   value?: string;
 }

@@ -130,6 +130,9 @@ export function itemDetails(item: Item, p: Painter): string {
     ["Application", item.applicationObjectId],
     ["Key id", item.keyId],
     ["Client id", item.clientId],
+    ["Client type", item.clientType],
+    ["Client secret", item.clientSecretName],
+    ["Last redeemed", item.lastRedeemed],
     ["Content type", item.contentType ?? undefined],
     ["Rotation error", item.rotationError],
   ];

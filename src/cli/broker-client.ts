@@ -41,6 +41,9 @@ export const itemSchema = z.looseObject({
   clientId: z.string().optional(),
   rotationError: z.string().optional(),
   pendingVerificationSince: isoDate.optional(),
+  clientType: z.string().optional(),
+  clientSecretName: z.string().optional(),
+  lastRedeemed: isoDate.optional(),
 });
 export type Item = z.infer<typeof itemSchema>;
 
@@ -111,6 +114,9 @@ export interface ImportBody {
   applicationObjectId?: string;
   keyId?: string;
   clientId?: string;
+  clientType?: "public" | "confidential" | "spa";
+  clientSecretName?: string;
+  lastRedeemed?: string;
 }
 
 export interface BrokerClientOptions {
@@ -175,6 +181,13 @@ export class BrokerClient {
     return parse(itemSchema, await json(res));
   }
 
+  /** One credential's metadata, or undefined when the broker has none of that name (404). */
+  async find(name: string): Promise<Item | undefined> {
+    const res = await this.request("GET", `inventory/${encodeURIComponent(name)}`, { allowNotFound: true });
+    if (res.status === 404) return undefined;
+    return parse(itemSchema, await json(res));
+  }
+
   async versions(name: string): Promise<Version[]> {
     const res = await this.request("GET", `inventory/${encodeURIComponent(name)}/versions`);
     return parse(versionsSchema, await json(res)).items;
@@ -201,7 +214,12 @@ export class BrokerClient {
   private async request(
     method: string,
     path: string,
-    options: { query?: Record<string, string>; body?: unknown; accept?: string } = {},
+    options: {
+      query?: Record<string, string>;
+      body?: unknown;
+      accept?: string;
+      allowNotFound?: boolean;
+    } = {},
   ): Promise<Response> {
     const url = new URL(`api/${path}`, this.options.baseUrl);
     for (const [k, v] of Object.entries(options.query ?? {})) url.searchParams.set(k, v);
@@ -226,7 +244,7 @@ export class BrokerClient {
         `cannot reach the broker at ${this.options.baseUrl.origin} (${networkReason(error)})`,
       );
     }
-    if (res.ok) return res;
+    if (res.ok || (options.allowNotFound === true && res.status === 404)) return res;
     throw await problemError(res);
   }
 }

@@ -13,7 +13,8 @@ import { DEFAULT_SCOPE, DEFAULT_URL, brokerBaseUrl, tokenProvider } from "./conn
 import { CliError, UsageError, oneLine } from "./errors.js";
 import { confirm, readSecretValue, type TerminalIn } from "./secret-input.js";
 import { day, inventoryTable, itemDetails, painter, versionsTable, wantsColor } from "./table.js";
-import { SECRET_NAME } from "../inventory/managed-credential.js";
+import { SECRET_NAME, SPA_REFUSED } from "../inventory/managed-credential.js";
+import { consentByDeviceCode } from "./consent.js";
 
 /** Everything the CLI touches outside itself, so tests can run it in-process too. */
 export interface CliIo {
@@ -83,6 +84,7 @@ Examples:
   $ ${PROG} inventory show pat-contoso-nuget
   $ ${PROG} import pat-contoso-nuget --kind pat --expires 2026-12-24 --owner team@contoso.com < pat.txt
   $ ${PROG} revoke pat-contoso-nuget --yes
+  $ ${PROG} rotator consent --client-id <app id> --org contoso --owner platform@contoso.com
   $ ${PROG} --url https://broker.example.net inventory list --json
 `,
     );
@@ -218,6 +220,21 @@ Examples:
     .option("--application-object-id <id>", "client-secret: the app's object id")
     .option("--key-id <id>", "client-secret: the password's key id")
     .option("--client-id <id>", "client-secret, refresh-token: the app's client id")
+    .addOption(
+      new Option("--client-type <type>", "refresh-token: how its client redeems it (default public)").choices(
+        ["public", "confidential", "spa"],
+      ),
+    )
+    .option(
+      "--client-secret-name <name>",
+      "refresh-token, confidential client: the managed client-secret credential with its secret",
+      nameArg,
+    )
+    .option(
+      "--last-redeemed <date>",
+      "refresh-token: when it was obtained (its expiry is 90 days of inactivity from then); required with a value",
+      dateArg,
+    )
     .option("--recover", "recover a soft-deleted credential of this name, then update it")
     // Declared only to refuse it with the reason, rather than an unhelpful "unknown option".
     .addOption(new Option("--value <value>").hideHelp())
@@ -247,7 +264,17 @@ Examples:
       if (opts.create === true && opts.expires !== undefined) {
         throw new UsageError("--create takes no --expires: the broker sets it from --lifetime-days");
       }
-      if (opts.create !== true && opts.expires === undefined) {
+      if (opts.kind === "refresh-token") {
+        // A refresh token's expiry is Entra's (90 days without use), not a choice.
+        if (opts.expires !== undefined) {
+          throw new UsageError(
+            "--expires is not taken for a refresh token: give --last-redeemed (expiry is 90 days on)",
+          );
+        }
+        if (opts.create !== true && opts.lastRedeemed === undefined) {
+          throw new UsageError("--last-redeemed is required with a refresh token (when it was obtained)");
+        }
+      } else if (opts.create !== true && opts.expires === undefined) {
         throw new UsageError("--expires is required with a value (or use --create)");
       }
       const broker = client(cmd);
@@ -270,6 +297,9 @@ Examples:
         ...(opts.applicationObjectId !== undefined ? { applicationObjectId: opts.applicationObjectId } : {}),
         ...(opts.keyId !== undefined ? { keyId: opts.keyId } : {}),
         ...(opts.clientId !== undefined ? { clientId: opts.clientId } : {}),
+        ...(opts.clientType !== undefined ? { clientType: opts.clientType } : {}),
+        ...(opts.clientSecretName !== undefined ? { clientSecretName: opts.clientSecretName } : {}),
+        ...(opts.lastRedeemed !== undefined ? { lastRedeemed: opts.lastRedeemed } : {}),
       };
       const { created, item } = await broker.put(name, body, opts.recover === true);
       const p = paint();
@@ -341,7 +371,175 @@ Examples:
       );
     });
 
+  const rotator = program
+    .command("rotator")
+    .description("the PAT rotator's user-delegated grant (refresh token)");
+
+  rotator
+    .command("consent")
+    .description(
+      "sign the rotator's user in once (device code flow) and store the grant through the inventory (role Secrets.Admin)",
+    )
+    .requiredOption("--client-id <id>", "the Entra app the user signs in to (its client id)", guidArg)
+    .addOption(
+      new Option("--client-type <type>", "how the app redeems its refresh tokens")
+        .choices(["public", "confidential", "spa"])
+        .default("public"),
+    )
+    .option(
+      "--client-secret-name <name>",
+      "confidential: the managed client-secret credential holding the app's secret (the broker sends it on every redemption)",
+      nameArg,
+    )
+    .option("--org <organization>", "serve only this Azure DevOps organization (default: every one)")
+    .option(
+      "--name <name>",
+      "the grant's credential name (default ado-rotator or ado-rotator-<org>)",
+      nameArg,
+    )
+    .option("--owner <owner>", "who gets the grant's notices (required for a new grant)")
+    .option("--tenant <id>", "the tenant (env BROKER_TENANT_ID, then AZURE_TENANT_ID)", guidArg)
+    .option(
+      "--authority-host <url>",
+      "Entra authority host (env AZURE_AUTHORITY_HOST, default https://login.microsoftonline.com)",
+    )
+    .option("--timeout <seconds>", "stop waiting for the sign-in after this long", intArg(10, 3600))
+    .addHelpText(
+      "after",
+      `
+The user opens the page shown and enters the code; the broker then stores the refresh token as a
+refresh-token credential. The token is never shown, logged or put on a command line. It expires
+after 90 days without use (the broker redeems it on every rotation sweep, so it stays alive).
+
+Client types: public (allow public client flows; no secret), confidential (a web app: its secret
+is read from stdin or a hidden prompt for this one sign-in, and from --client-secret-name by the
+broker afterwards), spa (refused: Entra limits SPA refresh tokens to 24 hours, cross-origin only).
+
+Examples:
+  $ ${PROG} rotator consent --client-id 00000000-0000-0000-0000-000000000000 \
+      --org contoso --owner platform@contoso.com
+  To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code …
+  $ ${PROG} rotator consent --client-id <web app id> --client-type confidential \
+      --client-secret-name rotator-app-secret --owner platform@contoso.com < secret.txt
+`,
+    )
+    .action(async (opts: ConsentCliOptions, cmd: Command) => {
+      if (opts.clientType === "spa") throw new UsageError(SPA_REFUSED);
+      const confidential = opts.clientType === "confidential";
+      if (confidential && opts.clientSecretName === undefined) {
+        throw new UsageError(
+          "--client-type confidential needs --client-secret-name (the credential with its secret)",
+        );
+      }
+      if (!confidential && opts.clientSecretName !== undefined) {
+        throw new UsageError("--client-secret-name is only for --client-type confidential");
+      }
+      const tenantId =
+        opts.tenant ??
+        (nonBlank(io.env["BROKER_TENANT_ID"]) || nonBlank(io.env["AZURE_TENANT_ID"]) || undefined);
+      if (tenantId === undefined) {
+        throw new UsageError(
+          "the tenant is unknown: give --tenant, or set BROKER_TENANT_ID or AZURE_TENANT_ID",
+        );
+      }
+      if (!GUID.test(tenantId))
+        throw new UsageError("the tenant must be a GUID (the broker's BROKER_TENANT_ID)");
+      const authorityHost = authorityArg(
+        opts.authorityHost ??
+          (nonBlank(io.env["AZURE_AUTHORITY_HOST"]) || "https://login.microsoftonline.com"),
+      );
+      const name = opts.name ?? (opts.org !== undefined ? `ado-rotator-${opts.org}` : "ado-rotator");
+      if (!SECRET_NAME.test(name))
+        throw new UsageError("--name: a name is 1-127 letters, digits and dashes.");
+
+      // Everything the broker could refuse is checked before a person is asked to sign in.
+      const broker = client(cmd);
+      const existing = await broker.find(name);
+      if (existing !== undefined && existing.kind !== "refresh-token") {
+        throw new CliError(`${name} is a ${existing.kind}, not a rotator grant; choose another --name`);
+      }
+      if (existing === undefined && opts.owner === undefined) {
+        throw new UsageError(`--owner is required for a new grant (${name} does not exist yet)`);
+      }
+      let clientSecret: string | undefined;
+      if (confidential) {
+        const secretName = opts.clientSecretName as string;
+        const secret = await broker.find(secretName);
+        if (secret === undefined || secret.kind !== "client-secret") {
+          throw new CliError(
+            `${secretName} is not a managed client-secret credential: import the app's secret first`,
+          );
+        }
+        if (secret.clientId !== undefined && secret.clientId.toLowerCase() !== opts.clientId.toLowerCase()) {
+          throw new CliError(`${secretName} holds the secret of another client (${secret.clientId})`);
+        }
+        clientSecret = await readSecretValue(
+          io.stdin,
+          io.stderr,
+          `Client secret of ${opts.clientId} (input hidden): `,
+        );
+      }
+
+      const consented = await consentByDeviceCode({
+        authorityHost,
+        tenantId,
+        clientId: opts.clientId,
+        ...(clientSecret !== undefined ? { clientSecret } : {}),
+        showMessage: (message) => io.stderr.write(`${oneLine(message, 500)}\n`),
+        ...(opts.timeout !== undefined ? { timeoutSeconds: opts.timeout } : {}),
+      });
+      const body: ImportBody = {
+        kind: "refresh-token",
+        value: consented.refreshToken,
+        lastRedeemed: consented.redeemedAt.toISOString(),
+        clientId: opts.clientId,
+        clientType: opts.clientType,
+        ...(opts.clientSecretName !== undefined ? { clientSecretName: opts.clientSecretName } : {}),
+        ...(opts.org !== undefined ? { organization: opts.org } : {}),
+        ...(opts.owner !== undefined ? { owner: opts.owner } : {}),
+      };
+      const { created, item } = await broker.put(name, body, false);
+      const who =
+        consented.username !== undefined ? `, signed in as ${oneLine(consented.username, 120)}` : "";
+      out(
+        `${created ? "Stored" : "Replaced"} ${item.name}: rotator grant of ${opts.clientId} (${item.clientType ?? opts.clientType})${who}; last redeemed ${item.lastRedeemed ?? consented.redeemedAt.toISOString()}, expires ${day(item.expiresOn)} after 90 days without use, version ${item.version ?? "-"}\n`,
+      );
+    });
+
   return program;
+}
+
+interface ConsentCliOptions {
+  clientId: string;
+  clientType: "public" | "confidential" | "spa";
+  clientSecretName?: string;
+  org?: string;
+  name?: string;
+  owner?: string;
+  tenant?: string;
+  authorityHost?: string;
+  timeout?: number;
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function guidArg(raw: string): string {
+  if (!GUID.test(raw)) throw new InvalidArgumentError("must be a GUID.");
+  return raw.toLowerCase();
+}
+
+/** The authority host: https (MSAL refuses anything else), an origin without path, user or query. */
+function authorityArg(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError("the authority host is not a URL");
+  }
+  if (url.protocol !== "https:" || url.username !== "" || url.password !== "") {
+    throw new UsageError("the authority host must be https:// without a user name or password");
+  }
+  return url.origin;
 }
 
 interface ListOptions {
@@ -368,6 +566,9 @@ interface ImportOptions {
   applicationObjectId?: string;
   keyId?: string;
   clientId?: string;
+  clientType?: "public" | "confidential" | "spa";
+  clientSecretName?: string;
+  lastRedeemed?: string;
   recover?: true;
   value?: string;
 }

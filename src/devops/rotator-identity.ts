@@ -1,10 +1,16 @@
 import { z } from "zod";
 import { jsonOrUndefined } from "../net/json-text.js";
 import { ExpiringCache } from "../issuance/expiring-cache.js";
-import { CONTENT_TYPES, isManaged, TAG } from "../inventory/managed-credential.js";
+import {
+  CONTENT_TYPES,
+  isManaged,
+  REFRESH_TOKEN_INACTIVITY_MS,
+  TAG,
+} from "../inventory/managed-credential.js";
 import type { HttpSend } from "../net/http-request.js";
 import {
   allSecrets,
+  SecretDisabledError,
   SecretNotFoundError,
   type SecretProperties,
   type SecretStore,
@@ -16,12 +22,26 @@ import { AZURE_DEVOPS_SCOPE } from "./pat-lifecycle-client.js";
  * and managed identities cannot create or revoke PATs (PROTOCOLS §4). A person consents once; the
  * grant is kept as a `refresh-token` credential in the vault and redeemed at Entra's token
  * endpoint. Entra hands back a new refresh token each time, with a fresh 90-day life: it is
- * stored as a new version (at most daily), so the grant never runs out while it is used.
+ * stored as a new version (at most daily, with `last-redeemed` and an expiry 90 days on), so the
+ * grant never runs out while it is used. A confidential client's grant is redeemed with the
+ * client's secret, read from the managed client-secret credential the grant names.
  * Hand-written rather than MSAL: MSAL keeps the rotated refresh token in its own cache, and the
  * vault must be its only store.
  */
 
-export type RotatorFailure = "no_grant" | "grant_refused" | "unavailable";
+/**
+ * `client_secret_missing`: a confidential client's grant whose secret credential is absent or not
+ * for that client; `client_refused`: Entra refused the client itself (invalid_client, e.g. a wrong or
+ * expired secret, or a confidential client redeeming without one); `unsupported_client`: a client
+ * type the broker cannot keep a grant for (spa).
+ */
+export type RotatorFailure =
+  | "no_grant"
+  | "grant_refused"
+  | "client_refused"
+  | "client_secret_missing"
+  | "unsupported_client"
+  | "unavailable";
 
 export class RotatorIdentityError extends Error {
   override name = "RotatorIdentityError";
@@ -45,8 +65,7 @@ const tokenAnswer = z.object({
 const errorAnswer = z.object({ error: z.string().max(100) });
 
 const DAY_MS = 24 * 3600_000;
-/** Entra refresh tokens live 90 days from issue; a new one is stored when the kept one is a day old. */
-const REFRESH_TOKEN_LIFETIME_MS = 90 * DAY_MS;
+/** A new refresh token is stored when the kept one is a day old (not on every redemption: vault writes). */
 const STORE_NEW_AFTER_MS = DAY_MS;
 /** Access tokens are renewed this long before they expire. */
 const MARGIN_MS = 5 * 60_000;
@@ -131,6 +150,18 @@ export class RotatorIdentity {
     if (!isManaged(stored.tags) || stored.tags[TAG.kind] !== "refresh-token" || clientId === undefined) {
       throw new RotatorIdentityError("no_grant");
     }
+    const clientType = stored.tags[TAG.clientType] ?? "public";
+    if (clientType !== "public" && clientType !== "confidential") {
+      throw new RotatorIdentityError("unsupported_client");
+    }
+    const form: Record<string, string> = {
+      grant_type: "refresh_token",
+      client_id: clientId,
+      refresh_token: stored.value,
+      scope: `${AZURE_DEVOPS_SCOPE} offline_access`,
+    };
+    // A confidential (web) client must authenticate on every redemption (Entra: AADSTS7000218).
+    if (clientType === "confidential") form["client_secret"] = await this.clientSecret(stored.tags, clientId);
     const { authorityHost, tenantId } = this.options;
     let response;
     try {
@@ -138,12 +169,7 @@ export class RotatorIdentity {
         method: "POST",
         url: `${authorityHost}/${tenantId}/oauth2/v2.0/token`,
         headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({
-          grant_type: "refresh_token",
-          client_id: clientId,
-          refresh_token: stored.value,
-          scope: `${AZURE_DEVOPS_SCOPE} offline_access`,
-        }).toString(),
+        body: new URLSearchParams(form).toString(),
       });
     } catch {
       throw new RotatorIdentityError("unavailable");
@@ -151,9 +177,13 @@ export class RotatorIdentity {
     const json = jsonOrUndefined(response.body);
     if (response.status !== 200) {
       // invalid_grant: revoked, expired, or consent withdrawn; a person must consent again.
+      // invalid_client: the client's own credential was refused (missing, wrong or expired secret).
       const error = errorAnswer.safeParse(json);
       const refused = response.status >= 400 && response.status < 500 && response.status !== 429;
-      throw new RotatorIdentityError(refused && error.success ? "grant_refused" : "unavailable");
+      if (!refused || !error.success) throw new RotatorIdentityError("unavailable");
+      throw new RotatorIdentityError(
+        error.data.error === "invalid_client" ? "client_refused" : "grant_refused",
+      );
     }
     const answer = tokenAnswer.safeParse(json);
     if (!answer.success) throw new RotatorIdentityError("unavailable");
@@ -165,14 +195,40 @@ export class RotatorIdentity {
       // A new grant stored meanwhile (someone consented again) must not be shadowed by this one.
       (await this.options.store.getProperties(grantName)).version === stored.version
     ) {
-      const tags: Record<string, string> = { ...stored.tags, [TAG.rotatedOn]: new Date(now).toISOString() };
+      // The stored token is the one just issued: its 90 days of inactivity start now.
+      const at = new Date(now).toISOString();
+      const tags: Record<string, string> = { ...stored.tags, [TAG.rotatedOn]: at, [TAG.lastRedeemed]: at };
       for (const stale of [TAG.noticeSentFor, TAG.rotationError]) Reflect.deleteProperty(tags, stale);
       await this.options.store.setSecret(grantName, answer.data.refresh_token, {
         contentType: CONTENT_TYPES["refresh-token"],
-        expiresOn: new Date(now + REFRESH_TOKEN_LIFETIME_MS),
+        expiresOn: new Date(now + REFRESH_TOKEN_INACTIVITY_MS),
         tags,
       });
     }
     return { value: answer.data.access_token, until: now + answer.data.expires_in * 1000 - MARGIN_MS };
+  }
+
+  /** A confidential client's secret: the current value of the managed client-secret credential the grant names. */
+  private async clientSecret(tags: Readonly<Record<string, string>>, clientId: string): Promise<string> {
+    const name = tags[TAG.clientSecretName];
+    if (name === undefined) throw new RotatorIdentityError("client_secret_missing");
+    let secret;
+    try {
+      secret = await this.options.store.getSecret(name);
+    } catch (error) {
+      if (error instanceof SecretNotFoundError || error instanceof SecretDisabledError) {
+        throw new RotatorIdentityError("client_secret_missing");
+      }
+      throw error;
+    }
+    const forClient = secret.tags[TAG.clientId];
+    if (
+      !isManaged(secret.tags) ||
+      secret.tags[TAG.kind] !== "client-secret" ||
+      (forClient !== undefined && forClient.toLowerCase() !== clientId.toLowerCase())
+    ) {
+      throw new RotatorIdentityError("client_secret_missing");
+    }
+    return secret.value;
   }
 }

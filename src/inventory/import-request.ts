@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { isPatFormat } from "../devops/pat-format.js";
-import { KINDS, ROTATIONS } from "./managed-credential.js";
+import { CLIENT_TYPES, KINDS, ROTATIONS, SECRET_NAME, SPA_REFUSED } from "./managed-credential.js";
 import { PAT_SCOPES } from "./pat-scopes.js";
 
 /**
@@ -50,6 +50,14 @@ export const importRequestSchema = z
     applicationObjectId: guid.optional(),
     keyId: guid.optional(),
     clientId: guid.optional(),
+    /** refresh-token: the kind of client the grant belongs to (default public); spa is refused. */
+    clientType: z.enum(CLIENT_TYPES).optional(),
+    /** refresh-token, confidential client: the managed client-secret credential with the client's secret. */
+    clientSecretName: z.string().regex(SECRET_NAME, "must be a credential name").optional(),
+    /** refresh-token: when the refresh token was obtained (or last redeemed); its expiry follows from it. */
+    lastRedeemed: z.iso
+      .datetime({ offset: true, message: "must be an ISO 8601 date-time with a time zone" })
+      .optional(),
   })
   .superRefine((body, ctx) => {
     const issue = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
@@ -75,6 +83,23 @@ export const importRequestSchema = z
     onlyFor("applicationObjectId", ["client-secret"]);
     onlyFor("keyId", ["client-secret"]);
     onlyFor("clientId", ["client-secret", "refresh-token"]);
+    onlyFor("clientType", ["refresh-token"]);
+    onlyFor("clientSecretName", ["refresh-token"]);
+    onlyFor("lastRedeemed", ["refresh-token"]);
+    if (body.clientType === "spa") issue("clientType", SPA_REFUSED);
+    if (
+      body.clientSecretName !== undefined &&
+      body.clientType !== undefined &&
+      body.clientType !== "confidential"
+    ) {
+      issue("clientSecretName", "only for clientType confidential");
+    }
+    if (body.kind === "refresh-token" && body.expiresOn !== undefined) {
+      issue(
+        "expiresOn",
+        "is computed for a refresh token: lastRedeemed + 90 days (Entra's inactivity limit)",
+      );
+    }
     if (body.allOrgs === true && body.organization !== undefined) {
       issue("allOrgs", "a PAT for all organizations names no organization");
     }

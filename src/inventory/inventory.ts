@@ -12,6 +12,7 @@ import { InventoryError } from "./inventory-error.js";
 import {
   ALL_ORGANIZATIONS,
   CONTENT_TYPES,
+  REFRESH_TOKEN_INACTIVITY_MS,
   isManaged,
   MANAGED_BY,
   TAG,
@@ -259,16 +260,35 @@ export class Inventory {
     if (createUpstream && request.expiresOn !== undefined) {
       throw invalid("expiresOn", "is set from lifetimeDays when the broker creates the credential");
     }
+    const grant = request.kind === "refresh-token";
+    // A refresh token's expiry is not chosen: it follows from when it was obtained (lastRedeemed).
+    const expiryField = grant ? "lastRedeemed" : "expiresOn";
+    const expirySource = grant ? request.lastRedeemed : request.expiresOn;
     if (created) {
-      if (!createUpstream && request.expiresOn === undefined) {
-        throw invalid("expiresOn", "is required to import a credential");
+      if (!createUpstream && expirySource === undefined) {
+        throw invalid(expiryField, "is required to import a credential");
       }
       if (request.owner === undefined) throw invalid("owner", "is required to import a credential");
     }
-    if (request.value !== undefined && request.expiresOn === undefined) {
-      throw invalid("expiresOn", "is required with a new value");
+    if (request.value !== undefined && expirySource === undefined) {
+      throw invalid(expiryField, "is required with a new value");
     }
-    const expiresOn = request.expiresOn !== undefined ? new Date(request.expiresOn) : undefined;
+    if (grant && request.lastRedeemed !== undefined && request.value === undefined) {
+      throw invalid("lastRedeemed", "is given with a new value (the refresh token obtained then)");
+    }
+    let expiresOn = request.expiresOn !== undefined ? new Date(request.expiresOn) : undefined;
+    if (grant) {
+      await this.checkGrantClient(request, current?.tags ?? {});
+      if (request.lastRedeemed !== undefined) {
+        const last = Date.parse(request.lastRedeemed);
+        // A little clock skew between the CLI's machine and the broker is tolerated.
+        if (last > now + 5 * 60_000) throw invalid("lastRedeemed", "must not be in the future");
+        expiresOn = new Date(last + REFRESH_TOKEN_INACTIVITY_MS);
+        if (expiresOn.getTime() <= now) {
+          throw invalid("lastRedeemed", "is more than 90 days ago: that refresh token has expired");
+        }
+      }
+    }
     if (expiresOn !== undefined && expiresOn.getTime() <= now)
       throw invalid("expiresOn", "must be in the future");
     // Key Vault's SDK writes expiry as 32-bit seconds (it wraps after 2038); no credential of these
@@ -325,6 +345,43 @@ export class Inventory {
           })
         : await this.store.updateProperties(name, (current as SecretProperties).version, { tags, expiresOn });
     return { item: toItem(written, this.rules()) as InventoryItem, created };
+  }
+
+  /**
+   * A rotator grant names the client it was issued to, and how that client redeems it: a public
+   * client without a secret, a confidential client with the secret of a managed client-secret
+   * credential for the same client id. SPA clients are refused by the request schema.
+   */
+  private async checkGrantClient(
+    request: ImportRequest,
+    base: Readonly<Record<string, string>>,
+  ): Promise<void> {
+    const invalid = (field: string, message: string) =>
+      new InventoryError("invalid_field", { field, message });
+    const clientId = request.clientId ?? base[TAG.clientId];
+    if (clientId === undefined)
+      throw invalid("clientId", "is required for a refresh token: the client it was issued to");
+    const clientType = request.clientType ?? base[TAG.clientType] ?? "public";
+    if (clientType !== "confidential") {
+      if (request.clientSecretName !== undefined)
+        throw invalid("clientSecretName", "only for clientType confidential");
+      return;
+    }
+    const secretName = request.clientSecretName ?? base[TAG.clientSecretName];
+    if (secretName === undefined) {
+      throw invalid(
+        "clientSecretName",
+        "is required for a confidential client: the credential holding its secret",
+      );
+    }
+    const secret = await this.current(secretName);
+    if (secret === undefined || !isManaged(secret.tags) || secret.tags[TAG.kind] !== "client-secret") {
+      throw invalid("clientSecretName", "must name a managed client-secret credential");
+    }
+    const secretClient = secret.tags[TAG.clientId];
+    if (secretClient !== undefined && secretClient.toLowerCase() !== clientId.toLowerCase()) {
+      throw invalid("clientSecretName", "names a client secret of another client id");
+    }
   }
 
   /** Revoke upstream first (a failure keeps the record: it is the only handle to retry), then soft-delete. */
@@ -407,5 +464,13 @@ function nextTags(
   }
   if (request.keyId !== undefined) tags[TAG.keyId] = request.keyId.toLowerCase();
   if (request.clientId !== undefined) tags[TAG.clientId] = request.clientId.toLowerCase();
+  if (request.kind === "refresh-token") {
+    tags[TAG.clientType] = request.clientType ?? base[TAG.clientType] ?? "public";
+    if (request.clientSecretName !== undefined) tags[TAG.clientSecretName] = request.clientSecretName;
+    if (tags[TAG.clientType] !== "confidential") Reflect.deleteProperty(tags, TAG.clientSecretName);
+    if (request.lastRedeemed !== undefined) {
+      tags[TAG.lastRedeemed] = new Date(request.lastRedeemed).toISOString();
+    }
+  }
   return tags;
 }

@@ -53,7 +53,27 @@ export const TAG = {
    * Key Vault holds 15 tags a secret: a client secret carries at most 14 (never `authorization-id`).
    */
   verifyPending: VERIFY_PENDING_TAG,
+  /** refresh-token: how the grant's client redeems it (`public`, `confidential`). */
+  clientType: "client-type",
+  /** refresh-token, confidential client: the managed client-secret credential holding the client's secret. */
+  clientSecretName: "client-secret-name",
+  /** refresh-token: when the stored refresh token was obtained (its expiry is 90 days of inactivity from then). */
+  lastRedeemed: "last-redeemed",
 } as const;
+
+/**
+ * The client a rotator grant (refresh token) belongs to. `spa` is named only to refuse it with the
+ * reason: refresh tokens issued to single-page-app redirect URIs live 24 hours and must be redeemed
+ * cross-origin, so no server can keep such a grant alive.
+ */
+export const CLIENT_TYPES = ["public", "confidential", "spa"] as const;
+export type ClientType = (typeof CLIENT_TYPES)[number];
+export const SPA_REFUSED =
+  "spa clients cannot serve the rotator: Entra gives single-page-app redirect URIs refresh tokens that live 24 hours and are redeemed only cross-origin (an Origin header); use a public client (allow public client flows) or a confidential (web) client";
+
+/** Entra refresh tokens of public and confidential clients expire after 90 days without use. */
+export const REFRESH_TOKEN_INACTIVITY_DAYS = 90;
+export const REFRESH_TOKEN_INACTIVITY_MS = REFRESH_TOKEN_INACTIVITY_DAYS * 24 * 3600_000;
 
 export const MANAGED_BY = "token-broker";
 /** Organisation tag value of a PAT valid in every organisation the user can reach. */
@@ -90,6 +110,12 @@ export interface InventoryItem {
   rotationError?: string;
   /** Set while a new client secret waits for Entra to accept it (status `pending-verification`). */
   pendingVerificationSince?: string;
+  /** refresh-token: `public` or `confidential`. */
+  clientType?: string;
+  /** refresh-token, confidential client: the credential holding the client's secret. */
+  clientSecretName?: string;
+  /** refresh-token: when the stored refresh token was obtained; it expires 90 days of inactivity later. */
+  lastRedeemed?: string;
 }
 
 /** An item read on its own (not from a listing), so its current version is known. */
@@ -151,6 +177,12 @@ export function toItem(p: SecretProperties, rules: StatusRules): InventoryItem |
   if (t[TAG.rotationError] !== undefined) optional.rotationError = t[TAG.rotationError];
   const verifying = parseVerifyPending(t[TAG.verifyPending]);
   if (verifying !== undefined) optional.pendingVerificationSince = new Date(verifying.since).toISOString();
+  if (kind === "refresh-token") {
+    optional.clientType = t[TAG.clientType] ?? "public";
+    if (t[TAG.clientSecretName] !== undefined) optional.clientSecretName = t[TAG.clientSecretName];
+    const last = t[TAG.lastRedeemed];
+    if (last !== undefined && !Number.isNaN(Date.parse(last))) optional.lastRedeemed = last;
+  }
   return {
     name: p.name,
     kind,

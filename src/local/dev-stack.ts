@@ -85,6 +85,8 @@ export interface DevStackOptions {
   rotationVerify?: RuntimeOptions["rotationVerify"];
   afterRotationStep?: RuntimeOptions["afterRotationStep"];
   orphanMinAgeMs?: RuntimeOptions["orphanMinAgeMs"];
+  /** The Entra emulator's device-code polling interval (Entra: 5 s; tests shorten it). */
+  deviceCodeIntervalSeconds?: number;
 }
 
 export async function startDevStack(options: DevStackOptions = {}): Promise<DevStack> {
@@ -112,6 +114,9 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       publicClients: [DEV_PUBLIC_CLIENT],
       // A new app secret's propagation runs on the broker's clock, so tests move it with fake time.
       ...(options.now !== undefined ? { secretClock: options.now } : {}),
+      ...(options.deviceCodeIntervalSeconds !== undefined
+        ? { deviceCodeIntervalSeconds: options.deviceCodeIntervalSeconds }
+        : {}),
     });
     closers.push(entra.close);
     // The downstream app's secret is keyed like Graph's passwordCredentials, so removing it there stops it here.

@@ -83,6 +83,8 @@ export async function seedVault(client: SecretClient, seed: SampleSecrets, now =
       owner: seed.refreshTokenOwner,
       rotation: "manual",
       "client-id": seed.publicClientId,
+      "client-type": "public",
+      "last-redeemed": new Date(now).toISOString(),
     },
   });
   await client.setSecret("unrelated-db-password", randomClientSecret(), { contentType: "text/plain" });

@@ -25,7 +25,12 @@ export async function startTestStack(
   env: Record<string, string> = {},
   options: Pick<
     DevStackOptions,
-    "now" | "noticeDelivery" | "rotationVerify" | "afterRotationStep" | "orphanMinAgeMs"
+    | "now"
+    | "noticeDelivery"
+    | "rotationVerify"
+    | "afterRotationStep"
+    | "orphanMinAgeMs"
+    | "deviceCodeIntervalSeconds"
   > = {},
 ): Promise<TestStack> {
   const logs: string[] = [];

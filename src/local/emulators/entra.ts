@@ -2,14 +2,23 @@ import { createHash, randomBytes, randomUUID } from "node:crypto";
 import https from "node:https";
 import type http from "node:http";
 import type { DevCertificate } from "../dev-certificate.js";
+import { z } from "zod";
+import { jsonOrUndefined } from "../../net/json-text.js";
 import { FaultQueue, listen, readText, sendJson, plainFaultSchema, serveControl } from "./emulator-http.js";
 import type { DevSigner } from "./signer.js";
 
 /**
  * An Entra-like tenant on loopback HTTPS: OIDC discovery (v1 and v2), JWKS, the
- * client-credentials grant and the refresh-token grant (user-delegated tokens for public
- * clients) on the v2 and v1 token endpoints. Enough for `curl` and for @azure/identity's
- * ClientSecretCredential (authorityHost = this URL, instance discovery off).
+ * client-credentials grant, the device-code flow and the refresh-token grant (user-delegated
+ * tokens) on the v2 and v1 token endpoints. Enough for `curl`, for @azure/identity's
+ * ClientSecretCredential and for msal-node's PublicClientApplication.acquireTokenByDeviceCode
+ * (authorityHost = this URL, instance discovery off / knownAuthorities).
+ *
+ * Client types, as Entra treats them for delegated grants: a public client (allow public client
+ * flows) redeems without a secret; a confidential (web) client must send its secret on the
+ * device-code and every refresh-token redemption (else invalid_client, AADSTS7000218); refresh
+ * tokens of an SPA redirect URI live 24 hours from sign-in, carried over to each rotated one,
+ * and are redeemed only cross-origin (an Origin header, else AADSTS9002327).
  */
 
 export interface EntraClient {
@@ -34,6 +43,12 @@ export interface EntraPublicClient {
   name: string;
 }
 
+/** An app whose only platform is a single-page app (SPA redirect URIs): no secret, not a public client. */
+export type EntraSpaClient = EntraPublicClient;
+
+/** How a delegated grant's client authenticates; decides what its refresh tokens need. */
+export type DelegatedClientType = "public" | "confidential" | "spa";
+
 /** One of an app's client secrets, as Graph's addPassword creates them. */
 export interface EntraClientSecret {
   keyId: string;
@@ -44,7 +59,9 @@ export interface EntraClientSecret {
   expiresOn?: number;
 }
 
-export type EntraGrant = "client_credentials" | "refresh_token";
+export type EntraGrant = "client_credentials" | "refresh_token" | "device_code";
+
+export const DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
 
 export interface EntraEmulatorOptions {
   tls: DevCertificate;
@@ -56,8 +73,13 @@ export interface EntraEmulatorOptions {
   publicClients?: readonly EntraPublicClient[];
   /** The clock a client secret's usableFrom and expiresOn are judged by (tests: fake time; default `now`). */
   secretClock?: () => number;
+  spaClients?: readonly EntraSpaClient[];
   /** Inactivity lifetime of a refresh token (Entra: 90 days). */
   refreshTokenLifetimeMs?: number;
+  /** Polling interval the device-code endpoint answers (Entra: 5 s); tests shorten it. */
+  deviceCodeIntervalSeconds?: number;
+  /** How long a device code waits for its user (Entra: 900 s). */
+  deviceCodeLifetimeSeconds?: number;
   host?: string;
   port?: number;
   now?: () => number;
@@ -79,6 +101,14 @@ export interface EntraEmulator {
    * sign-in would leave it (the dev stack seeds the vault with it).
    */
   mintRefreshToken: (userObjectId: string, clientId: string, scope: string) => string;
+  /**
+   * Test hook for the device-code flow: the user enters `userCode` at the verification page and
+   * signs in (`approve`) or refuses (`decline`). False when no pending code has that user code.
+   */
+  approveDeviceCode: (userCode: string, userObjectId: string) => boolean;
+  declineDeviceCode: (userCode: string) => boolean;
+  /** User codes still waiting for their user (newest last). */
+  pendingUserCodes: () => string[];
   /** Invalidates every refresh token issued to the user so far (Graph's revokeSignInSessions). */
   revokeRefreshTokens: (userObjectId: string) => void;
   stats: () => { tokenRequests: number; byGrant: Partial<Record<EntraGrant, number>> };
@@ -90,16 +120,51 @@ export interface EntraEmulator {
 
 const TOKEN_LIFETIME_SECONDS = 3599;
 const REFRESH_TOKEN_LIFETIME_MS = 90 * 24 * 3600_000;
+/** Refresh tokens of SPA redirect URIs: 24 hours from the sign-in, not extended by rotation. */
+const SPA_REFRESH_TOKEN_LIFETIME_MS = 24 * 3600_000;
+const OIDC_SCOPES = ["openid", "profile", "email", "offline_access"];
 /** Delegated permission granted for a `{resource}/.default` request (what the user consented to). */
 const DELEGATED_SCOPE = "user_impersonation";
 
 interface RefreshGrant {
   userObjectId: string;
   clientId: string;
+  clientType: DelegatedClientType;
   scope: string;
   /** Issue order: revocation compares it, since several tokens can share a millisecond. */
   serial: number;
   expiresAt: number;
+}
+
+interface DeviceCodeState {
+  userCode: string;
+  client: { id: string; type: DelegatedClientType };
+  resource: string;
+  scopes: string[];
+  expiresAt: number;
+  state: "pending" | "approved" | "declined";
+  userObjectId?: string;
+}
+
+const approveSchema = z.strictObject({
+  userCode: z.string().min(1).max(20),
+  userObjectId: z.string().min(1).max(100),
+});
+
+/** A user code as Entra shows them: nine letters and digits, without look-alikes. */
+function randomUserCode(): string {
+  const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+  return [...randomBytes(9)].map((b) => alphabet[b % alphabet.length]).join("");
+}
+
+/**
+ * The resource of delegated scopes: exactly one `{resource}/.default` or `{resource}/user_impersonation`
+ * (what the emulated users consented to) among the OIDC scopes.
+ */
+function resourceOf(scopes: readonly string[]): string | undefined {
+  const others = scopes.filter((x) => !OIDC_SCOPES.includes(x));
+  const match = others.length === 1 ? /^(\S+)\/(\.default|user_impersonation)$/.exec(others[0] ?? "") : null;
+  return match?.[1];
 }
 
 function aadError(
@@ -127,7 +192,11 @@ export async function startEntraEmulator(options: EntraEmulatorOptions): Promise
   const clientSecrets = new Map<string, EntraClientSecret[]>();
   const users = new Map((options.users ?? []).map((u) => [u.objectId, u]));
   const publicClients = new Map((options.publicClients ?? []).map((c) => [c.clientId, c]));
+  const spaClients = new Map((options.spaClients ?? []).map((c) => [c.clientId, c]));
   const refreshLifetime = options.refreshTokenLifetimeMs ?? REFRESH_TOKEN_LIFETIME_MS;
+  const deviceInterval = options.deviceCodeIntervalSeconds ?? 5;
+  const deviceLifetime = options.deviceCodeLifetimeSeconds ?? 900;
+  const deviceCodes = new Map<string, DeviceCodeState>();
   const refreshGrants = new Map<string, RefreshGrant>();
   // Like refreshTokensValidFromDateTime: a user's grants issued before this serial are revoked.
   const refreshValidFrom = new Map<string, number>();
@@ -148,7 +217,8 @@ export async function startEntraEmulator(options: EntraEmulatorOptions): Promise
     subject_types_supported: ["pairwise"],
     id_token_signing_alg_values_supported: ["RS256"],
     token_endpoint_auth_methods_supported: ["client_secret_post", "private_key_jwt", "client_secret_basic"],
-    grant_types_supported: ["client_credentials", "refresh_token"],
+    device_authorization_endpoint: `${base}/${tenantId}/oauth2/v2.0/devicecode`,
+    grant_types_supported: ["client_credentials", "refresh_token", DEVICE_CODE_GRANT],
     tenant_region_scope: "EU",
   });
   const discoveryV1 = () => ({
@@ -179,12 +249,15 @@ export async function startEntraEmulator(options: EntraEmulatorOptions): Promise
     const text = await readText(req);
     if (text === null) return aadError(res, 400, "invalid_request", 90014, "The request body is too large.");
     const form = new URLSearchParams(text);
-    const grant = form.get("grant_type");
-    if (grant === "client_credentials" || grant === "refresh_token") {
+    const grantType = form.get("grant_type");
+    // RFC 8628's URN, or the short form msal-common sends (Entra takes both).
+    const grant = grantType === DEVICE_CODE_GRANT ? "device_code" : grantType;
+    if (grant === "client_credentials" || grant === "refresh_token" || grant === "device_code") {
       stats.tokenRequests += 1;
       stats.byGrant[grant] = (stats.byGrant[grant] ?? 0) + 1;
     }
-    if (grant === "refresh_token") return refresh(form, res, v2);
+    if (grant === "refresh_token") return refresh(req, form, res, v2);
+    if (grant === "device_code" && v2) return deviceToken(req, form, res);
     if (grant !== "client_credentials") {
       return aadError(
         res,
@@ -275,25 +348,238 @@ export async function startEntraEmulator(options: EntraEmulatorOptions): Promise
     );
   }
 
-  function newRefreshToken(grant: Omit<RefreshGrant, "serial" | "expiresAt">): string {
+  function newRefreshToken(grant: Omit<RefreshGrant, "serial" | "expiresAt">, expiresAt?: number): string {
     // Opaque, like Entra's (which are encrypted blobs starting "0.A"); only this emulator reads them.
     const value = `0.A${randomBytes(160).toString("base64url")}`;
     serial += 1;
-    refreshGrants.set(value, { ...grant, serial, expiresAt: now() + refreshLifetime });
+    const lifetime = grant.clientType === "spa" ? SPA_REFRESH_TOKEN_LIFETIME_MS : refreshLifetime;
+    refreshGrants.set(value, { ...grant, serial, expiresAt: expiresAt ?? now() + lifetime });
     return value;
   }
 
-  /** The resource of a delegated request: v2 `{resource}/.default` among OIDC scopes, v1 `resource`. */
-  function delegatedResource(form: URLSearchParams, v2: boolean): string | undefined {
-    if (!v2) return form.get("resource") ?? undefined;
-    const scopes = (form.get("scope") ?? "").split(" ").filter((x) => x !== "");
-    const defaults = scopes.filter((x) => /^\S+\/\.default$/.test(x));
-    const others = scopes.filter((x) => !["openid", "profile", "email", "offline_access"].includes(x));
-    if (defaults.length !== 1 || others.length !== 1) return undefined;
-    return defaults[0]?.slice(0, -"/.default".length);
+  /** The delegated client of `clientId` and its type; undefined when the tenant has no such app. */
+  function delegatedClient(clientId: string): { id: string; type: DelegatedClientType } | undefined {
+    if (publicClients.has(clientId)) return { id: clientId, type: "public" };
+    if (spaClients.has(clientId)) return { id: clientId, type: "spa" };
+    if (clients.has(clientId)) return { id: clientId, type: "confidential" };
+    return undefined;
   }
 
-  async function refresh(form: URLSearchParams, res: http.ServerResponse, v2: boolean): Promise<void> {
+  /**
+   * Client authentication for a delegated redemption: public and SPA clients send nothing (an SPA
+   * proves itself by the Origin of a cross-origin request instead); a confidential client must
+   * send its secret. An error was answered when false.
+   */
+  function clientAuthenticated(
+    req: http.IncomingMessage,
+    form: URLSearchParams,
+    res: http.ServerResponse,
+    client: { id: string; type: DelegatedClientType },
+  ): boolean {
+    if (client.type === "public" || client.type === "spa") return true;
+    const { secret } = clientFrom(req, form);
+    if (secret === undefined) {
+      aadError(
+        res,
+        401,
+        "invalid_client",
+        7000218,
+        "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+      );
+      return false;
+    }
+    const registered = clients.get(client.id);
+    if (registered === undefined || !secretAccepted(registered, secret)) {
+      aadError(res, 401, "invalid_client", 7000215, "Invalid client secret provided.");
+      return false;
+    }
+    return true;
+  }
+
+  /** The user's delegated token set: access token for `resource`, and what the scopes asked for. */
+  async function delegatedTokens(
+    user: EntraUser,
+    client: { id: string; type: DelegatedClientType },
+    resource: string,
+    requested: readonly string[],
+    refreshToken: string | undefined,
+    form: URLSearchParams,
+  ): Promise<Record<string, unknown>> {
+    const iat = Math.floor(now() / 1000);
+    const sub = createHash("sha256").update(`${user.objectId}:${client.id}`).digest("base64url").slice(0, 43);
+    const access = {
+      aud: resource,
+      iss: issuerV1,
+      iat,
+      nbf: iat,
+      exp: iat + TOKEN_LIFETIME_SECONDS,
+      acr: "1",
+      amr: ["pwd", "mfa"],
+      appid: client.id,
+      appidacr: client.type === "confidential" ? "1" : "0",
+      idp: issuerV1,
+      name: user.displayName,
+      oid: user.objectId,
+      scp: DELEGATED_SCOPE,
+      // Pairwise per app, as Entra makes it: stable for one user and one client.
+      sub,
+      tid: tenantId,
+      unique_name: user.userPrincipalName,
+      upn: user.userPrincipalName,
+      uti: randomUUID().replace(/-/g, "").slice(0, 22),
+      ver: "1.0",
+    };
+    const answer: Record<string, unknown> = {
+      token_type: "Bearer",
+      scope: `${resource}/${DELEGATED_SCOPE}`,
+      expires_in: TOKEN_LIFETIME_SECONDS,
+      ext_expires_in: TOKEN_LIFETIME_SECONDS,
+      access_token: await signer.sign(access),
+    };
+    if (refreshToken !== undefined) answer["refresh_token"] = refreshToken;
+    if (requested.includes("openid")) {
+      answer["id_token"] = await signer.sign({
+        aud: client.id,
+        iss: issuerV2(),
+        iat,
+        nbf: iat,
+        exp: iat + TOKEN_LIFETIME_SECONDS,
+        name: user.displayName,
+        oid: user.objectId,
+        preferred_username: user.userPrincipalName,
+        sub,
+        tid: tenantId,
+        ver: "2.0",
+      });
+    }
+    // MSAL asks for client_info=1: the account's home id (uid.utid), as Entra sends it.
+    if (form.get("client_info") === "1") {
+      answer["client_info"] = Buffer.from(JSON.stringify({ uid: user.objectId, utid: tenantId })).toString(
+        "base64url",
+      );
+    }
+    return answer;
+  }
+
+  /** `POST /{tenant}/oauth2/v2.0/devicecode`: a device code and the user code to enter at the verification page. */
+  async function deviceCode(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const text = await readText(req);
+    if (text === null) return aadError(res, 400, "invalid_request", 90014, "The request body is too large.");
+    const form = new URLSearchParams(text);
+    const clientId = form.get("client_id") ?? "";
+    const client = delegatedClient(clientId);
+    if (client === undefined) {
+      return aadError(res, 400, "unauthorized_client", 700016, "Application was not found in the directory.");
+    }
+    const scopes = (form.get("scope") ?? "").split(" ").filter((x) => x !== "");
+    const resource = resourceOf(scopes);
+    if (resource === undefined) {
+      return aadError(
+        res,
+        400,
+        "invalid_scope",
+        70011,
+        "The provided value for the input parameter 'scope' is not valid.",
+      );
+    }
+    const userCode = randomUserCode();
+    const device = randomBytes(96).toString("base64url");
+    deviceCodes.set(device, {
+      userCode,
+      client,
+      resource,
+      scopes,
+      expiresAt: now() + deviceLifetime * 1000,
+      state: "pending",
+    });
+    const verificationUri = `${base}/devicelogin`;
+    sendJson(res, 200, {
+      user_code: userCode,
+      device_code: device,
+      verification_uri: verificationUri,
+      expires_in: deviceLifetime,
+      interval: deviceInterval,
+      message: `To sign in, use a web browser to open the page ${verificationUri} and enter the code ${userCode} to authenticate.`,
+    });
+  }
+
+  /** The token endpoint's device-code grant: pending until the user signs in, then the user's tokens, once. */
+  async function deviceToken(
+    req: http.IncomingMessage,
+    form: URLSearchParams,
+    res: http.ServerResponse,
+  ): Promise<void> {
+    const code = form.get("device_code") ?? "";
+    const entry = deviceCodes.get(code);
+    if (entry === undefined || entry.client.id !== form.get("client_id")) {
+      return aadError(
+        res,
+        400,
+        "bad_verification_code",
+        70018,
+        "The provided value for the input parameter 'device_code' is not valid.",
+      );
+    }
+    if (entry.client.type === "spa") {
+      // An app whose only platform is SPA is not a public client: the device flow wants a credential it has not got.
+      return aadError(
+        res,
+        401,
+        "invalid_client",
+        7000218,
+        "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+      );
+    }
+    if (!clientAuthenticated(req, form, res, entry.client)) return;
+    if (now() >= entry.expiresAt) {
+      deviceCodes.delete(code);
+      return aadError(res, 400, "expired_token", 70019, "Verification code expired.");
+    }
+    if (entry.state === "declined") {
+      deviceCodes.delete(code);
+      return aadError(res, 400, "authorization_declined", 70000, "The user declined the sign-in.");
+    }
+    if (entry.state === "pending") {
+      return aadError(
+        res,
+        400,
+        "authorization_pending",
+        70016,
+        "OAuth 2.0 device flow error. Authorization is pending. Continue polling.",
+      );
+    }
+    const user = users.get(entry.userObjectId ?? "");
+    if (user === undefined) {
+      return aadError(res, 400, "invalid_grant", 50034, "The user account does not exist in this directory.");
+    }
+    deviceCodes.delete(code);
+    const refreshToken = entry.scopes.includes("offline_access")
+      ? newRefreshToken({
+          userObjectId: user.objectId,
+          clientId: entry.client.id,
+          clientType: entry.client.type,
+          scope: entry.scopes.join(" "),
+        })
+      : undefined;
+    sendJson(
+      res,
+      200,
+      await delegatedTokens(user, entry.client, entry.resource, entry.scopes, refreshToken, form),
+    );
+  }
+
+  /** The resource of a delegated request: v2 `{resource}/.default` or `/user_impersonation` among OIDC scopes, v1 `resource`. */
+  function delegatedResource(form: URLSearchParams, v2: boolean): string | undefined {
+    if (!v2) return form.get("resource") ?? undefined;
+    return resourceOf((form.get("scope") ?? "").split(" ").filter((x) => x !== ""));
+  }
+
+  async function refresh(
+    req: http.IncomingMessage,
+    form: URLSearchParams,
+    res: http.ServerResponse,
+    v2: boolean,
+  ): Promise<void> {
     const clientId = form.get("client_id");
     const presented = form.get("refresh_token");
     if (clientId === null || clientId === "") {
@@ -314,10 +600,19 @@ export async function startEntraEmulator(options: EntraEmulatorOptions): Promise
         "The request body must contain the following parameter: 'refresh_token'.",
       );
     }
-    const client = publicClients.get(clientId);
+    const client = delegatedClient(clientId);
     if (client === undefined) {
-      // Confidential clients would need their secret too; the broker only uses a public client.
       return aadError(res, 400, "unauthorized_client", 700016, "Application was not found in the directory.");
+    }
+    if (!clientAuthenticated(req, form, res, client)) return;
+    if (client.type === "spa" && req.headers.origin === undefined) {
+      return aadError(
+        res,
+        400,
+        "invalid_request",
+        9002327,
+        "Tokens issued for the 'Single-Page Application' client-type may only be redeemed via cross-origin requests.",
+      );
     }
     const grant = refreshGrants.get(presented);
     if (grant === undefined) {
@@ -343,6 +638,15 @@ export async function startEntraEmulator(options: EntraEmulatorOptions): Promise
         "The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password.",
       );
     }
+    if (now() >= grant.expiresAt && grant.clientType === "spa") {
+      return aadError(
+        res,
+        400,
+        "invalid_grant",
+        700084,
+        "The refresh token was issued to a single page app (SPA), and therefore has a fixed, limited lifetime of 1.00:00:00, which cannot be extended. It is now expired and a new sign in request must be sent by the SPA to the sign in page.",
+      );
+    }
     if (now() >= grant.expiresAt) {
       return aadError(
         res,
@@ -362,47 +666,46 @@ export async function startEntraEmulator(options: EntraEmulatorOptions): Promise
         "The provided value for the input parameter 'scope' is not valid.",
       );
     }
-    const iat = Math.floor(now() / 1000);
-    const claims = {
-      aud: resource,
-      iss: issuerV1,
-      iat,
-      nbf: iat,
-      exp: iat + TOKEN_LIFETIME_SECONDS,
-      acr: "1",
-      amr: ["pwd", "mfa"],
-      appid: client.clientId,
-      appidacr: "0",
-      idp: issuerV1,
-      name: user.displayName,
-      oid: user.objectId,
-      scp: DELEGATED_SCOPE,
-      // Pairwise per app, as Entra makes it: stable for one user and one client.
-      sub: createHash("sha256")
-        .update(`${user.objectId}:${client.clientId}`)
-        .digest("base64url")
-        .slice(0, 43),
-      tid: tenantId,
-      unique_name: user.userPrincipalName,
-      upn: user.userPrincipalName,
-      uti: randomUUID().replace(/-/g, "").slice(0, 22),
-      ver: "1.0",
-    };
     // A new refresh token every time; the presented one keeps working until it expires (Entra).
-    const rotated = newRefreshToken({ userObjectId: user.objectId, clientId, scope: grant.scope });
+    // An SPA's keeps the sign-in's 24-hour end: rotation does not extend it.
+    const rotated = newRefreshToken(
+      { userObjectId: user.objectId, clientId, clientType: grant.clientType, scope: grant.scope },
+      grant.clientType === "spa" ? grant.expiresAt : undefined,
+    );
+    const answer = await delegatedTokens(user, client, resource, [], rotated, form);
+    const iat = Math.floor(now() / 1000);
     sendJson(res, 200, {
-      token_type: "Bearer",
-      scope: `${resource}/${DELEGATED_SCOPE}`,
-      expires_in: TOKEN_LIFETIME_SECONDS,
-      ext_expires_in: TOKEN_LIFETIME_SECONDS,
+      ...answer,
       ...(v2 ? {} : { expires_on: String(iat + TOKEN_LIFETIME_SECONDS), resource }),
-      access_token: await signer.sign(claims),
-      refresh_token: rotated,
     });
+  }
+
+  function pendingByUserCode(userCode: string): DeviceCodeState | undefined {
+    const wanted = userCode.trim().toUpperCase();
+    return [...deviceCodes.values()].find(
+      (e) => e.state === "pending" && e.userCode === wanted && now() < e.expiresAt,
+    );
+  }
+
+  /** `POST /_emulator/device-codes/approve {"userCode","userObjectId"}`: the sign-in a person would do at the verification page. */
+  async function approveRoute(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const parsed = approveSchema.safeParse(jsonOrUndefined(await readText(req, 4096)));
+    if (!parsed.success)
+      return sendJson(res, 400, { error: { code: "BadRequest", message: "Invalid approval." } });
+    const entry = pendingByUserCode(parsed.data.userCode);
+    if (entry === undefined || !users.has(parsed.data.userObjectId)) {
+      return sendJson(res, 404, {
+        error: { code: "NotFound", message: "No pending code for that user code and user." },
+      });
+    }
+    entry.state = "approved";
+    entry.userObjectId = parsed.data.userObjectId;
+    res.writeHead(204).end();
   }
 
   async function route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const path = new URL(req.url ?? "/", base).pathname;
+    if (req.method === "POST" && path === "/_emulator/device-codes/approve") return approveRoute(req, res);
     if (await serveControl(req, res, path, { stats: () => stats, faults, faultSchema: plainFaultSchema }))
       return;
     const fault = faults.take();
@@ -417,6 +720,7 @@ export async function startEntraEmulator(options: EntraEmulatorOptions): Promise
       }
     }
     if (req.method === "POST" && path === `${t}/oauth2/v2.0/token`) return token(req, res, true);
+    if (req.method === "POST" && path === `${t}/oauth2/v2.0/devicecode`) return deviceCode(req, res);
     if (req.method === "POST" && path === `${t}/oauth2/token`) return token(req, res, false);
     if (/^\/[^/]+\/(v2\.0\/)?\.well-known\/openid-configuration$/.test(path) || /\/oauth2\//.test(path)) {
       return aadError(res, 400, "invalid_tenant", 90002, "Tenant not found.");
@@ -448,11 +752,27 @@ export async function startEntraEmulator(options: EntraEmulatorOptions): Promise
       );
     },
     mintRefreshToken: (userObjectId, clientId, scope) => {
-      if (!users.has(userObjectId) || !publicClients.has(clientId)) {
-        throw new Error("mintRefreshToken: unknown user or public client");
+      const client = delegatedClient(clientId);
+      if (!users.has(userObjectId) || client === undefined) {
+        throw new Error("mintRefreshToken: unknown user or client");
       }
-      return newRefreshToken({ userObjectId, clientId, scope });
+      return newRefreshToken({ userObjectId, clientId, clientType: client.type, scope });
     },
+    approveDeviceCode: (userCode, userObjectId) => {
+      const entry = pendingByUserCode(userCode);
+      if (entry === undefined || !users.has(userObjectId)) return false;
+      entry.state = "approved";
+      entry.userObjectId = userObjectId;
+      return true;
+    },
+    declineDeviceCode: (userCode) => {
+      const entry = pendingByUserCode(userCode);
+      if (entry === undefined) return false;
+      entry.state = "declined";
+      return true;
+    },
+    pendingUserCodes: () =>
+      [...deviceCodes.values()].filter((e) => e.state === "pending").map((e) => e.userCode),
     revokeRefreshTokens: (userObjectId) => {
       refreshValidFrom.set(userObjectId, serial + 1);
     },

@@ -45,10 +45,11 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
     publicNetworkAccess: publicNetworkAccess
-    // Private: only the private endpoints reach it (no trusted-service bypass is needed by the host).
+    // Private: only the private endpoints (and Azure's trusted services, still with an Entra token
+    // and a role, since shared keys are off) reach it.
     networkAcls: {
       defaultAction: publicNetworkAccess == 'Disabled' ? 'Deny' : 'Allow'
-      bypass: 'None'
+      bypass: 'AzureServices'
     }
     accessTier: 'Hot'
   }

@@ -50,6 +50,11 @@ param rotateBeforeDays int = 10
 @maxValue(10080)
 param revokeGraceMinutes int = 60
 
+@description('Minutes a client secret imported with a value is checked against Entra before it counts as verified (BROKER_SECRET_VERIFY_MINUTES).')
+@minValue(1)
+@maxValue(1440)
+param importVerifyMinutes int = 20
+
 @description('JSON webhook for expiry notices (BROKER_NOTICE_WEBHOOK_URL). Secret-bearing: kept in Key Vault. Empty: none.')
 @secure()
 param noticeWebhookUrl string = ''
@@ -184,6 +189,7 @@ module functionApp 'app/function-app.bicep' = {
     noticeRunbookUrl: noticeRunbookUrl
     rotateBeforeDays: rotateBeforeDays
     revokeGraceMinutes: revokeGraceMinutes
+    importVerifyMinutes: importVerifyMinutes
     noticeWebhookUrl: noticeWebhookUrl
     noticeTeamsUrl: noticeTeamsUrl
   }

@@ -85,6 +85,9 @@ param rotateBeforeDays int
 @description('BROKER_REVOKE_GRACE_MINUTES: how long the old credential stays valid after rotation.')
 param revokeGraceMinutes int
 
+@description('BROKER_SECRET_VERIFY_MINUTES: the window for verifying an imported client secret against Entra.')
+param importVerifyMinutes int
+
 @description('BROKER_NOTICE_WEBHOOK_URL (secret-bearing): stored in Key Vault, referenced from the app setting. Empty: none.')
 @secure()
 param noticeWebhookUrl string
@@ -228,6 +231,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     BROKER_LEASE_STORAGE_URL: storage.properties.primaryEndpoints.blob
     BROKER_ROTATE_BEFORE_DAYS: string(rotateBeforeDays)
     BROKER_REVOKE_GRACE_MINUTES: string(revokeGraceMinutes)
+    BROKER_SECRET_VERIFY_MINUTES: string(importVerifyMinutes)
     // Blank counts as unset for the broker (log-only notices).
     BROKER_NOTICE_WEBHOOK_URL: empty(noticeWebhookUrl) ? '' : noticeWebhookReference
     BROKER_NOTICE_TEAMS_URL: empty(noticeTeamsUrl) ? '' : noticeTeamsReference

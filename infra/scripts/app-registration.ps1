@@ -66,7 +66,7 @@ try {
       Start-Sleep -Seconds $waitSeconds
     }
   }
-  if (-not $objectId) { Fail "app $appId is not readable in Microsoft Graph; run azd provision again in a minute" }
+  if (-not $objectId) { Fail "app $appId is not readable in Microsoft Graph; run azd provision again in a minute (or, if BROKER_APP_ID names a deleted app: azd env set BROKER_APP_ID '')" }
   $objectId = $objectId.Trim()
 
   $roles = @(

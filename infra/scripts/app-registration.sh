@@ -86,7 +86,7 @@ while [ "$i" -lt "$tries" ]; do
   say "waiting for app $app_id to replicate in Microsoft Graph ($i/$tries)"
   sleep "$wait_seconds"
 done
-[ -n "$object_id" ] || fail "app $app_id is not readable in Microsoft Graph; run azd provision again in a minute"
+[ -n "$object_id" ] || fail "app $app_id is not readable in Microsoft Graph; run azd provision again in a minute (or, if BROKER_APP_ID names a deleted app: azd env set BROKER_APP_ID '')"
 
 # Application: services and automation; User: people (ops, admins).
 cat >"$tmp/roles.json" <<'JSON'

@@ -210,11 +210,11 @@ describe("infra/ (Bicep for azd up)", () => {
 
   test("modules get exactly the params they declare, and azd can fill main's", () => {
     // Every file's modules (network.bicep calls private-endpoint.bicep), paths relative to the caller.
-    const calls = files.flatMap((f) =>
+    const moduleCalls = files.flatMap((f) =>
       modules(f.root).map((m) => ({ ...m, path: path.posix.join(path.posix.dirname(f.name), m.path) })),
     );
-    assert.ok(calls.some((m) => m.path === "app/private-endpoint.bicep"));
-    for (const m of calls) {
+    assert.ok(moduleCalls.some((m) => m.path === "app/private-endpoint.bicep"));
+    for (const m of moduleCalls) {
       const declared = params(fileNamed(m.path).root);
       const passed = objectEntries(property(m.body, "params")).map(([name]) => name);
       for (const name of passed)

@@ -249,9 +249,9 @@ export const outputsCarryNoSecrets: Rule = (files) =>
  * What Flex Consumption refuses or ignores: the "Flex Consumption plan deprecations" table of the
  * Azure Functions app settings reference
  * (https://learn.microsoft.com/azure/azure-functions/functions-app-settings#flex-consumption-plan-deprecations).
- * ARM refuses the site properties outright ("The following site configuration property
- * (Site.SiteConfig.FtpsState) for Flex Consumption sites is invalid"); the app settings are
- * replaced by functionAppConfig (runtime, scale, deployment storage) or have no meaning there.
+ * Site properties: ARM refuses them outright ("The following site configuration property
+ * (Site.SiteConfig.FtpsState) for Flex Consumption sites is invalid", the error issue 14 quotes);
+ * runtime, scale and instance size live in functionAppConfig instead.
  */
 export const FLEX_REFUSED_SITE_CONFIG = [
   "alwaysOn",
@@ -266,10 +266,18 @@ export const FLEX_REFUSED_SITE_CONFIG = [
   "windowsFxVersion",
 ] as const;
 export const FLEX_REFUSED_SITE_PROPERTIES = ["containerSize"] as const;
+/**
+ * App settings Flex Consumption does not take: the list the Azure CLI's own Consumption-to-Flex
+ * migration leaves out (azure-cli, command_modules/appservice/custom.py, _migrate_app_settings,
+ * `excluded_settings`; the same list as the jq filter of Microsoft's migration guide,
+ * articles/azure-functions/migration/migrate-plan-consumption-to-flex.md), less the two it leaves
+ * out only because it sets them itself (APPLICATIONINSIGHTS_CONNECTION_STRING, AzureWebJobsDashboard).
+ */
 export const FLEX_REFUSED_APP_SETTINGS = [
   "ENABLE_ORYX_BUILD",
   "FUNCTIONS_EXTENSION_VERSION",
   "FUNCTIONS_MAX_HTTP_CONCURRENCY",
+  "FUNCTIONS_WORKER_DYNAMIC_CONCURRENCY_ENABLED",
   "FUNCTIONS_WORKER_PROCESS_COUNT",
   "FUNCTIONS_WORKER_RUNTIME",
   "FUNCTIONS_WORKER_RUNTIME_VERSION",
@@ -283,11 +291,8 @@ export const FLEX_REFUSED_APP_SETTINGS = [
   "WEBSITE_NODE_DEFAULT_VERSION",
   "WEBSITE_RUN_FROM_PACKAGE",
   "WEBSITE_SKIP_CONTENTSHARE_VALIDATION",
-  "WEBSITE_TIME_ZONE",
   "WEBSITE_USE_PLACEHOLDER_DOTNETISOLATED",
   "WEBSITE_VNET_ROUTE_ALL",
-  "WEBSITES_CONTAINER_START_TIME_LIMIT",
-  "TZ",
 ] as const;
 
 /** Every key written in an object tree, at any depth (`a.b.c` paths are not needed here). */

@@ -1,6 +1,7 @@
 // Token Broker on Azure: `azd up` deploys this. One resource group holding a Function App on
-// Flex Consumption (Node 22), its user-assigned identity, a Key Vault (RBAC), host storage
-// reached by identity only, and Application Insights with Entra-only ingestion.
+// Flex Consumption (Node 22), its two user-assigned identities (control and minting), a Key Vault
+// (RBAC), host storage reached by identity only, Application Insights with Entra-only ingestion,
+// and, with privateNetworking, a virtual network with private endpoints for the vault and storage.
 // The Entra app registration (the broker's audience and app roles) is made by
 // scripts/app-registration.sh, run by azd before provisioning (see azure.yaml and docs/deploy.md).
 targetScope = 'subscription'
@@ -62,6 +63,12 @@ param noticeWebhookUrl string = ''
 @secure()
 param noticeTeamsUrl string = ''
 
+@description('Recover the soft-deleted Key Vault of the same name (after azd down the name stays taken for 90 days). Set for the first provision after azd down, then unset.')
+param recoverKeyVault bool = false
+
+@description('Virtual network integration for the Function App and private endpoints for the Key Vault and storage, whose public network access is then Disabled.')
+param privateNetworking bool = false
+
 @description('Most instances the Function App may scale out to.')
 @minValue(40)
 @maxValue(1000)
@@ -91,6 +98,18 @@ module identity 'app/identity.bicep' = {
   }
 }
 
+// Callers' tokens come from this one. It is given no role here, so a token minted for a caller
+// never carries the broker's own power (vault, storage, Graph); grant it only what callers need.
+module mintingIdentity 'app/identity.bicep' = {
+  name: 'minting-identity'
+  scope: rg
+  params: {
+    name: '${abbrs.managedIdentityUserAssignedIdentities}broker-mint-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
 module monitoring 'app/monitoring.bicep' = {
   name: 'monitoring'
   scope: rg
@@ -112,6 +131,7 @@ module storage 'app/storage.bicep' = {
     tags: tags
     deploymentContainerName: deploymentContainerName
     identityPrincipalId: identity.outputs.principalId
+    publicNetworkAccess: privateNetworking ? 'Disabled' : 'Enabled'
   }
 }
 
@@ -123,6 +143,20 @@ module keyVault 'app/key-vault.bicep' = {
     location: location
     tags: tags
     identityPrincipalId: identity.outputs.principalId
+    recoverSoftDeleted: recoverKeyVault
+    publicNetworkAccess: privateNetworking ? 'Disabled' : 'Enabled'
+  }
+}
+
+module network 'app/network.bicep' = if (privateNetworking) {
+  name: 'network'
+  scope: rg
+  params: {
+    name: '${abbrs.networkVirtualNetworks}${resourceToken}'
+    location: location
+    tags: tags
+    keyVaultId: keyVault.outputs.id
+    storageAccountId: storage.outputs.id
   }
 }
 
@@ -137,6 +171,9 @@ module functionApp 'app/function-app.bicep' = {
     serviceName: serviceName
     identityId: identity.outputs.id
     identityClientId: identity.outputs.clientId
+    mintingIdentityId: mintingIdentity.outputs.id
+    mintingIdentityClientId: mintingIdentity.outputs.clientId
+    virtualNetworkSubnetId: privateNetworking ? network.outputs.integrationSubnetId : ''
     storageAccountName: storage.outputs.name
     deploymentContainerName: deploymentContainerName
     applicationInsightsName: monitoring.outputs.applicationInsightsName
@@ -168,3 +205,6 @@ output KEY_VAULT_URL string = keyVault.outputs.uri
 output BROKER_URL string = 'https://${functionApp.outputs.defaultHostName}/api'
 output BROKER_IDENTITY_CLIENT_ID string = identity.outputs.clientId
 output BROKER_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
+// Grant callers' targets to this one (Azure DevOps membership, RBAC on their resources), never vault or storage roles.
+output BROKER_MINTING_CLIENT_ID string = mintingIdentity.outputs.clientId
+output BROKER_MINTING_PRINCIPAL_ID string = mintingIdentity.outputs.principalId

@@ -8,7 +8,6 @@ import { loadPolicyFile } from "../src/policy/load.js";
 import {
   type BicepFile,
   type Node,
-  arrayItems,
   bicepFilesUnder,
   calls,
   literal,
@@ -19,7 +18,8 @@ import {
   resources,
   variables,
 } from "./support/bicep.js";
-import { appSettings, postureFindings } from "./support/infra-posture.js";
+import { appSettings, postureFindings, roleGrants } from "./support/infra-posture.js";
+import { BUILT_IN_ROLES, builtInRoleName } from "./support/infra-posture-roles.js";
 import { isExcluded } from "./support/ignore-file.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -39,19 +39,12 @@ function resolved(file: BicepFile, node: Node | undefined): Node | undefined {
   return node;
 }
 
-/** The built-in role ids a file's role assignments grant (looking through vars and for loops). */
-function grantedRoleIds(file: BicepFile): string[] {
-  return resources(file.root)
-    .filter((r) => r.type === "Microsoft.Authorization/roleAssignments")
-    .flatMap((r) => {
-      const call = property(r.body, "properties", "roleDefinitionId");
-      const roleArg = call?.type === "call_expression" ? call.namedChildren[1]?.namedChildren[1] : undefined;
-      const loop = resolved(file, r.loopOver);
-      if (roleArg?.type === "identifier" && loop?.type === "array") {
-        return arrayItems(loop).map((item) => String(literal(item)));
-      }
-      return [String(literal(resolved(file, roleArg)))];
-    });
+/** The names of the built-in roles a file's role assignments grant, sorted. */
+function grantedRoles(file: BicepFile): string[] {
+  return roleGrants([file])
+    .flatMap((g) => g.roleIds)
+    .map((id) => builtInRoleName(id) ?? id)
+    .sort();
 }
 
 /** The service names under `services:` in azure.yaml (two-space indented keys). */
@@ -98,18 +91,48 @@ describe("infra/ (Bicep for azd up)", () => {
     }
   });
 
-  test("the identity gets the roles it needs and no more", () => {
-    assert.deepEqual(grantedRoleIds(fileNamed("app/key-vault.bicep")), [
-      "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
+  test("the control identity gets the roles it needs and no more, by their real ids", () => {
+    assert.deepEqual(grantedRoles(fileNamed("app/key-vault.bicep")), ["Key Vault Secrets Officer"]);
+    // The host: blobs (locks, keys, package, leases) and tables (diagnostic events); no queue is used.
+    assert.deepEqual(grantedRoles(fileNamed("app/storage.bicep")), [
+      "Storage Blob Data Owner",
+      "Storage Table Data Contributor",
     ]);
-    assert.deepEqual(grantedRoleIds(fileNamed("app/storage.bicep")).sort(), [
-      "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3", // Storage Table Data Contributor
-      "974c5e8b-45b9-4653-ba55-5f855dd0fb88", // Storage Queue Data Contributor
-      "b7e6dc6d-f1e8-4753-8033-0f2feb0a3b1b", // Storage Blob Data Owner
-    ]);
-    assert.deepEqual(grantedRoleIds(fileNamed("app/monitoring.bicep")), [
-      "3913510d-42f4-4e42-8a64-420c390055eb",
-    ]);
+    assert.deepEqual(grantedRoles(fileNamed("app/monitoring.bicep")), ["Monitoring Metrics Publisher"]);
+    assert.equal(BUILT_IN_ROLES["Storage Blob Data Owner"], "b7e6dc6d-f1e8-4753-8033-0f276bb0955b");
+    // Every assignment is for the control identity's principal, none for the minting identity.
+    const principals = new Set(roleGrants(files).map((g) => g.principal));
+    assert.deepEqual([...principals], ["identityPrincipalId"]);
+    for (const m of modules(main.root).filter((m) => m.path !== "app/function-app.bicep")) {
+      const given = property(m.body, "params", "identityPrincipalId")?.text;
+      if (given !== undefined) assert.equal(given, "identity.outputs.principalId", m.symbol);
+    }
+  });
+
+  test("two identities: AZURE_CLIENT_ID is the control one, BROKER_MINTING_CLIENT_ID the minting one", () => {
+    const identities = modules(main.root).filter((m) => m.path === "app/identity.bicep");
+    assert.deepEqual(identities.map((m) => m.symbol).sort(), ["identity", "mintingIdentity"]);
+    const settings = appSettings(files);
+    assert.equal(settings.get("AZURE_CLIENT_ID")?.text, "identityClientId");
+    assert.equal(settings.get("BROKER_MINTING_CLIENT_ID")?.text, "mintingIdentityClientId");
+    const appModule = modules(main.root).find((m) => m.path === "app/function-app.bicep");
+    assert.equal(property(appModule?.body, "params", "identityClientId")?.text, "identity.outputs.clientId");
+    assert.equal(
+      property(appModule?.body, "params", "mintingIdentityClientId")?.text,
+      "mintingIdentity.outputs.clientId",
+    );
+    const site = resources(fileNamed("app/function-app.bicep").root).find(
+      (r) => r.type === "Microsoft.Web/sites",
+    );
+    // Interpolated keys: read as written.
+    const attached = property(site?.body, "identity", "userAssignedIdentities")
+      ?.namedChildren.filter((n) => n.type === "object_property")
+      .map((n) => n.namedChildren[0]?.text);
+    assert.deepEqual(attached, ["'${identityId}'", "'${mintingIdentityId}'"]);
+    const outputNames = main.root.namedChildren
+      .filter((n) => n.type === "output_declaration")
+      .map((n) => n.namedChildren[0]?.text);
+    assert.ok(outputNames.includes("BROKER_MINTING_CLIENT_ID"));
   });
 
   test("app settings carry every setting the broker's config reads", () => {
@@ -121,7 +144,9 @@ describe("infra/ (Bicep for azd up)", () => {
       "AzureWebJobsStorage",
       "AzureWebJobsStorage__blobServiceUri",
       "WEBSITE_INSTANCE_ID", // set by the platform on every instance
+      "BROKER_DEV_STACK", // the dev stack's flag only: config refuses it in Azure
     ]);
+    assert.equal(settings.has("BROKER_DEV_STACK"), false, "BROKER_DEV_STACK is never deployed");
     const missing = SETTING_NAMES.filter((name) => !notDeployed.has(name) && !settings.has(name));
     assert.deepEqual(missing, [], "settings of src/config.ts without an app setting");
     assert.ok(SETTING_NAMES.includes("KEY_VAULT_URL"), "SETTING_NAMES comes from the schema");
@@ -184,7 +209,12 @@ describe("infra/ (Bicep for azd up)", () => {
   });
 
   test("modules get exactly the params they declare, and azd can fill main's", () => {
-    for (const m of modules(main.root)) {
+    // Every file's modules (network.bicep calls private-endpoint.bicep), paths relative to the caller.
+    const moduleCalls = files.flatMap((f) =>
+      modules(f.root).map((m) => ({ ...m, path: path.posix.join(path.posix.dirname(f.name), m.path) })),
+    );
+    assert.ok(moduleCalls.some((m) => m.path === "app/private-endpoint.bicep"));
+    for (const m of moduleCalls) {
       const declared = params(fileNamed(m.path).root);
       const passed = objectEntries(property(m.body, "params")).map(([name]) => name);
       for (const name of passed)

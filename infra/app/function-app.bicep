@@ -1,5 +1,6 @@
-// The broker itself: a Function App on Flex Consumption (Node 22) running as the user-assigned
-// identity. App Service built-in authentication (Easy Auth) stays off on purpose: the broker
+// The broker itself: a Function App on Flex Consumption (Node 22) with two user-assigned
+// identities: the control identity (vault, storage, telemetry, Graph) and the minting identity
+// (tokens handed to callers, no role assignments here). App Service built-in authentication (Easy Auth) stays off on purpose: the broker
 // validates caller tokens itself (issuers, audiences, app roles, policy grants), and also accepts
 // issuers Easy Auth does not know, such as GitHub Actions OIDC. No authsettingsV2 resource here.
 
@@ -23,6 +24,15 @@ param identityId string
 
 @description('Client id of the user-assigned identity (AZURE_CLIENT_ID, storage and telemetry auth).')
 param identityClientId string
+
+@description('Resource id of the minting identity: the one `managed-identity` profiles mint as. It holds no role on anything this deployment makes.')
+param mintingIdentityId string
+
+@description('Client id of the minting identity (BROKER_MINTING_CLIENT_ID).')
+param mintingIdentityClientId string
+
+@description('Subnet (delegated to Microsoft.App/environments) for virtual network integration; empty: none.')
+param virtualNetworkSubnetId string = ''
 
 @description('Name of the host storage account (identity-based, no keys).')
 param storageAccountName string
@@ -147,6 +157,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
     type: 'UserAssigned'
     userAssignedIdentities: {
       '${identityId}': {}
+      '${mintingIdentityId}': {}
     }
   }
   properties: {
@@ -155,10 +166,13 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
     clientCertEnabled: false
     // Key Vault references in app settings resolve with the broker identity.
     keyVaultReferenceIdentity: identityId
+    // Outbound traffic through the virtual network, so the private endpoints are reachable.
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
+    // No ftpsState, linuxFxVersion or use32BitWorkerProcess: Flex Consumption refuses them (its
+    // deprecation table); FTP is off through the basic publishing credentials policies below.
     siteConfig: {
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'
-      ftpsState: 'Disabled'
       http20Enabled: true
     }
     functionAppConfig: {
@@ -197,6 +211,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identityClientId}'
     AZURE_CLIENT_ID: identityClientId
+    // The identity `managed-identity` profiles mint as; never the control identity above.
+    BROKER_MINTING_CLIENT_ID: mintingIdentityClientId
     AZURE_AUTHORITY_HOST: environment().authentication.loginEndpoint
     KEY_VAULT_URL: vault.properties.vaultUri
     BROKER_TENANT_ID: brokerTenantId

@@ -1,6 +1,7 @@
-// The broker's one identity: it reads and writes the vault, reaches host storage, sends telemetry
-// and mints the Entra tokens of `managed-identity` profiles. User-assigned, so role assignments
-// exist before the app starts and survive re-creating the app.
+// A user-assigned managed identity of the broker. main.bicep makes two: the control identity
+// (vault, host storage, telemetry, Graph, leases) and the minting identity (the Entra tokens of
+// `managed-identity` profiles; no role assignments). User-assigned, so role assignments exist
+// before the app starts and survive re-creating the app.
 
 @description('Name of the user-assigned managed identity.')
 param name string

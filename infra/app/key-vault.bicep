@@ -18,6 +18,13 @@ param identityPrincipalId string
 @maxValue(90)
 param softDeleteRetentionInDays int = 90
 
+@description('Recover the soft-deleted vault of this name instead of creating one (after azd down: the name stays taken for softDeleteRetentionInDays).')
+param recoverSoftDeleted bool = false
+
+@description('Enabled, or Disabled when the vault is reached only through its private endpoint (privateNetworking).')
+@allowed(['Enabled', 'Disabled'])
+param publicNetworkAccess string = 'Enabled'
+
 // Built-in role: Key Vault Secrets Officer. The broker writes rotated versions and imports
 // credentials, so Secrets User (read only) is not enough.
 var keyVaultSecretsOfficer = 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
@@ -27,6 +34,10 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   location: location
   tags: tags
   properties: {
+    // 'recover' brings back the soft-deleted vault with its secrets, versions and tags; purge
+    // protection stays on either way. 'default' fails with ConflictError while a deleted vault
+    // holds the name, so a second `azd up` after `azd down` needs recoverSoftDeleted = true.
+    createMode: recoverSoftDeleted ? 'recover' : 'default'
     tenantId: tenant().tenantId
     sku: {
       family: 'A'
@@ -40,11 +51,12 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enabledForDeployment: false
     enabledForDiskEncryption: false
     enabledForTemplateDeployment: false
-    // Flex Consumption without a virtual network has no fixed outbound addresses, so the vault
-    // stays reachable publicly and every request needs an Entra token with an RBAC role.
-    publicNetworkAccess: 'Enabled'
+    // Without privateNetworking, Flex Consumption has no fixed outbound addresses, so the vault
+    // stays reachable publicly and every request needs an Entra token with an RBAC role. With it,
+    // only the private endpoint reaches the vault.
+    publicNetworkAccess: publicNetworkAccess
     networkAcls: {
-      defaultAction: 'Allow'
+      defaultAction: publicNetworkAccess == 'Disabled' ? 'Deny' : 'Allow'
       bypass: 'AzureServices'
     }
   }
@@ -60,5 +72,6 @@ resource secretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
+output id string = vault.id
 output name string = vault.name
 output uri string = vault.properties.vaultUri

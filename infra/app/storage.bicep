@@ -17,12 +17,16 @@ param deploymentContainerName string
 @description('Principal id of the broker identity, given data-plane roles on the account.')
 param identityPrincipalId string
 
-// Built-in roles the Functions host needs with identity-based AzureWebJobsStorage: blobs for
-// locks, timer status, keys and the package; queues and tables for the host's own bookkeeping
-// (diagnostic events, internal queues).
+@description('Enabled, or Disabled when the account is reached only through private endpoints (privateNetworking).')
+@allowed(['Enabled', 'Disabled'])
+param publicNetworkAccess string = 'Enabled'
+
+// Built-in roles the Functions host needs with identity-based AzureWebJobsStorage, and no more:
+// blobs for locks, timer status, keys, the package and the broker's leases; tables for the host's
+// diagnostic events. No queue role: the broker has no queue or blob trigger, so nothing reads a queue.
+// Ids are checked against test/support/infra-posture-roles.ts (Azure's built-in role table).
 var storageRoles = [
-  'b7e6dc6d-f1e8-4753-8033-0f2feb0a3b1b' // Storage Blob Data Owner
-  '974c5e8b-45b9-4653-ba55-5f855dd0fb88' // Storage Queue Data Contributor
+  'b7e6dc6d-f1e8-4753-8033-0f276bb0955b' // Storage Blob Data Owner
   '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3' // Storage Table Data Contributor
 ]
 
@@ -40,7 +44,13 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     defaultToOAuthAuthentication: true
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: publicNetworkAccess
+    // Private: only the private endpoints (and Azure's trusted services, still with an Entra token
+    // and a role, since shared keys are off) reach it.
+    networkAcls: {
+      defaultAction: publicNetworkAccess == 'Disabled' ? 'Deny' : 'Allow'
+      bypass: 'AzureServices'
+    }
     accessTier: 'Hot'
   }
 }
@@ -71,4 +81,5 @@ resource identityRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
 ]
 
 output name string = storage.name
+output id string = storage.id
 output blobEndpoint string = storage.properties.primaryEndpoints.blob

@@ -60,8 +60,12 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
   const log = options.log ?? createLogger();
   const now = options.now ?? Date.now;
   const { extraCa } = options;
-  const policy = loadPolicyFile(config.policyFile);
-  // Managed identity in Azure; az/azd login on a laptop pointed at a real vault.
+  const identities = {
+    controlClientId: config.managedIdentityClientId,
+    mintingClientId: config.mintingClientId,
+  };
+  const policy = loadPolicyFile(config.policyFile, identities);
+  // The control identity: managed identity in Azure; az/azd login on a laptop pointed at a real vault.
   const credential: TokenCredential = new DefaultAzureCredential(
     config.managedIdentityClientId !== undefined
       ? { managedIdentityClientId: config.managedIdentityClientId }
@@ -81,7 +85,7 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
     store,
     revokeGraceMs: config.revokeGraceMinutes * 60_000,
     authorityHost: config.authorityHost,
-    managedIdentityClientId: config.managedIdentityClientId,
+    identities,
     extraCa,
     now,
   });

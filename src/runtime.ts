@@ -106,18 +106,20 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
     });
   const passwords = new ApplicationPasswordsClient({ baseUrl: config.graphUrl, credential, send });
   const deploymentId = deploymentIdOf(config.keyVaultUrl);
+  const clientSecrets = new ClientSecretRotator({
+    deploymentId,
+    passwords,
+    tenantId: config.tenantId,
+    authorityHost: config.authorityHost,
+    verifyScope: `${config.graphUrl}/.default`,
+    extraCa,
+    now,
+    managedApplications: () => policy.managedApplications(),
+    ...options.rotationVerify,
+  });
   const rotators = {
     pat: new PatRotator({ deploymentId, identity: rotator, pats, devopsUrl: config.devopsUrl, send, now }),
-    "client-secret": new ClientSecretRotator({
-      deploymentId,
-      passwords,
-      tenantId: config.tenantId,
-      authorityHost: config.authorityHost,
-      verifyScope: `${config.graphUrl}/.default`,
-      extraCa,
-      now,
-      ...options.rotationVerify,
-    }),
+    "client-secret": clientSecrets,
   };
   const revoker = new RotatorRevoker(rotators);
   const leases: LeaseProvider =
@@ -166,6 +168,7 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
     rotateBeforeDays: config.rotateBeforeDays,
     revokeGraceMinutes: config.revokeGraceMinutes,
     creator: (kind, name, tags) => rotation.createFor(kind, name, tags),
+    proveClientSecret: (tags, value) => clientSecrets.prove(tags, value),
   });
   const notices = new NoticeSweep({ store, leases, notifier, thresholds: config.noticeDays, now, log });
   return { config, log, authenticator, policy, store, issuer, inventory, leases, notices, rotation, now };

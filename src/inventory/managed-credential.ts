@@ -46,6 +46,8 @@ export const TAG = {
   pendingRevoke: "pending-revoke",
   noticeSentFor: "notice-sent-for",
   rotationError: "rotation-error",
+  /** Client secrets: keyIds whose value the broker proved against Entra at import (space-separated). */
+  verifiedKeyIds: "verified-key-ids",
 } as const;
 
 export const MANAGED_BY = "token-broker";

@@ -24,6 +24,8 @@ export interface Policy {
   entitlements(principal: Principal): Entitlements;
   /** Teams workflow URL per credential owner, keyed by the lower-cased owner. */
   noticeTeamsTargets(): ReadonlyMap<string, string>;
+  /** `rotation.applications`: the application object ids (lower case) the broker may manage; undefined = no list. */
+  managedApplications(): ReadonlySet<string> | undefined;
 }
 
 /** Claim values compare as strings; a list-valued claim matches when any of its values does. */
@@ -58,8 +60,10 @@ export function compilePolicy(doc: PolicyDocument): Policy {
   const teams = new Map(
     Object.entries(doc.notices?.teams ?? {}).map(([owner, url]) => [owner.toLowerCase(), url]),
   );
+  const applications = doc.rotation !== undefined ? new Set(doc.rotation.applications) : undefined;
   return {
     noticeTeamsTargets: () => teams,
+    managedApplications: () => applications,
     profile: (name) => profiles.get(name),
     profileNames: () => [...profiles.keys()],
     entitlements(principal) {

@@ -88,12 +88,25 @@ const noticesSchema = z.strictObject({
   teams: z.record(z.string().min(1).max(256), teamsWorkflowUrl).default({}),
 });
 
+/**
+ * What the client-secret rotator may touch: the object ids of the applications whose passwords
+ * the broker may add, rotate and remove. Absent: any application it has a credential for (and
+ * Graph lets it change); present: every other application is refused.
+ */
+const rotationSchema = z.strictObject({
+  applications: z
+    .array(z.string().regex(GUID, "must be an application object id (GUID)"))
+    .max(500)
+    .transform((ids) => ids.map((id) => id.toLowerCase())),
+});
+
 export const policySchema = z
   .strictObject({
     $schema: z.string().optional(),
     profiles: z.record(z.string().regex(PROFILE_NAME, "must be a profile name"), profileSchema),
     grants: z.array(grantSchema),
     notices: noticesSchema.optional(),
+    rotation: rotationSchema.optional(),
   })
   .superRefine((policy, ctx) => {
     policy.grants.forEach((grant, index) => {

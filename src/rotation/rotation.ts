@@ -10,6 +10,7 @@ import {
   type SecretStore,
 } from "../vault/secret-store.js";
 import { formatPending, MAX_PENDING, parsePending } from "../inventory/pending-revoke.js";
+import { keepVerified } from "./password-ownership.js";
 import { RotationError, SimulatedCrash, type StepHook } from "./rotation-error.js";
 import { DAY_MS, type FreshCredential, type Rotator } from "./rotator.js";
 
@@ -278,6 +279,11 @@ export class Rotation {
       Reflect.deleteProperty(tags, stale);
     const pendingTag = formatPending(pending);
     if (pendingTag !== undefined) tags[TAG.pendingRevoke] = pendingTag;
+    // Proofs of imported keyIds are kept while those still wait to be revoked (the new one is marked).
+    keepVerified(
+      tags,
+      pending.map((p) => p.id),
+    );
     let written: SecretProperties;
     try {
       // Another holder may have the lease now: it could revoke this credential as an orphan.

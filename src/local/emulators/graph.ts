@@ -209,6 +209,30 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
     return app;
   }
 
+  /** An application as GET answers it: `$select` picks the properties (and names them in the context). */
+  function selected(
+    app: { objectId: string; appId: string; displayName: string; passwords: StoredPassword[] },
+    select: string | null,
+  ): Record<string, unknown> {
+    const all: Record<string, unknown> = {
+      id: app.objectId,
+      appId: app.appId,
+      displayName: app.displayName,
+      passwordCredentials: app.passwords.map((p) => wire(p, null)),
+    };
+    const picked = (select ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter((s) => s in all);
+    if (picked.length === 0) {
+      return { "@odata.context": `${origin}/v1.0/$metadata#applications/$entity`, ...all };
+    }
+    return {
+      "@odata.context": `${origin}/v1.0/$metadata#applications(${picked.join(",")})/$entity`,
+      ...Object.fromEntries(picked.map((k) => [k, all[k]])),
+    };
+  }
+
   /** App-only token for Graph from the dev tenant; returns the caller's object id and permission. */
   async function caller(req: http.IncomingMessage): Promise<Caller> {
     const bearer = /^Bearer (\S+)$/i.exec(req.headers.authorization ?? "")?.[1];
@@ -301,24 +325,7 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
       throw insufficientPrivileges();
     }
     if (op === "getApplication") {
-      const credentials = app.passwords.map((p) => wire(p, null));
-      const select = (url.searchParams.get("$select") ?? "").split(",").map((s) => s.trim());
-      return sendJson(
-        res,
-        200,
-        select.includes("passwordCredentials")
-          ? {
-              "@odata.context": `${origin}/v1.0/$metadata#applications(passwordCredentials)/$entity`,
-              passwordCredentials: credentials,
-            }
-          : {
-              "@odata.context": `${origin}/v1.0/$metadata#applications/$entity`,
-              id: app.objectId,
-              appId: app.appId,
-              displayName: app.displayName,
-              passwordCredentials: credentials,
-            },
-      );
+      return sendJson(res, 200, selected(app, url.searchParams.get("$select")));
     }
     if (op === "addPassword") {
       const input = (await body(req, addSchema)).passwordCredential ?? {};

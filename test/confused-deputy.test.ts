@@ -6,6 +6,7 @@ import { SecretClient } from "@azure/keyvault-secrets";
 import { ApplicationPasswordsClient } from "../src/graph/application-passwords-client.js";
 import { DEV_CLIENTS, DEV_DOWNSTREAM_APP } from "../src/local/dev-identities.js";
 import { httpSender, type HttpSend } from "../src/net/http-request.js";
+import { deploymentIdOf, markerFor } from "../src/rotation/marker.js";
 import { keyVaultClientOptions } from "../src/vault/key-vault-store.js";
 import { callerToken, startTestStack, writePolicy, type TestStack } from "./support/dev-stack.js";
 
@@ -35,7 +36,10 @@ interface Harness {
 }
 
 async function harness(policy: string): Promise<Harness> {
-  const stack = await startTestStack({ BROKER_POLICY_FILE: policy, BROKER_REVOKE_GRACE_MINUTES: "0" });
+  const stack = await startTestStack(
+    { BROKER_POLICY_FILE: policy, BROKER_REVOKE_GRACE_MINUTES: "0" },
+    { orphanMinAgeMs: 0 },
+  );
   const admin = await callerToken(stack, "dev-admin");
   const ca = readFileSync(stack.caFile, "utf8");
   const send = httpSender({ extraCa: ca });
@@ -225,6 +229,15 @@ describe("only what the broker made or was proven to hold (the app on the policy
     assert.equal(rotate.body["code"], "client_id_mismatch");
     assert.deepEqual(h.keyIds(), before, "no password added or removed");
   });
+
+  test("orphan repair leaves an application off the list alone, even a password with our marker", async () => {
+    const marker = markerFor(deploymentIdOf(h.stack.config.keyVaultUrl), "ghost-secret", Date.now());
+    const orphan = await h.foreignPassword(marker);
+    const sweep = await h.stack.runtime.rotation.sweep("route");
+    assert.ok(sweep.acquired);
+    assert.deepEqual(sweep.value.orphansRevoked, []);
+    assert.ok(h.keyIds().includes(orphan.keyId));
+  });
 });
 
 describe("rotation.applications: an application off the list is refused", () => {
@@ -250,5 +263,14 @@ describe("rotation.applications: an application off the list is refused", () => 
     assert.equal(del.body["code"], "application_not_managed");
     assert.equal((await h.call("/inventory/app-downstream-secret")).status, 200, "the record is kept");
     assert.deepEqual(h.keyIds(), before, "no password added or removed");
+  });
+
+  test("orphan repair leaves an application off the list alone, even a password with our marker", async () => {
+    const marker = markerFor(deploymentIdOf(h.stack.config.keyVaultUrl), "ghost-secret", Date.now());
+    const orphan = await h.foreignPassword(marker);
+    const sweep = await h.stack.runtime.rotation.sweep("route");
+    assert.ok(sweep.acquired);
+    assert.deepEqual(sweep.value.orphansRevoked, []);
+    assert.ok(h.keyIds().includes(orphan.keyId));
   });
 });

@@ -31,7 +31,7 @@ async function main(): Promise<void> {
     };
     const vault = new SecretClient(
       stack.keyVault.url,
-      new ManagedIdentityCredential(),
+      new ManagedIdentityCredential({ clientId: stack.identities.control.clientId }),
       keyVaultClientOptions({ extraCa: readFileSync(stack.caFile, "utf8"), maxRetries: 0 }),
     );
     const list = async () => {

@@ -96,6 +96,7 @@ const settingsSchema = z.object({
   BROKER_TRUSTED_ISSUERS: jsonText(z.array(trustedIssuer)).default([]),
   BROKER_POLICY_FILE: z.string().min(1),
   AZURE_CLIENT_ID: z.string().regex(GUID, "must be a client id GUID").optional(),
+  BROKER_MINTING_CLIENT_ID: z.string().regex(GUID, "must be a client id GUID").optional(),
   AZURE_AUTHORITY_HOST: httpsOrLoopback.default("https://login.microsoftonline.com"),
   BROKER_ROTATION_SCHEDULE: ncrontab("0 0 3 * * *"),
   BROKER_NOTICE_SCHEDULE: ncrontab("0 0 8 * * *"),
@@ -137,7 +138,10 @@ export interface BrokerConfig {
   audiences: string[];
   trustedIssuers: TrustedIssuerSetting[];
   policyFile: string;
+  /** The control identity (AZURE_CLIENT_ID): vault, storage, Graph. Never mints for callers. */
   managedIdentityClientId: string | undefined;
+  /** The minting identity (BROKER_MINTING_CLIENT_ID) of managed-identity profiles without a clientId. */
+  mintingClientId: string | undefined;
   authorityHost: string;
   rotationSchedule: string;
   noticeSchedule: string;
@@ -198,6 +202,14 @@ export function loadConfig(env: Env): BrokerConfig {
       "invalid configuration:\n  BROKER_ROTATE_BEFORE_DAYS: must be greater than the largest BROKER_NOTICE_DAYS, so rotation starts before owners are warned",
     );
   }
+  if (
+    s.BROKER_MINTING_CLIENT_ID !== undefined &&
+    s.BROKER_MINTING_CLIENT_ID.toLowerCase() === s.AZURE_CLIENT_ID?.toLowerCase()
+  ) {
+    throw new ConfigError(
+      "invalid configuration:\n  BROKER_MINTING_CLIENT_ID: must differ from AZURE_CLIENT_ID: the control identity never mints for callers",
+    );
+  }
   const leaseStorage = leaseStorageOf(s);
   if (leaseStorage === undefined && s.WEBSITE_INSTANCE_ID !== undefined) {
     // Several instances with per-process leases would rotate one credential twice.
@@ -212,7 +224,8 @@ export function loadConfig(env: Env): BrokerConfig {
     audiences: s.BROKER_AUDIENCE,
     trustedIssuers: s.BROKER_TRUSTED_ISSUERS,
     policyFile: s.BROKER_POLICY_FILE,
-    managedIdentityClientId: s.AZURE_CLIENT_ID,
+    managedIdentityClientId: s.AZURE_CLIENT_ID?.toLowerCase(),
+    mintingClientId: s.BROKER_MINTING_CLIENT_ID?.toLowerCase(),
     authorityHost: s.AZURE_AUTHORITY_HOST.replace(/\/+$/, ""),
     rotationSchedule: s.BROKER_ROTATION_SCHEDULE,
     noticeSchedule: s.BROKER_NOTICE_SCHEDULE,

@@ -60,8 +60,12 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
   const log = options.log ?? createLogger();
   const now = options.now ?? Date.now;
   const { extraCa } = options;
-  const policy = loadPolicyFile(config.policyFile);
-  // Managed identity in Azure; az/azd login on a laptop pointed at a real vault.
+  const identities = {
+    controlClientId: config.managedIdentityClientId,
+    mintingClientId: config.mintingClientId,
+  };
+  const policy = loadPolicyFile(config.policyFile, identities);
+  // The control identity: managed identity in Azure; az/azd login on a laptop pointed at a real vault.
   const credential: TokenCredential = new DefaultAzureCredential(
     config.managedIdentityClientId !== undefined
       ? { managedIdentityClientId: config.managedIdentityClientId }
@@ -81,7 +85,7 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
     store,
     revokeGraceMs: config.revokeGraceMinutes * 60_000,
     authorityHost: config.authorityHost,
-    managedIdentityClientId: config.managedIdentityClientId,
+    identities,
     extraCa,
     now,
   });
@@ -102,18 +106,20 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
     });
   const passwords = new ApplicationPasswordsClient({ baseUrl: config.graphUrl, credential, send });
   const deploymentId = deploymentIdOf(config.keyVaultUrl);
+  const clientSecrets = new ClientSecretRotator({
+    deploymentId,
+    passwords,
+    tenantId: config.tenantId,
+    authorityHost: config.authorityHost,
+    verifyScope: `${config.graphUrl}/.default`,
+    extraCa,
+    now,
+    managedApplications: () => policy.managedApplications(),
+    ...options.rotationVerify,
+  });
   const rotators = {
     pat: new PatRotator({ deploymentId, identity: rotator, pats, devopsUrl: config.devopsUrl, send, now }),
-    "client-secret": new ClientSecretRotator({
-      deploymentId,
-      passwords,
-      tenantId: config.tenantId,
-      authorityHost: config.authorityHost,
-      verifyScope: `${config.graphUrl}/.default`,
-      extraCa,
-      now,
-      ...options.rotationVerify,
-    }),
+    "client-secret": clientSecrets,
   };
   const revoker = new RotatorRevoker(rotators);
   const leases: LeaseProvider =
@@ -163,6 +169,7 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
     rotateBeforeDays: config.rotateBeforeDays,
     revokeGraceMinutes: config.revokeGraceMinutes,
     creator: (kind, name, tags) => rotation.createFor(kind, name, tags),
+    proveClientSecret: (tags, value) => clientSecrets.prove(tags, value),
   });
   const notices = new NoticeSweep({ store, leases, notifier, thresholds: config.noticeDays, now, log });
   return { config, log, authenticator, policy, store, issuer, inventory, leases, notices, rotation, now };

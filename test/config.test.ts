@@ -95,6 +95,23 @@ describe("configuration", () => {
     assert.equal(loadConfig(base).leaseStorage, undefined);
   });
 
+  test("two identities: the minting identity is a GUID and never the control identity", () => {
+    const control = "6B3C2F8E-1111-4222-8333-0000000000C0";
+    const minting = "6b3c2f8e-1111-4222-8333-0000000000a0";
+    const c = loadConfig({ ...base, AZURE_CLIENT_ID: control, BROKER_MINTING_CLIENT_ID: minting });
+    assert.equal(c.managedIdentityClientId, control.toLowerCase());
+    assert.equal(c.mintingClientId, minting);
+    assert.equal(loadConfig(base).mintingClientId, undefined);
+    assert.match(
+      failure({ ...base, AZURE_CLIENT_ID: control, BROKER_MINTING_CLIENT_ID: control.toLowerCase() }),
+      /BROKER_MINTING_CLIENT_ID: must differ from AZURE_CLIENT_ID/,
+    );
+    assert.match(
+      failure({ ...base, BROKER_MINTING_CLIENT_ID: "canary-Zq81y" }),
+      /BROKER_MINTING_CLIENT_ID: must be a client id GUID/,
+    );
+  });
+
   test("rotation must start before the notice window", () => {
     assert.match(
       failure({ ...base, BROKER_NOTICE_DAYS: "10", BROKER_ROTATE_BEFORE_DAYS: "7" }),

@@ -30,6 +30,8 @@ const STATIC_ENV = {
   BROKER_TENANT_ID: "72f988bf-86f1-41af-91ab-2d7cd011db47",
   BROKER_AUDIENCE: "api://token-broker",
   BROKER_POLICY_FILE: path.join(ROOT, "policy", "dev.json"),
+  // dev.json mints with the minting identity; the control identity is the system-assigned one here.
+  BROKER_MINTING_CLIENT_ID: "a1b2c3d4-0000-4000-8000-0000000000e3",
 };
 
 /** The settings a Function App would have for the dev stack's emulators (the CA through NODE_EXTRA_CA_CERTS). */

@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { TokenCredential } from "@azure/core-auth";
 import { createDevCertificate } from "../src/local/dev-certificate.js";
-import { DEV_CLIENTS, DEV_DOWNSTREAM_APP, DEV_PUBLIC_CLIENT, DEV_USER } from "../src/local/dev-identities.js";
+import {
+  DEV_CLIENTS,
+  DEV_DOWNSTREAM_APP,
+  DEV_PUBLIC_CLIENT,
+  DEV_USER,
+  GRAPH_OWNED_BY_ROLE,
+} from "../src/local/dev-identities.js";
 import { startEntraEmulator, type EntraEmulator } from "../src/local/emulators/entra.js";
 import { passwordsReachEntra, startGraphEmulator, type GraphEmulator } from "../src/local/emulators/graph.js";
 import { DevSigner } from "../src/local/emulators/signer.js";
@@ -78,7 +84,15 @@ describe("Microsoft Graph application-passwords client against the emulator", ()
       signer,
       tenantId: TENANT,
       brokerApp: { appIdUri: "api://token-broker", clientId: "a1b2c3d4-0000-4000-8000-0000000000b0" },
-      clients: [...DEV_CLIENTS, { ...DEV_DOWNSTREAM_APP, brokerRoles: [] }],
+      // dev-admin stands in for the broker here: Graph's app role is in its Graph tokens.
+      clients: [
+        ...DEV_CLIENTS.map((c) =>
+          c.name === "dev-admin"
+            ? { ...c, resourceRoles: { "https://graph.microsoft.com": [GRAPH_OWNED_BY_ROLE] } }
+            : c,
+        ),
+        { ...DEV_DOWNSTREAM_APP, brokerRoles: [] },
+      ],
       users: [DEV_USER],
       publicClients: [DEV_PUBLIC_CLIENT],
       now: () => clock,

@@ -163,7 +163,11 @@ describe("infra/ (Bicep for azd up)", () => {
     const policyParam = params(main.root).find((p) => p.name === "brokerPolicyFile");
     assert.equal(literal(policyParam?.defaultValue), "policy/policy.json");
     assert.equal(isExcluded(readText(".funcignore"), "policy/policy.json"), false);
-    loadPolicyFile(path.join(ROOT, "policy", "policy.sample.json"));
+    // As deployed: a user-assigned control identity and a separate minting identity.
+    loadPolicyFile(path.join(ROOT, "policy", "policy.sample.json"), {
+      controlClientId: "00000000-0000-4000-8000-0000000000c0",
+      mintingClientId: "00000000-0000-4000-8000-0000000000a0",
+    });
   });
 
   test("the package keeps what the Functions host runs and leaves dev files out", () => {

@@ -82,7 +82,7 @@ describe("inventory API on the dev stack", () => {
     stack = await startTestStack();
     vault = new SecretClient(
       stack.keyVault.url,
-      new ManagedIdentityCredential(),
+      new ManagedIdentityCredential({ clientId: stack.identities.control.clientId }),
       keyVaultClientOptions({ extraCa: readFileSync(stack.caFile, "utf8"), maxRetries: 0 }),
     );
     [admin, ops, caller] = await Promise.all([

@@ -193,6 +193,8 @@ describe("npm start (the dev stack as a process)", () => {
         BROKER_TENANT_ID: "72f988bf-86f1-41af-91ab-2d7cd011db47",
         BROKER_AUDIENCE: "api://token-broker",
         BROKER_POLICY_FILE: DEV_POLICY_FILE,
+        // dev.json mints with the minting identity; the control identity is the system-assigned one here.
+        BROKER_MINTING_CLIENT_ID: "a1b2c3d4-0000-4000-8000-0000000000e3",
       },
       "host.ready",
     );

@@ -119,7 +119,7 @@ describe("expiry notices on the dev stack", () => {
     );
     vault = new SecretClient(
       stack.keyVault.url,
-      new ManagedIdentityCredential(),
+      new ManagedIdentityCredential({ clientId: stack.identities.control.clientId }),
       keyVaultClientOptions({ extraCa: readFileSync(stack.caFile, "utf8"), maxRetries: 0 }),
     );
     admin = await callerToken(stack, "dev-admin");

@@ -4,9 +4,14 @@ import path from "node:path";
 import { describe, test } from "node:test";
 import type { Principal } from "../src/auth/principal.js";
 import { ConfigError } from "../src/config.js";
+import { MAX_CLAIM_LENGTH } from "../src/policy/claim-pattern.js";
 import { loadPolicyFile } from "../src/policy/load.js";
+import type { BrokerIdentities } from "../src/policy/minting-identity.js";
 import { scratchDir } from "./support/dev-stack.js";
 
+const CONTROL = "00000000-0000-4000-8000-0000000000c0";
+const MINTING = "00000000-0000-4000-8000-0000000000a0";
+const identities = { controlClientId: CONTROL, mintingClientId: MINTING };
 const TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const GH = "https://token.actions.githubusercontent.com";
 
@@ -49,6 +54,7 @@ describe("policy", () => {
         { match: { groups: "ops" }, roles: ["Inventory.Read"] },
       ],
     }),
+    identities,
   );
 
   test("exact values and lists match; nothing else does (deny by default)", () => {
@@ -61,6 +67,56 @@ describe("policy", () => {
     );
   });
 
+  test("a managed-identity profile never mints as the control identity, nor with no identity at all", () => {
+    const mi = (clientId?: string) => ({
+      profiles: {
+        vault: {
+          kind: "entra",
+          scope: "https://vault.azure.net/.default",
+          credential: { type: "managed-identity", ...(clientId !== undefined ? { clientId } : {}) },
+        },
+      },
+      grants: [],
+    });
+    const refused = (doc: unknown, ids: BrokerIdentities, why: RegExp) =>
+      assert.throws(
+        () => loadPolicyFile(policyFile(doc), ids),
+        (e: unknown) => e instanceof ConfigError && why.test(e.message),
+      );
+    // Neither a clientId nor BROKER_MINTING_CLIENT_ID: it would mint as the control identity.
+    refused(
+      mi(),
+      { controlClientId: CONTROL, mintingClientId: undefined },
+      /profiles\.vault\.credential: a managed-identity profile needs a clientId, or BROKER_MINTING_CLIENT_ID set: without one it would mint as the broker's control identity \(AZURE_CLIENT_ID\)/,
+    );
+    // No AZURE_CLIENT_ID: the system-assigned identity is the control identity, and is never minted with.
+    refused(
+      mi(),
+      { controlClientId: undefined, mintingClientId: undefined },
+      /profiles\.vault\.credential: .*the system-assigned identity \(the broker's control identity while AZURE_CLIENT_ID is unset\)/,
+    );
+    // Naming the control identity, in any case of letters.
+    refused(
+      mi(CONTROL.toUpperCase()),
+      identities,
+      /profiles\.vault\.credential\.clientId: resolves to the broker's control identity \(AZURE_CLIENT_ID\)/,
+    );
+    refused(
+      mi(),
+      { controlClientId: CONTROL, mintingClientId: CONTROL },
+      /profiles\.vault\.credential: resolves to the broker's control identity \(AZURE_CLIENT_ID, through BROKER_MINTING_CLIENT_ID\)/,
+    );
+    // The minting identity, or one the profile names, loads.
+    assert.deepEqual(loadPolicyFile(policyFile(mi()), identities).profileNames(), ["vault"]);
+    assert.deepEqual(
+      loadPolicyFile(policyFile(mi("00000000-0000-4000-8000-0000000000b1")), {
+        controlClientId: undefined,
+        mintingClientId: undefined,
+      }).profileNames(),
+      ["vault"],
+    );
+  });
+
   test("patterns are anchored whatever the author wrote", () => {
     const gh = (sub: string) =>
       policy.entitlements(principal("trusted", { iss: GH, sub })).profiles.has("ado-read");
@@ -68,6 +124,39 @@ describe("policy", () => {
     assert.equal(gh("repo:contoso/app:ref:refs/heads/release/1.2"), true);
     assert.equal(gh("repo:contoso/app:ref:refs/heads/main-evil"), false);
     assert.equal(gh("xrepo:contoso/app:ref:refs/heads/main"), false);
+  });
+
+  test("patterns run in linear time on claims the caller controls, and long claims never match", () => {
+    // With a backtracking engine this pattern takes 10 s on a 60-character sub and doubles per
+    // character: the test would never finish. On RE2 it answers at once.
+    const pathological = loadPolicyFile(
+      policyFile({
+        profiles,
+        grants: [
+          {
+            match: { iss: GH, sub: { pattern: "^repo:contoso/([A-Za-z0-9_.-]+/?)+:environment:prod$" } },
+            profiles: ["ado-read"],
+          },
+        ],
+      }),
+      identities,
+    );
+    const gh = (sub: string) =>
+      pathological.entitlements(principal("trusted", { iss: GH, sub })).profiles.has("ado-read");
+    assert.equal(gh(`repo:contoso/${"a".repeat(47)}:environment:pro`), false);
+    assert.equal(gh(`repo:contoso/${"a/".repeat(480)}:environment:pr`), false);
+    assert.equal(gh("repo:contoso/app/sub:environment:prod"), true);
+    // Within the cap it still matches; beyond MAX_CLAIM_LENGTH even a matching claim does not.
+    const fits = `repo:contoso/${"a".repeat(MAX_CLAIM_LENGTH - 30)}:environment:prod`;
+    assert.equal(fits.length <= MAX_CLAIM_LENGTH, true);
+    assert.equal(gh(fits), true);
+    assert.equal(gh(`repo:contoso/${"a".repeat(10_000)}:environment:prod`), false);
+    assert.equal(gh(`repo:contoso/${"a".repeat(10_000)}:environment:pro`), false);
+    const listed = principal("trusted", {
+      iss: GH,
+      sub: [`repo:contoso/${"b".repeat(10_000)}:environment:prod`, "other"],
+    });
+    assert.equal(pathological.entitlements(listed).profiles.size, 0);
   });
 
   test("grants without iss bind to the Entra tenant only; list claims match any value", () => {
@@ -100,8 +189,15 @@ describe("policy", () => {
       ],
       [
         { profiles, grants: [{ match: { sub: { pattern: "(" } }, profiles: ["feed"] }] },
-        /valid regular expression/,
+        /grants\.0\.match\.sub\.pattern: must be a valid RE2 regular expression/,
       ],
+      // RE2 cannot run what needs backtracking: refused at load, naming the field.
+      ...["(a)\\1", "repo:(?=contoso)", "(?<!x)main", "main(?!-evil)", "a{1,2000}"].map(
+        (pattern): [unknown, RegExp] => [
+          { profiles, grants: [{ match: { iss: GH, sub: { pattern } }, profiles: ["feed"] }] },
+          /grants\.0\.match\.sub\.pattern: must be a valid RE2 regular expression \(no backreferences or lookaround/,
+        ],
+      ),
       [{ profiles: { x: { kind: "pat", secret: "bad name!" } }, grants: [] }, /profiles\.x\.secret/],
       [
         {
@@ -132,12 +228,12 @@ describe("policy", () => {
     ];
     for (const [doc, pattern] of cases) {
       assert.throws(
-        () => loadPolicyFile(policyFile(doc)),
+        () => loadPolicyFile(policyFile(doc), identities),
         (e: unknown) => e instanceof ConfigError && pattern.test(e.message),
       );
     }
     assert.throws(
-      () => loadPolicyFile("/nonexistent/policy.json"),
+      () => loadPolicyFile("/nonexistent/policy.json", identities),
       /BROKER_POLICY_FILE: cannot be read \(ENOENT\)/,
     );
   });

@@ -20,7 +20,7 @@ describe("rotation sweep cost over 1,000 credentials", () => {
     admin = await callerToken(stack, "dev-admin");
     const vault = new SecretClient(
       stack.keyVault.url,
-      new ManagedIdentityCredential(),
+      new ManagedIdentityCredential({ clientId: stack.identities.control.clientId }),
       keyVaultClientOptions({ extraCa: readFileSync(stack.caFile, "utf8"), maxRetries: 0 }),
     );
     for (const p of manyPats(1000)) stack.keyVault.seed(p.name, p.value, p);

@@ -35,7 +35,7 @@ async function rotationStack(
   const ca = readFileSync(stack.caFile, "utf8");
   const vault = new SecretClient(
     stack.keyVault.url,
-    new ManagedIdentityCredential(),
+    new ManagedIdentityCredential({ clientId: stack.identities.control.clientId }),
     keyVaultClientOptions({ extraCa: ca, maxRetries: 0 }),
   );
   const send = httpSender({ extraCa: ca });

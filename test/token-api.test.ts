@@ -88,7 +88,7 @@ describe("POST /api/token on the dev stack", () => {
     });
     vault = new SecretClient(
       stack.keyVault.url,
-      new ManagedIdentityCredential(),
+      new ManagedIdentityCredential({ clientId: stack.identities.control.clientId }),
       keyVaultClientOptions({ extraCa: readFileSync(stack.caFile, "utf8"), maxRetries: 0 }),
     );
     const canaryPat = randomPat();
@@ -121,7 +121,7 @@ describe("POST /api/token on the dev stack", () => {
     await stack.close();
   });
 
-  test("mints an Entra token with the broker's system-assigned managed identity", async () => {
+  test("mints an Entra token with the broker's minting identity (never its control identity)", async () => {
     const res = await stack.token(caller, { profile: "ado-read" });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get("cache-control"), "no-store");
@@ -132,7 +132,7 @@ describe("POST /api/token on the dev stack", () => {
     assert.equal(body["authorization"], `Bearer ${String(body["access_token"])}`);
     const claims = decodeJwt(String(body["access_token"]));
     assert.equal(claims.aud, ADO);
-    assert.equal(claims["appid"], DEV_MANAGED_IDENTITIES.systemAssigned.clientId);
+    assert.equal(claims["appid"], DEV_MANAGED_IDENTITIES.minting.clientId);
     const expiresIn = Number(body["expires_in"]);
     assert.ok(expiresIn > 23 * 3600 && expiresIn <= 24 * 3600, `expires_in ${expiresIn}`);
     assert.equal(Date.parse(String(body["expires_on"])), Number(claims.exp) * 1000);

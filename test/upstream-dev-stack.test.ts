@@ -64,7 +64,10 @@ describe("dev stack: upstream emulators and the seeded credentials", () => {
   test("the broker's managed identity manages the downstream app's secrets; removal reaches Entra", async () => {
     const client = new ApplicationPasswordsClient({
       baseUrl: stack.config.graphUrl,
-      credential: new ManagedIdentityCredential({ retryOptions: { maxRetries: 0 } }),
+      credential: new ManagedIdentityCredential({
+        clientId: stack.identities.control.clientId,
+        retryOptions: { maxRetries: 0 },
+      }),
       send,
     });
     const seeded = await stack.runtime.store.getSecret("app-downstream-secret");

@@ -54,6 +54,14 @@ const passwordSchema = z.object({
   secretText: z.string().nullable().optional(),
 });
 const applicationSchema = z.object({ passwordCredentials: z.array(passwordSchema) });
+const ownedApplicationSchema = applicationSchema.extend({ appId: z.string().regex(GUID) });
+
+/** What the broker checks before it adds or removes a password: whose app it is, and what it holds. */
+export interface ApplicationPasswords {
+  /** The application's client id: must equal the client id the broker recorded for it. */
+  appId: string;
+  passwords: PasswordCredential[];
+}
 /** Graph's error code is echoed in messages, so only a plain identifier is kept. */
 const errorSchema = z.object({ error: z.object({ code: z.string().regex(/^[A-Za-z_.]{1,64}$/) }) });
 
@@ -114,6 +122,22 @@ export class ApplicationPasswordsClient {
     const parsed = applicationSchema.safeParse(jsonOrUndefined(res.body));
     if (!parsed.success) throw new GraphError("listPasswords", { kind: "malformed", status: res.status });
     return parsed.data.passwordCredentials.map(toCredential);
+  }
+
+  /** The application's appId and client secrets (metadata only), in one GET. */
+  async application(applicationObjectId: string): Promise<ApplicationPasswords> {
+    const res = await this.call(
+      "getApplication",
+      "GET",
+      `${guid(applicationObjectId)}?$select=appId,passwordCredentials`,
+    );
+    if (res.status !== 200) throw graphFailure("getApplication", res);
+    const parsed = ownedApplicationSchema.safeParse(jsonOrUndefined(res.body));
+    if (!parsed.success) throw new GraphError("getApplication", { kind: "malformed", status: res.status });
+    return {
+      appId: parsed.data.appId.toLowerCase(),
+      passwords: parsed.data.passwordCredentials.map(toCredential),
+    };
   }
 
   private async call(

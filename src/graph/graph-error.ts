@@ -15,7 +15,7 @@ export type GraphErrorReason =
   | { kind: "rejected"; code: string | undefined; status: number }
   | { kind: "malformed"; status: number };
 
-export type GraphOperation = "addPassword" | "removePassword" | "listPasswords";
+export type GraphOperation = "addPassword" | "removePassword" | "listPasswords" | "getApplication";
 
 export class GraphError extends UpstreamError<GraphOperation, GraphErrorReason> {
   override name = "GraphError";

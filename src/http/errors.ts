@@ -110,6 +110,26 @@ function rotationProblem(error: RotationError): Problem {
   }
   if (error.code === "pending_revoke_full")
     return inventoryProblem(new InventoryError("pending_revoke_full"));
+  if (error.code === "application_not_managed") {
+    return new Problem(
+      403,
+      "application_not_managed",
+      "Forbidden",
+      "The policy's rotation.applications does not list this application: the broker does not add or remove its passwords.",
+    );
+  }
+  if (error.code === "client_id_mismatch") {
+    return problems.conflict(
+      "client_id_mismatch",
+      "The application's appId is not the clientId recorded for this credential (or none is recorded): the broker does not add or remove its passwords.",
+    );
+  }
+  if (error.code === "password_not_ours") {
+    return problems.conflict(
+      "password_not_ours",
+      "The broker neither created this keyId nor proved its value at import: it does not remove it. Import the credential again with its value to prove it, or delete with ?upstream=skip and remove it by hand.",
+    );
+  }
   if (error.code === "kind_not_rotatable") {
     return problems.conflict("not_rotatable", "The broker does not rotate credentials of this kind.");
   }

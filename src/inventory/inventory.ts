@@ -23,6 +23,7 @@ import {
   type StatusRules,
 } from "./managed-credential.js";
 import type { UpstreamRevocation, UpstreamRevoker } from "./upstream-revoker.js";
+import { keepVerified } from "../rotation/password-ownership.js";
 
 export interface InventoryFilter {
   kind?: CredentialKind | undefined;
@@ -72,8 +73,20 @@ export type UpstreamCreator = (
   discard: () => Promise<void>;
 }>;
 
+/**
+ * Client secrets: refuses (RotationError application_not_managed / client_id_mismatch) an app the
+ * broker may not manage; true when `value` is proven to be the recorded keyId's, so the broker may
+ * remove that password later.
+ */
+export type ClientSecretProver = (
+  tags: Readonly<Record<string, string>>,
+  value: string | undefined,
+) => Promise<boolean>;
+
 export interface InventoryOptions {
   store: SecretStore;
+  /** Absent: no client secret is ever proven (the broker then never removes an imported one). */
+  proveClientSecret?: ClientSecretProver;
   /** Absent: imports must carry a value. */
   creator?: UpstreamCreator;
   revoker: UpstreamRevoker;
@@ -314,6 +327,7 @@ export class Inventory {
         throw invalid("lifetimeDays", `must exceed BROKER_ROTATE_BEFORE_DAYS (${before}) for auto rotation`);
       }
     }
+    if (request.kind === "client-secret") await this.proveOwnership(current?.tags ?? {}, tags, request.value);
     if (createUpstream) {
       const needs = autoRotationNeeds(request.kind).filter((t) => tags[t] === undefined);
       if (needs.length > 0 || tags[TAG.organization] === ALL_ORGANIZATIONS) {
@@ -382,6 +396,23 @@ export class Inventory {
     if (secretClient !== undefined && secretClient.toLowerCase() !== clientId.toLowerCase()) {
       throw invalid("clientSecretName", "names a client secret of another client id");
     }
+  }
+
+  /** Records which keyIds the broker proved it holds (`verified-key-ids`): only those, and its own, are ever removed. */
+  private async proveOwnership(
+    base: Readonly<Record<string, string>>,
+    tags: Record<string, string>,
+    value: string | undefined,
+  ): Promise<void> {
+    // A proof vouches for a keyId of one app and client id: naming another forgets every proof.
+    const moved = [TAG.applicationObjectId, TAG.clientId].some(
+      (t) => (base[t] ?? "").toLowerCase() !== (tags[t] ?? "").toLowerCase(),
+    );
+    if (moved) Reflect.deleteProperty(tags, TAG.verifiedKeyIds);
+    const proven = (await this.options.proveClientSecret?.(tags, value)) ?? false;
+    const keyId = tags[TAG.keyId];
+    const pending = parsePending(tags[TAG.pendingRevoke]).map((p) => p.id);
+    keepVerified(tags, keyId !== undefined ? [keyId, ...pending] : pending, proven ? keyId : undefined);
   }
 
   /** Revoke upstream first (a failure keeps the record: it is the only handle to retry), then soft-delete. */

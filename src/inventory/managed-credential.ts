@@ -59,6 +59,8 @@ export const TAG = {
   clientSecretName: "client-secret-name",
   /** refresh-token: when the stored refresh token was obtained (its expiry is 90 days of inactivity from then). */
   lastRedeemed: "last-redeemed",
+  /** Client secrets: keyIds whose value the broker proved against Entra at import (space-separated). */
+  verifiedKeyIds: "verified-key-ids",
 } as const;
 
 /**

@@ -11,6 +11,7 @@ import { isManaged, TAG } from "../inventory/managed-credential.js";
 import { issuableSecret } from "../inventory/verify-pending.js";
 import { extraCaPolicy } from "../net/extra-ca-policy.js";
 import { isLoopbackUrl } from "../net/loopback.js";
+import { resolveMintingClientId, type BrokerIdentities } from "../policy/minting-identity.js";
 import type { Profile } from "../policy/schema.js";
 import { SecretDisabledError, type SecretStore, type StoredSecret } from "../vault/secret-store.js";
 import { ExpiringCache } from "./expiring-cache.js";
@@ -35,8 +36,11 @@ export function fingerprint(secret: string): string {
 export interface CredentialIssuerOptions {
   store: SecretStore;
   authorityHost: string;
-  /** The broker's user-assigned identity (AZURE_CLIENT_ID), when a profile names none. */
-  managedIdentityClientId?: string | undefined;
+  /**
+   * The broker's identities: managed-identity profiles mint with their clientId, else the minting
+   * identity; never with the control identity (the policy load refuses such a profile, and so does this).
+   */
+  identities: BrokerIdentities;
   extraCa?: string | undefined;
   now?: () => number;
   /** How long a vault read is reused. */
@@ -181,16 +185,16 @@ export class CredentialIssuer {
   private async credentialFor(p: EntraProfile): Promise<TokenCredential> {
     const c = p.credential;
     if (c.type === "managed-identity") {
-      const clientId = c.clientId ?? this.options.managedIdentityClientId;
-      const key = clientId ?? "system";
-      let credential = this.managedIdentities.get(key);
+      // Always a named user-assigned identity: the default (system-assigned) one is never minted with.
+      const resolved = resolveMintingClientId(c.clientId, this.options.identities);
+      if (!resolved.ok) throw new IssuanceError("credential_invalid");
+      let credential = this.managedIdentities.get(resolved.clientId);
       if (credential === undefined) {
-        const retryOptions = { maxRetries: 2 };
-        credential =
-          clientId !== undefined
-            ? new ManagedIdentityCredential({ clientId, retryOptions })
-            : new ManagedIdentityCredential({ retryOptions });
-        this.managedIdentities.set(key, credential);
+        credential = new ManagedIdentityCredential({
+          clientId: resolved.clientId,
+          retryOptions: { maxRetries: 2 },
+        });
+        this.managedIdentities.set(resolved.clientId, credential);
       }
       return credential;
     }

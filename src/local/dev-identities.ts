@@ -45,7 +45,13 @@ export const DEV_DOWNSTREAM_APP = {
   objectId: "a1b2c3d4-0000-4000-8000-0000000001d1",
 };
 
-/** The broker's managed identities: system-assigned, and one user-assigned named in the sample policy. */
+/**
+ * The broker's managed identities. Two of them are the broker's own, never confused (DESIGN §10):
+ * `control` (AZURE_CLIENT_ID: the only one with a vault data role, Graph's
+ * Application.ReadWrite.OwnedBy and ownership of the apps) and `minting` (BROKER_MINTING_CLIENT_ID:
+ * no roles; managed-identity profiles without a clientId mint with it). `userAssigned` is another
+ * role-less identity a profile names itself (the build agents'); `systemAssigned` has no roles either.
+ */
 export const DEV_MANAGED_IDENTITIES = {
   systemAssigned: {
     clientId: "a1b2c3d4-0000-4000-8000-0000000000e0",
@@ -55,7 +61,18 @@ export const DEV_MANAGED_IDENTITIES = {
     clientId: "a1b2c3d4-0000-4000-8000-0000000000e1",
     objectId: "a1b2c3d4-0000-4000-8000-0000000001e1",
   },
+  control: {
+    clientId: "a1b2c3d4-0000-4000-8000-0000000000e2",
+    objectId: "a1b2c3d4-0000-4000-8000-0000000001e2",
+  },
+  minting: {
+    clientId: "a1b2c3d4-0000-4000-8000-0000000000e3",
+    objectId: "a1b2c3d4-0000-4000-8000-0000000001e3",
+  },
 };
+
+/** Graph's app role for managing the applications one owns: what the control identity is granted. */
+export const GRAPH_OWNED_BY_ROLE = "Application.ReadWrite.OwnedBy";
 
 /** The person whose delegated grant owns the PATs the broker creates (service principals cannot). */
 export const DEV_USER = {

@@ -19,6 +19,7 @@ import {
   DEV_DEVOPS_ORGANIZATIONS,
   DEV_DOWNSTREAM_APP,
   DEV_MANAGED_IDENTITIES,
+  GRAPH_OWNED_BY_ROLE,
   DEV_PUBLIC_CLIENT,
   DEV_TENANT_ID,
   DEV_USER,
@@ -28,7 +29,11 @@ import { startAzureDevOpsEmulator, type AzureDevOpsEmulator } from "./emulators/
 import { startEntraEmulator, type EntraEmulator } from "./emulators/entra.js";
 import { passwordsReachEntra, startGraphEmulator, type GraphEmulator } from "./emulators/graph.js";
 import { startKeyVaultEmulator, type KeyVaultEmulator } from "./emulators/keyvault.js";
-import { startManagedIdentityEmulator, type ManagedIdentityEmulator } from "./emulators/managed-identity.js";
+import {
+  startManagedIdentityEmulator,
+  type ManagedIdentity,
+  type ManagedIdentityEmulator,
+} from "./emulators/managed-identity.js";
 import { DevSigner } from "./emulators/signer.js";
 import { startWebhookSink, type WebhookSink } from "./emulators/webhook-sink.js";
 import { startLocalHost, type LocalHost } from "./host.js";
@@ -47,6 +52,26 @@ import {
 
 const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 export const DEV_POLICY_FILE = path.join(PACKAGE_ROOT, "policy", "dev.json");
+
+const VAULT_RESOURCE = "https://vault.azure.net";
+const GRAPH_RESOURCE = "https://graph.microsoft.com";
+
+/** An identity a setting names (object id = client id in the emulator), else the dev one. */
+function devIdentity(clientId: string | undefined, fallback: ManagedIdentity): ManagedIdentity {
+  if (clientId === undefined || clientId.trim() === "") return fallback;
+  const id = clientId.trim().toLowerCase();
+  return id === fallback.clientId ? fallback : { clientId: id, objectId: id };
+}
+
+/** First of each client id wins (a setting may name a dev identity the emulator already has). */
+function uniqueIdentities(identities: ManagedIdentity[]): ManagedIdentity[] {
+  const seen = new Set<string>();
+  return identities.filter((i) => {
+    if (seen.has(i.clientId)) return false;
+    seen.add(i.clientId);
+    return true;
+  });
+}
 
 /**
  * One signing key per process: MSAL keeps managed-identity tokens in a process-wide cache, so a
@@ -67,6 +92,8 @@ export interface DevStack {
   /** Azure DevOps: PAT Lifecycle API and connectionData, one origin for both hosts. */
   devops: AzureDevOpsEmulator;
   graph: GraphEmulator;
+  /** The broker's control identity (vault, storage, Graph) and its minting identity (no roles). */
+  identities: { control: ManagedIdentity; minting: ManagedIdentity };
   caFile: string;
   /** The settings the broker's configuration was loaded from (what a second process needs, with the CA). */
   appSettings: Readonly<Record<string, string | undefined>>;
@@ -122,15 +149,19 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     // The downstream app's secret is keyed like Graph's passwordCredentials, so removing it there stops it here.
     entra.addClientSecret(DEV_DOWNSTREAM_APP.clientId, { keyId: appKeyId, secret: appSecret });
 
-    const extraUserAssigned = env["AZURE_CLIENT_ID"];
+    // The broker's two identities: settings from the environment name them, else the dev ones.
+    const control = devIdentity(env["AZURE_CLIENT_ID"], DEV_MANAGED_IDENTITIES.control);
+    const minting = devIdentity(env["BROKER_MINTING_CLIENT_ID"], DEV_MANAGED_IDENTITIES.minting);
     const managedIdentity = await startManagedIdentityEmulator({
       signer,
       tenantId,
       systemAssigned: DEV_MANAGED_IDENTITIES.systemAssigned,
-      userAssigned: [
+      userAssigned: uniqueIdentities([
+        // As after the app role assignment in Entra: the control identity's Graph tokens carry it.
+        { ...control, resourceRoles: { [GRAPH_RESOURCE]: [GRAPH_OWNED_BY_ROLE] } },
+        minting,
         DEV_MANAGED_IDENTITIES.userAssigned,
-        ...(extraUserAssigned ? [{ clientId: extraUserAssigned, objectId: extraUserAssigned }] : []),
-      ],
+      ]),
     });
     closers.push(managedIdentity.close);
     // ManagedIdentityCredential (inside MSAL) reads these from the process environment.
@@ -173,12 +204,8 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
           ...DEV_DOWNSTREAM_APP,
           appId: DEV_DOWNSTREAM_APP.clientId,
           displayName: "dev-downstream",
-          // Application.ReadWrite.OwnedBy: the broker's identities own the app.
-          owners: [
-            DEV_MANAGED_IDENTITIES.systemAssigned.objectId,
-            DEV_MANAGED_IDENTITIES.userAssigned.objectId,
-            ...(extraUserAssigned ? [extraUserAssigned] : []),
-          ],
+          // Application.ReadWrite.OwnedBy: the control identity owns the app, nobody else of ours.
+          owners: [control.objectId],
           passwords: [
             {
               keyId: appKeyId,
@@ -197,7 +224,10 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     const keyVault = await startKeyVaultEmulator({
       tls,
       tenantId,
-      authorize: (token) => signer.verifies(token, "https://vault.azure.net"),
+      authorize: (token) => signer.verifies(token, VAULT_RESOURCE),
+      // Key Vault Secrets Officer is assigned to the control identity only.
+      hasDataPlaneRole: async (token) =>
+        (await signer.verify(token, VAULT_RESOURCE))?.["oid"] === control.objectId,
     });
     closers.push(() => keyVault.close());
 
@@ -213,7 +243,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
 
     const vaultWriter = new SecretClient(
       keyVault.url,
-      new ManagedIdentityCredential({ retryOptions: { maxRetries: 0 } }),
+      new ManagedIdentityCredential({ clientId: control.clientId, retryOptions: { maxRetries: 0 } }),
       keyVaultClientOptions({ extraCa: tls.cert, maxRetries: 0 }),
     );
     await seedVault(vaultWriter, {
@@ -236,6 +266,8 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       BROKER_TENANT_ID: tenantId,
       BROKER_AUDIENCE: DEV_BROKER_AUDIENCE,
       BROKER_POLICY_FILE: DEV_POLICY_FILE,
+      AZURE_CLIENT_ID: control.clientId,
+      BROKER_MINTING_CLIENT_ID: minting.clientId,
       AZURE_AUTHORITY_HOST: entra.url,
       BROKER_NOTICE_WEBHOOK_URL: `${webhookSink.url}/hook`,
       BROKER_NOTICE_TEAMS_URL: `${webhookSink.url}/teams`,
@@ -271,6 +303,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       storage,
       devops,
       graph,
+      identities: { control, minting },
       caFile,
       appSettings,
       config,
@@ -308,7 +341,7 @@ Everything is in this one process; Ctrl-C stops all of it.
     -d client_secret=${caller?.secret ?? ""} -d scope=${DEV_BROKER_AUDIENCE}/.default \\
     | node -pe 'JSON.parse(require("fs").readFileSync(0, "utf8")).access_token')
 
-2. Ask the broker for an Entra token (minted with the broker's managed identity):
+2. Ask the broker for an Entra token (minted with the broker's minting identity, never its control identity):
 
   curl -s ${api}/token -H "Authorization: Bearer $TOKEN" \\
     -H 'Content-Type: application/json' -d '{"profile":"ado-read"}'

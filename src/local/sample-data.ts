@@ -72,6 +72,8 @@ export async function seedVault(client: SecretClient, seed: SampleSecrets, now =
       "application-object-id": seed.appObjectId,
       "client-id": seed.appClientId,
       "key-id": seed.appKeyId,
+      // The dev stack made this password itself and knows its value: as proven at import.
+      "verified-key-ids": seed.appKeyId,
     },
   });
   await client.setSecret("refresh-token-pat-owner", seed.refreshToken, {

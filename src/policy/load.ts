@@ -1,10 +1,25 @@
 import { readFileSync } from "node:fs";
 import { ConfigError } from "../config.js";
 import { compilePolicy, type Policy } from "./policy.js";
-import { policySchema } from "./schema.js";
+import { resolveMintingClientId, type BrokerIdentities } from "./minting-identity.js";
+import { policySchema, type PolicyDocument } from "./schema.js";
 
-/** Reads and validates the policy file; any fault stops the start, nothing is half-loaded. */
-export function loadPolicyFile(path: string): Policy {
+/** Managed-identity profiles that would mint as the control identity, or as nobody: `path: why` lines. */
+function mintingIssues(doc: PolicyDocument, identities: BrokerIdentities): string[] {
+  const lines: string[] = [];
+  for (const [name, profile] of Object.entries(doc.profiles)) {
+    if (profile.kind !== "entra" || profile.credential.type !== "managed-identity") continue;
+    const resolved = resolveMintingClientId(profile.credential.clientId, identities);
+    if (!resolved.ok) lines.push(`profiles.${name}.${resolved.field}: ${resolved.message}`);
+  }
+  return lines;
+}
+
+/**
+ * Reads and validates the policy file; any fault stops the start, nothing is half-loaded. The
+ * broker's identities decide which managed-identity profiles may mint at all.
+ */
+export function loadPolicyFile(path: string, identities: BrokerIdentities): Policy {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -22,6 +37,10 @@ export function loadPolicyFile(path: string): Policy {
   if (!result.success) {
     const lines = result.error.issues.map((i) => `${i.path.map(String).join(".") || "(root)"}: ${i.message}`);
     throw new ConfigError(`BROKER_POLICY_FILE: invalid policy:\n  ${lines.join("\n  ")}`);
+  }
+  const refused = mintingIssues(result.data, identities);
+  if (refused.length > 0) {
+    throw new ConfigError(`BROKER_POLICY_FILE: invalid policy:\n  ${refused.join("\n  ")}`);
   }
   return compilePolicy(result.data);
 }

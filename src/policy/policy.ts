@@ -1,4 +1,5 @@
 import type { Principal } from "../auth/principal.js";
+import { compileClaimPattern, MAX_CLAIM_LENGTH } from "./claim-pattern.js";
 import type { ClaimMatcher, PolicyDocument, Profile } from "./schema.js";
 
 type Test = (claim: unknown) => boolean;
@@ -23,6 +24,8 @@ export interface Policy {
   entitlements(principal: Principal): Entitlements;
   /** Teams workflow URL per credential owner, keyed by the lower-cased owner. */
   noticeTeamsTargets(): ReadonlyMap<string, string>;
+  /** `rotation.applications`: the application object ids (lower case) the broker may manage; undefined = no list. */
+  managedApplications(): ReadonlySet<string> | undefined;
 }
 
 /** Claim values compare as strings; a list-valued claim matches when any of its values does. */
@@ -34,13 +37,14 @@ function compileMatcher(matcher: ClaimMatcher): Test {
     const set = new Set(matcher);
     accepts = (v) => set.has(v);
   } else {
-    // Anchored whatever the author wrote, compiled once at load.
-    const re = new RegExp(`^(?:${matcher.pattern})$`, "u");
-    accepts = (v) => re.test(v);
+    // RE2: linear in the claim's length; anchored whatever the author wrote, compiled once at load.
+    accepts = compileClaimPattern(matcher.pattern);
   }
+  // A claim longer than any policy value matches nothing (and costs nothing to refuse).
+  const capped = (v: string) => v.length <= MAX_CLAIM_LENGTH && accepts(v);
   return (claim) => {
-    if (typeof claim === "string") return accepts(claim);
-    if (Array.isArray(claim)) return claim.some((c) => typeof c === "string" && accepts(c));
+    if (typeof claim === "string") return capped(claim);
+    if (Array.isArray(claim)) return claim.some((c) => typeof c === "string" && capped(c));
     return false;
   };
 }
@@ -56,8 +60,10 @@ export function compilePolicy(doc: PolicyDocument): Policy {
   const teams = new Map(
     Object.entries(doc.notices?.teams ?? {}).map(([owner, url]) => [owner.toLowerCase(), url]),
   );
+  const applications = doc.rotation !== undefined ? new Set(doc.rotation.applications) : undefined;
   return {
     noticeTeamsTargets: () => teams,
+    managedApplications: () => applications,
     profile: (name) => profiles.get(name),
     profileNames: () => [...profiles.keys()],
     entitlements(principal) {

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { isLoopbackUrl } from "../net/loopback.js";
 import { SECRET_NAME } from "../inventory/managed-credential.js";
+import { isClaimPattern } from "./claim-pattern.js";
 
 /** Policy file format (DESIGN §5): profiles and the grants that hand them out. Unknown keys are errors. */
 
@@ -12,7 +13,10 @@ const secretName = z.string().regex(SECRET_NAME, "must be a Key Vault secret nam
 
 const managedIdentityCredential = z.strictObject({
   type: z.literal("managed-identity"),
-  /** A user-assigned identity of the broker; the default identity when absent. */
+  /**
+   * A user-assigned minting identity of the broker; BROKER_MINTING_CLIENT_ID when absent. Never the
+   * control identity (AZURE_CLIENT_ID): the load refuses that (policy/minting-identity.ts).
+   */
   clientId: z.string().regex(GUID, "must be a GUID").optional(),
 });
 
@@ -53,14 +57,10 @@ const patternMatcher = z.strictObject({
     .string()
     .min(1)
     .max(1024)
-    .refine((p) => {
-      try {
-        new RegExp(p, "u");
-        return true;
-      } catch {
-        return false;
-      }
-    }, "must be a valid regular expression"),
+    .refine(
+      isClaimPattern,
+      "must be a valid RE2 regular expression (no backreferences or lookaround: matching must stay linear-time)",
+    ),
 });
 
 export const claimMatcherSchema = z.union([claimValue, z.array(claimValue).min(1), patternMatcher]);
@@ -88,12 +88,25 @@ const noticesSchema = z.strictObject({
   teams: z.record(z.string().min(1).max(256), teamsWorkflowUrl).default({}),
 });
 
+/**
+ * What the client-secret rotator may touch: the object ids of the applications whose passwords
+ * the broker may add, rotate and remove. Absent: any application it has a credential for (and
+ * Graph lets it change); present: every other application is refused.
+ */
+const rotationSchema = z.strictObject({
+  applications: z
+    .array(z.string().regex(GUID, "must be an application object id (GUID)"))
+    .max(500)
+    .transform((ids) => ids.map((id) => id.toLowerCase())),
+});
+
 export const policySchema = z
   .strictObject({
     $schema: z.string().optional(),
     profiles: z.record(z.string().regex(PROFILE_NAME, "must be a profile name"), profileSchema),
     grants: z.array(grantSchema),
     notices: noticesSchema.optional(),
+    rotation: rotationSchema.optional(),
   })
   .superRefine((policy, ctx) => {
     policy.grants.forEach((grant, index) => {

@@ -1,12 +1,17 @@
 import { ClientSecretCredential } from "@azure/identity";
 import { classifyCredentialError } from "../issuance/credential-issuer.js";
-import type { ApplicationPasswordsClient } from "../graph/application-passwords-client.js";
+import type {
+  ApplicationPasswords,
+  ApplicationPasswordsClient,
+  PasswordCredential,
+} from "../graph/application-passwords-client.js";
 import { GraphError } from "../graph/graph-error.js";
 import { TAG } from "../inventory/managed-credential.js";
 import { extraCaPolicy } from "../net/extra-ca-policy.js";
 import { isLoopbackUrl } from "../net/loopback.js";
 import type { SecretProperties } from "../vault/secret-store.js";
 import { credentialOfMarker, markerFor } from "./marker.js";
+import { refuse, verifiedKeyIds } from "./password-ownership.js";
 import { RotationError, type StepHook } from "./rotation-error.js";
 import {
   DAY_MS,
@@ -34,6 +39,8 @@ export interface ClientSecretRotatorOptions {
    * verification and tried once per later pass, so no sweep waits minutes on one credential.
    */
   retryDelaysMs?: readonly number[];
+  /** The policy's `rotation.applications` (lower-case object ids); undefined: no list. */
+  managedApplications?: () => ReadonlySet<string> | undefined;
 }
 
 const RETRY_DELAYS_MS = [3000, 6000];
@@ -61,6 +68,7 @@ export class ClientSecretRotator implements Rotator {
       throw new RotationError("missing_rotation_settings", false);
     }
     return guard(async () => {
+      await this.ownApplication(tags);
       const now = this.options.now();
       const added = await this.options.passwords.addPassword(objectId, {
         displayName: markerFor(this.options.deploymentId, name, now),
@@ -78,6 +86,57 @@ export class ClientSecretRotator implements Rotator {
       await step("verified", name);
       return fresh;
     });
+  }
+
+  /**
+   * The application these tags name, checked before any add or remove: on the policy's list (when
+   * there is one), and its appId the client id the broker recorded (an object id typed for another
+   * app would otherwise let the broker change that app).
+   */
+  private async ownApplication(tags: Readonly<Record<string, string>>): Promise<ApplicationPasswords> {
+    const objectId = tags[TAG.applicationObjectId]?.toLowerCase();
+    if (objectId === undefined) throw new RotationError("no_application", false);
+    this.requireListed(objectId);
+    const app = await this.options.passwords.application(objectId);
+    const clientId = tags[TAG.clientId]?.toLowerCase();
+    if (clientId === undefined || app.appId !== clientId) throw refuse("client_id_mismatch");
+    return app;
+  }
+
+  private requireListed(objectId: string): void {
+    const listed = this.options.managedApplications?.();
+    if (listed !== undefined && !listed.has(objectId.toLowerCase())) throw refuse("application_not_managed");
+  }
+
+  /** Ours: created by this deployment (its marker), or its value proven at import. */
+  private isOurs(password: PasswordCredential, tags: Readonly<Record<string, string>>): boolean {
+    if (credentialOfMarker(this.options.deploymentId, password.displayName ?? "") !== undefined) return true;
+    return verifiedKeyIds(tags).has(password.keyId.toLowerCase());
+  }
+
+  /**
+   * Import of a client secret: refuses an application off the list or whose appId is not the
+   * client id; true when `value` is proven to be the recorded keyId's password (Graph's hint of
+   * that keyId fits the value and Entra issues a token for it), so the broker may remove it later.
+   */
+  async prove(tags: Readonly<Record<string, string>>, value: string | undefined): Promise<boolean> {
+    const objectId = tags[TAG.applicationObjectId];
+    if (objectId === undefined) return false;
+    this.requireListed(objectId);
+    const keyId = tags[TAG.keyId]?.toLowerCase();
+    const clientId = tags[TAG.clientId];
+    if (value === undefined || keyId === undefined || clientId === undefined) return false;
+    let app: ApplicationPasswords;
+    try {
+      app = await guard(() => this.ownApplication(tags));
+    } catch (error) {
+      if (error instanceof RotationError && error.code === "client_id_mismatch") throw error;
+      return false; // Graph unreachable or the app unknown: stored, but not proven (never removable).
+    }
+    const password = app.passwords.find((p) => p.keyId === keyId);
+    if (password === undefined) return false;
+    if (password.hint !== null && password.hint !== "" && !value.startsWith(password.hint)) return false;
+    return (await this.accepted(clientId, value)) === "accepted";
   }
 
   async accepts(tags: Readonly<Record<string, string>>, value: string): Promise<Acceptance> {
@@ -111,6 +170,10 @@ export class ClientSecretRotator implements Rotator {
     const objectId = tags[TAG.applicationObjectId];
     if (objectId === undefined) throw new RotationError("no_application", false);
     return guard(async () => {
+      const app = await this.ownApplication(tags);
+      const password = app.passwords.find((p) => p.keyId === upstreamId.toLowerCase());
+      if (password === undefined) return "not-found";
+      if (!this.isOurs(password, tags)) throw refuse("password_not_ours");
       try {
         await this.options.passwords.removePassword(objectId, upstreamId);
         return "revoked";
@@ -122,15 +185,23 @@ export class ClientSecretRotator implements Rotator {
   }
 
   async marked(credentials: readonly SecretProperties[]): Promise<MarkedUpstream[]> {
-    const apps = new Set<string>();
+    // Per application, the client ids its credentials record: all must be its appId.
+    const apps = new Map<string, Set<string | undefined>>();
     for (const c of credentials) {
-      const app = c.tags[TAG.applicationObjectId];
-      if (c.tags[TAG.kind] === "client-secret" && app !== undefined) apps.add(app);
+      const app = c.tags[TAG.applicationObjectId]?.toLowerCase();
+      if (c.tags[TAG.kind] !== "client-secret" || app === undefined) continue;
+      const clientIds = apps.get(app) ?? new Set();
+      clientIds.add(c.tags[TAG.clientId]?.toLowerCase());
+      apps.set(app, clientIds);
     }
+    const listed = this.options.managedApplications?.();
     const out: MarkedUpstream[] = [];
-    for (const objectId of apps) {
-      const passwords = await guard(() => this.options.passwords.listPasswords(objectId));
-      for (const p of passwords) {
+    for (const [objectId, clientIds] of apps) {
+      // Off the list, or not the app its credentials say: nothing there is touched.
+      if (listed !== undefined && !listed.has(objectId)) continue;
+      const app = await guard(() => this.options.passwords.application(objectId));
+      if (clientIds.size !== 1 || !clientIds.has(app.appId)) continue;
+      for (const p of app.passwords) {
         const credential = credentialOfMarker(this.options.deploymentId, p.displayName ?? "");
         if (credential === undefined) continue;
         out.push({

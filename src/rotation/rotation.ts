@@ -11,6 +11,7 @@ import {
 } from "../vault/secret-store.js";
 import { formatPending, MAX_PENDING, parsePending } from "../inventory/pending-revoke.js";
 import { formatVerifyPending, parseVerifyPending } from "../inventory/verify-pending.js";
+import { keepVerified } from "./password-ownership.js";
 import { RotationError, SimulatedCrash, type StepHook } from "./rotation-error.js";
 import { DAY_MS, type FreshCredential, type Rotator } from "./rotator.js";
 
@@ -269,6 +270,10 @@ export class Rotation {
         Reflect.deleteProperty(tags, stale);
       const pendingTag = formatPending(pending);
       if (pendingTag !== undefined) tags[TAG.pendingRevoke] = pendingTag;
+      keepVerified(
+        tags,
+        pending.map((p) => p.id),
+      );
       requireLease(lease);
       await this.options.store.updateProperties(name, version, { tags });
       await this.step("promoted", name);
@@ -429,6 +434,11 @@ export class Rotation {
         Reflect.deleteProperty(tags, stale);
       const pendingTag = formatPending(pending);
       if (pendingTag !== undefined) tags[TAG.pendingRevoke] = pendingTag;
+      // Proofs of imported keyIds are kept while those still wait to be revoked (the new one is marked).
+      keepVerified(
+        tags,
+        pending.map((p) => p.id),
+      );
     }
     let written: SecretProperties;
     try {

@@ -8,6 +8,7 @@ import {
 import type { UpstreamRevocation, UpstreamRevoker } from "../inventory/upstream-revoker.js";
 import { parsePending } from "../inventory/pending-revoke.js";
 import { parseVerifyPending } from "../inventory/verify-pending.js";
+import { isOwnershipRefusal } from "./password-ownership.js";
 import { RotationError } from "./rotation-error.js";
 import type { Rotator } from "./rotator.js";
 
@@ -37,6 +38,8 @@ export class RotatorRevoker implements UpstreamRevoker {
     } catch (error) {
       if (!(error instanceof RotationError)) throw error;
       if (error.code === "no_rotator_grant") return "not-configured";
+      // Not ours to remove (or not the app it claims): a 4xx of its own, and the record stays.
+      if (isOwnershipRefusal(error)) throw error;
       // Transient upstream trouble is 503 (try again); a refusal is 502 (someone must act).
       throw new InventoryError(error.transient ? "revocation_unavailable" : "revocation_failed");
     }

@@ -82,7 +82,11 @@ export function scratchDir(prefix = "token-broker-test-"): string {
 }
 
 /** Writes a policy file (the dev policy plus `extra` profiles and grants) and returns its path. */
-export function writePolicy(extra: { profiles?: Record<string, unknown>; grants?: unknown[] }): string {
+export function writePolicy(extra: {
+  profiles?: Record<string, unknown>;
+  grants?: unknown[];
+  rotation?: unknown;
+}): string {
   const base = JSON.parse(readFileSync(DEV_POLICY_FILE, "utf8")) as { profiles: object; grants: unknown[] };
   const file = path.join(scratchDir(), "policy.json");
   writeFileSync(
@@ -90,6 +94,7 @@ export function writePolicy(extra: { profiles?: Record<string, unknown>; grants?
     JSON.stringify({
       profiles: { ...base.profiles, ...extra.profiles },
       grants: [...base.grants, ...(extra.grants ?? [])],
+      ...(extra.rotation !== undefined ? { rotation: extra.rotation } : {}),
     }),
   );
   return file;

@@ -5,6 +5,7 @@ import type { DevCertificate } from "../dev-certificate.js";
 import { z } from "zod";
 import { jsonOrUndefined } from "../../net/json-text.js";
 import { FaultQueue, listen, readText, sendJson, plainFaultSchema, serveControl } from "./emulator-http.js";
+import { rolesClaim, type ResourceRoles } from "./app-roles.js";
 import type { DevSigner } from "./signer.js";
 
 /**
@@ -28,6 +29,8 @@ export interface EntraClient {
   secret?: string;
   /** App roles assigned on the broker's API. */
   brokerRoles: readonly string[];
+  /** App roles on other resources, by resource URI (e.g. Graph's Application.ReadWrite.OwnedBy). */
+  resourceRoles?: ResourceRoles;
 }
 
 /** A user of the tenant, for delegated (refresh-token) grants. */
@@ -309,7 +312,7 @@ export async function startEntraEmulator(options: EntraEmulatorOptions): Promise
     // The token version follows the API app's manifest; `token_version` is an emulator-only switch for tests.
     const version = forBroker && form.get("token_version") === "2" ? "2.0" : "1.0";
     const iat = Math.floor(now() / 1000);
-    const roles = forBroker ? client.brokerRoles : [];
+    const roles = forBroker ? client.brokerRoles : (rolesClaim(client.resourceRoles, resource).roles ?? []);
     const claims = {
       aud: version === "2.0" ? brokerApp.clientId : resource,
       iss: version === "2.0" ? issuerV2() : issuerV1,

@@ -11,7 +11,8 @@ import type { DevSigner } from "./signer.js";
 /**
  * Microsoft Graph application passwords on loopback HTTPS (PROTOCOLS §5): addPassword,
  * removePassword and `GET /v1.0/applications/{id}?$select=passwordCredentials`, for app-only
- * tokens of the dev tenant whose caller owns the application (Application.ReadWrite.OwnedBy).
+ * tokens of the dev tenant carrying `Application.ReadWrite.OwnedBy` (and owning the application)
+ * or `Application.ReadWrite.All` in `roles`; a token without either is 403 Authorization_RequestDenied.
  */
 
 export type GraphOperation = "addPassword" | "removePassword" | "getApplication";
@@ -125,6 +126,31 @@ const faultSchema = z.strictObject({
   operation: z.enum(["addPassword", "removePassword", "getApplication"]).optional(),
 });
 
+/** What an app-only caller may do with applications, from its token's `roles` (app role assignments). */
+interface Caller {
+  objectId: string;
+  /** `.All`: any application; `.OwnedBy`: only those it owns. */
+  permission: "All" | "OwnedBy";
+}
+
+function applicationPermission(roles: unknown): Caller["permission"] | undefined {
+  const held = Array.isArray(roles) ? roles.filter((r): r is string => typeof r === "string") : [];
+  if (held.includes("Application.ReadWrite.All")) return "All";
+  if (held.includes("Application.ReadWrite.OwnedBy")) return "OwnedBy";
+  return undefined;
+}
+
+function mayChange(who: Caller, app: { owners: readonly string[] }): boolean {
+  return who.permission === "All" || app.owners.includes(who.objectId);
+}
+
+const insufficientPrivileges = () =>
+  new GraphHttpError(
+    403,
+    "Authorization_RequestDenied",
+    "Insufficient privileges to complete the operation.",
+  );
+
 /** Graph's password changes, told to the Entra emulator: a new secret works there (from its time), a removed one stops. */
 export function passwordsReachEntra(
   entra: Pick<EntraEmulator, "addClientSecret" | "removeClientSecret">,
@@ -191,8 +217,32 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
     return app;
   }
 
-  /** App-only token for Graph from the dev tenant; returns the caller's object id. */
-  async function caller(req: http.IncomingMessage): Promise<string> {
+  /** An application as GET answers it: `$select` picks the properties (and names them in the context). */
+  function selected(
+    app: { objectId: string; appId: string; displayName: string; passwords: StoredPassword[] },
+    select: string | null,
+  ): Record<string, unknown> {
+    const all: Record<string, unknown> = {
+      id: app.objectId,
+      appId: app.appId,
+      displayName: app.displayName,
+      passwordCredentials: app.passwords.map((p) => wire(p, null)),
+    };
+    const picked = (select ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter((s) => s in all);
+    if (picked.length === 0) {
+      return { "@odata.context": `${origin}/v1.0/$metadata#applications/$entity`, ...all };
+    }
+    return {
+      "@odata.context": `${origin}/v1.0/$metadata#applications(${picked.join(",")})/$entity`,
+      ...Object.fromEntries(picked.map((k) => [k, all[k]])),
+    };
+  }
+
+  /** App-only token for Graph from the dev tenant; returns the caller's object id and permission. */
+  async function caller(req: http.IncomingMessage): Promise<Caller> {
     const bearer = /^Bearer (\S+)$/i.exec(req.headers.authorization ?? "")?.[1];
     const claims =
       bearer === undefined ? undefined : await options.signer.verify(bearer, GRAPH_RESOURCE, now());
@@ -209,7 +259,12 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
         "Insufficient privileges to complete the operation.",
       );
     }
-    return claims["oid"];
+    const permission = applicationPermission(claims["roles"]);
+    if (permission === undefined) {
+      // An app-only token without Application.ReadWrite.* (e.g. the broker's minting identity).
+      throw insufficientPrivileges();
+    }
+    return { objectId: claims["oid"], permission };
   }
 
   async function body<T extends z.ZodType>(req: http.IncomingMessage, schema: T): Promise<z.output<T>> {
@@ -273,33 +328,12 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
     }
     const who = await caller(req);
     const app = appOf(decodeURIComponent(m[1]));
-    if (op !== "getApplication" && !app.owners.includes(who)) {
+    if (op !== "getApplication" && !mayChange(who, app)) {
       req.resume();
-      throw new GraphHttpError(
-        403,
-        "Authorization_RequestDenied",
-        "Insufficient privileges to complete the operation.",
-      );
+      throw insufficientPrivileges();
     }
     if (op === "getApplication") {
-      const credentials = app.passwords.map((p) => wire(p, null));
-      const select = (url.searchParams.get("$select") ?? "").split(",").map((s) => s.trim());
-      return sendJson(
-        res,
-        200,
-        select.includes("passwordCredentials")
-          ? {
-              "@odata.context": `${origin}/v1.0/$metadata#applications(passwordCredentials)/$entity`,
-              passwordCredentials: credentials,
-            }
-          : {
-              "@odata.context": `${origin}/v1.0/$metadata#applications/$entity`,
-              id: app.objectId,
-              appId: app.appId,
-              displayName: app.displayName,
-              passwordCredentials: credentials,
-            },
-      );
+      return sendJson(res, 200, selected(app, url.searchParams.get("$select")));
     }
     if (op === "addPassword") {
       const input = (await body(req, addSchema)).passwordCredential ?? {};

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type http from "node:http";
 import https from "node:https";
+import { decodeJwt } from "jose";
 import { z } from "zod";
 import { listen, readText, sendJson, FaultQueue, serveControl } from "./emulator-http.js";
 
@@ -34,8 +35,13 @@ export interface KeyVaultEmulatorOptions {
   host?: string;
   port?: number;
   tenantId: string;
-  /** Decides whether a bearer token may use the vault. */
+  /** Decides whether a bearer token authenticates (else 401 with the challenge). */
   authorize: (bearerToken: string) => boolean | Promise<boolean>;
+  /**
+   * Azure RBAC on the data plane: whether the authenticated caller holds a Key Vault data role
+   * (e.g. Key Vault Secrets Officer); else 403 ForbiddenByRbac. Absent: every authenticated caller does.
+   */
+  hasDataPlaneRole?: (bearerToken: string) => boolean | Promise<boolean>;
   recoverableDays?: number;
   now?: () => number;
 }
@@ -141,6 +147,52 @@ const faultSchema = z.strictObject({
     ])
     .optional(),
 });
+
+/** The data action Key Vault names in an RBAC refusal. */
+const DATA_ACTIONS: Record<KeyVaultOperation, string> = {
+  setSecret: "secrets/setSecret/action",
+  getSecret: "secrets/getSecret/action",
+  listSecrets: "secrets/readMetadata/action",
+  listVersions: "secrets/readMetadata/action",
+  updateSecret: "secrets/update/action",
+  deleteSecret: "secrets/delete",
+  getDeletedSecret: "secrets/readMetadata/action",
+  listDeletedSecrets: "secrets/readMetadata/action",
+  recoverDeletedSecret: "secrets/recover/action",
+  purgeDeletedSecret: "secrets/purge/action",
+};
+
+/**
+ * Key Vault's answer to a caller without a data-plane role, as recorded from the real service:
+ * 403, code `Forbidden`, innererror `ForbiddenByRbac`, a message naming caller, action and vault.
+ */
+function forbiddenByRbac(bearerToken: string, op: KeyVaultOperation, path: string): KvError {
+  const text = (v: unknown) => (typeof v === "string" ? v : "");
+  let caller: string;
+  try {
+    const claims = decodeJwt(bearerToken);
+    caller = `appid=${text(claims["appid"] ?? claims["azp"])};oid=${text(claims["oid"])};iss=${text(claims.iss)}`;
+  } catch {
+    caller = "(unknown)";
+  }
+  return new KvError(
+    403,
+    "Forbidden",
+    [
+      "Caller is not authorized to perform action on resource.",
+      "If role assignments, deny assignments or role definitions were changed recently, please observe propagation time.",
+      `Caller: ${caller}`,
+      `Action: 'Microsoft.KeyVault/vaults/${DATA_ACTIONS[op]}'`,
+      `Resource: '/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/dev/providers/microsoft.keyvault/vaults/dev${path.toLowerCase()}'`,
+      "Assignment: (not found)",
+      "DenyAssignmentId: null",
+      "DecisionReason: 'DeniedWithNoValidRBAC' ",
+      "Vault: dev;location=local",
+      "",
+    ].join("\r\n"),
+    "ForbiddenByRbac",
+  );
+}
 
 export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions): Promise<KeyVaultEmulator> {
   const now = () => Math.floor((options.now ?? Date.now)() / 1000);
@@ -491,6 +543,10 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions): P
       throw pathKnown
         ? new KvError(405, "MethodNotAllowed", "The requested method is not allowed.")
         : new KvError(404, "NotFound", "The requested resource was not found.");
+    }
+    if (options.hasDataPlaneRole !== undefined && !(await options.hasDataPlaneRole(auth[1]))) {
+      req.resume();
+      throw forbiddenByRbac(auth[1], route.op, path);
     }
     const apiVersion = url.searchParams.get("api-version");
     if (apiVersion === null || !API_VERSIONS.has(apiVersion)) {

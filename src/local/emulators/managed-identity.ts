@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import http from "node:http";
 import { FaultQueue, listen, sendJson, plainFaultSchema, serveControl } from "./emulator-http.js";
+import { rolesClaim, type ResourceRoles } from "./app-roles.js";
 import type { DevSigner } from "./signer.js";
 
 /**
@@ -12,6 +13,11 @@ import type { DevSigner } from "./signer.js";
 export interface ManagedIdentity {
   clientId: string;
   objectId: string;
+  /**
+   * App roles granted to the identity on other resources, by resource URI (e.g. Graph's
+   * `Application.ReadWrite.OwnedBy`): Entra puts them in the `roles` claim of tokens for that resource.
+   */
+  resourceRoles?: ResourceRoles;
 }
 
 export interface ManagedIdentityEmulatorOptions {
@@ -100,6 +106,7 @@ export async function startManagedIdentityEmulator(
       idp: `https://sts.windows.net/${options.tenantId}/`,
       idtyp: "app",
       oid: identity.objectId,
+      ...rolesClaim(identity.resourceRoles, resource),
       sub: identity.objectId,
       tid: options.tenantId,
       uti: randomUUID().replace(/-/g, "").slice(0, 22),

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, test } from "node:test";
 import functions from "@azure/functions";
@@ -8,7 +8,7 @@ import { routeProblem } from "../src/functions/host-rules.js";
 import { registrations } from "../src/functions/registrations.js";
 import { HTTP_METHODS } from "../src/http/types.js";
 import { createLogger, withInvocationLog } from "../src/log.js";
-import { callerToken, startTestStack, type TestStack } from "./support/dev-stack.js";
+import { callerToken, scratchDir, startTestStack, type TestStack } from "./support/dev-stack.js";
 import {
   MAIN,
   ROOT,
@@ -173,12 +173,25 @@ describe("the Azure Functions entry, loaded as the Node.js worker loads it", () 
     assert.doesNotMatch(run.stderr, /not-a-guid-canary/);
   });
 
+  test("a bad policy file ends the worker right after registering, naming the setting", async () => {
+    const dir = scratchDir();
+    const file = path.join(dir, "policy.json");
+    writeFileSync(file, '{"profiles": "policy-canary"');
+    const worker = await startStandInWorker({ ...STATIC_ENV, BROKER_POLICY_FILE: file });
+    const { code, stderr } = await worker.exited;
+    assert.notEqual(code, 0);
+    assert.match(stderr, /BROKER_POLICY_FILE: is not valid JSON/);
+    assert.doesNotMatch(stderr, /policy-canary/);
+  });
+
   test("invocations through the real invocation model: RPC in and out, every line through the invocation's context", async () => {
     const stack = await startTestStack();
     // Every credential in the notice window, and its webhook failing: a warning line.
     const env = appSettingsOf(stack, { BROKER_NOTICE_DAYS: "40", BROKER_ROTATE_BEFORE_DAYS: "45" });
-    // The same app started and stopped without an invocation: its raw stdout is the start-up lines.
+    // The same app with one health check (which waits for the runtime), and stopped: its raw
+    // stdout is the start-up lines.
     const idle = await startStandInWorker(env);
+    assert.equal((await idle.http("health", httpRequest("GET", "health"))).status, 200);
     const startup = stdoutLines((await idle.close()).stdout);
     let worker: StandInWorker | undefined;
     try {

@@ -29,12 +29,12 @@ export async function toBrokerRequest(req: HttpRequest): Promise<BrokerRequest> 
 /** The `handler` given to app.http for one route of the registration table. */
 export function azureHttpHandler(
   route: HttpRoute,
-  runtime: Runtime,
+  runtime: Runtime | Promise<Runtime>,
 ): (req: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit> {
   // Every line written while the request runs goes through its InvocationContext (level, invocation id).
   return (req, context) =>
     withInvocationLog(context, async () => {
-      const response = await dispatch(route, runtime, await toBrokerRequest(req));
+      const response = await dispatch(route, await runtime, await toBrokerRequest(req));
       return { status: response.status, headers: response.headers, body: response.body ?? "" };
     });
 }

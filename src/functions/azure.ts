@@ -2,16 +2,25 @@ import { app, type InvocationContext, type Timer } from "@azure/functions";
 import { loadConfig } from "../config.js";
 import { HTTP_METHODS } from "../http/types.js";
 import { withInvocationLog } from "../log.js";
-import { createRuntime } from "../runtime.js";
+import type { Runtime } from "../runtime.js";
 import { azureHttpHandler } from "./azure-adapter.js";
-import { registrations } from "./registrations.js";
+import { loadHandlers, registrations } from "./registrations.js";
 
 /**
  * Azure Functions entry (package.json `main`): the registration table -> app.http / app.timer.
  * With azure-adapter.ts, the only modules that import @azure/functions.
  */
 
-const runtime = createRuntime(loadConfig(process.env));
+// A bad setting stops the start here, naming the setting.
+const config = loadConfig(process.env);
+
+// Cold start (every scale-out pays it): the registrations need only the table and the
+// configuration, so the host learns the functions at once, and the runtime with the Azure SDKs
+// and the handlers (most of the start-up time) load right after, while the host gets ready to
+// invoke. Should that fail (say, a bad policy file), the rejection is unhandled and ends the worker.
+const runtime: Promise<Runtime> = Promise.all([import("../runtime.js"), loadHandlers()]).then(([m]) =>
+  m.createRuntime(config),
+);
 
 for (const route of registrations.http) {
   app.http(route.name, {
@@ -25,8 +34,8 @@ for (const route of registrations.http) {
 
 for (const timer of registrations.timers) {
   app.timer(timer.name, {
-    schedule: timer.schedule(runtime.config),
+    schedule: timer.schedule(config),
     handler: (info: Timer, context: InvocationContext) =>
-      withInvocationLog(context, () => timer.handler(runtime, { isPastDue: info.isPastDue })),
+      withInvocationLog(context, async () => timer.handler(await runtime, { isPastDue: info.isPastDue })),
   });
 }

@@ -1,6 +1,6 @@
 import type { TokenCredential } from "@azure/core-auth";
 import { isRestError } from "@azure/core-rest-pipeline";
-import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
+import type { BlobServiceClient, ContainerClient } from "@azure/storage-blob";
 import type { LeaseStorageSetting } from "../config.js";
 import { describeError, type Logger } from "../log.js";
 import type { Lease, LeaseProvider } from "./lease.js";
@@ -25,7 +25,9 @@ export interface BlobLeaseOptions {
   renewEveryMs?: number;
 }
 
-function serviceClient(options: BlobLeaseOptions): BlobServiceClient {
+/** The storage SDK loads at the first lease, not at start: no request path but the sweeps needs it. */
+async function serviceClient(options: BlobLeaseOptions): Promise<BlobServiceClient> {
+  const { BlobServiceClient } = await import("@azure/storage-blob");
   const retryOptions = { maxTries: 3, tryTimeoutInMs: 10_000 };
   return options.storage.kind === "service-url"
     ? new BlobServiceClient(options.storage.url, options.credential, { retryOptions })
@@ -36,27 +38,25 @@ const statusOf = (error: unknown) => (isRestError(error) ? error.statusCode : un
 
 export class BlobLeaseProvider implements LeaseProvider {
   readonly scope = "blob";
-  private readonly container: ContainerClient;
-  private ready: Promise<void> | undefined;
+  private ready: Promise<ContainerClient> | undefined;
 
-  constructor(private readonly options: BlobLeaseOptions) {
-    this.container = serviceClient(options).getContainerClient(LEASE_CONTAINER);
-  }
+  constructor(private readonly options: BlobLeaseOptions) {}
 
-  private ensureContainer(): Promise<void> {
-    this.ready ??= this.container.createIfNotExists().then(
-      () => undefined,
-      (error: unknown) => {
-        this.ready = undefined;
-        throw error;
-      },
-    );
+  private container(): Promise<ContainerClient> {
+    this.ready ??= (async () => {
+      const container = (await serviceClient(this.options)).getContainerClient(LEASE_CONTAINER);
+      await container.createIfNotExists();
+      return container;
+    })().catch((error: unknown) => {
+      this.ready = undefined;
+      throw error;
+    });
     return this.ready;
   }
 
   async tryAcquire(name: string): Promise<Lease | undefined> {
-    await this.ensureContainer();
-    const blob = this.container.getBlockBlobClient(`locks/${name}`);
+    const container = await this.container();
+    const blob = container.getBlockBlobClient(`locks/${name}`);
     try {
       // Create once; a leased blob refuses the write (412) and an existing one the condition (409/412).
       await blob.upload("", 0, { conditions: { ifNoneMatch: "*" } });

@@ -43,6 +43,8 @@ export interface StandInWorker {
   http(functionName: string, request: RpcHttpData): Promise<HttpInvocation>;
   /** A timer invocation with the host's PascalCase timer payload. */
   timer(functionName: string, isPastDue?: boolean): Promise<Invocation>;
+  /** Resolves when the worker process ends by itself (or by close). */
+  exited: Promise<{ code: number | null; stdout: string; stderr: string }>;
   /** Stops the worker; resolves with everything it wrote to raw stdout and stderr. */
   close(): Promise<{ code: number | null; stdout: string; stderr: string }>;
 }
@@ -124,6 +126,7 @@ export async function startStandInWorker(env: Record<string, string>): Promise<S
           },
         },
       ]),
+    exited: exit.then((code) => ({ code, stdout, stderr })),
     close: async () => {
       if (child.exitCode === null) child.send({ type: "exit" } satisfies ParentMessage);
       const code = await exit;

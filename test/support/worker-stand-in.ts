@@ -16,7 +16,7 @@ import type {
  * azure-functions-nodejs-worker `setupCoreModule`), imports the app's `main`, and then runs
  * invocations sent over IPC through the library's own invocation model, in the worker's order:
  * getInvocationModel -> getArguments -> preInvocation hooks -> invokeFunction -> postInvocation
- * hooks -> getResponse. Usage: node worker-stand-in.js <main> [--exit-when-registered]
+ * hooks -> getResponse. Usage: node worker-stand-in.js <main>
  */
 
 type HookCallback = (context: Record<string, unknown>) => unknown;
@@ -139,27 +139,27 @@ async function invoke(message: Extract<ParentMessage, { type: "invoke" }>): Prom
   }
 }
 
-const [main, flag] = process.argv.slice(2);
-if (main === undefined) throw new Error("usage: worker-stand-in.js <main> [--exit-when-registered]");
-await import(pathToFileURL(main).href);
-loaded = true;
-await programmingModel?.getCapabilities?.({});
-const ready: WorkerMessage = {
-  type: "ready",
-  programmingModel:
-    programmingModel === undefined
-      ? null
-      : { name: programmingModel.name, version: programmingModel.version },
-  functions: [...functions.values()].map((f) => f.metadata),
-  hooks: [...hooks.keys()],
-  systemLogs: [...systemLogs],
-};
-if (flag === "--exit-when-registered") {
-  process.send?.(ready, () => process.exit(0));
-} else {
+async function start(main: string): Promise<void> {
+  await import(pathToFileURL(main).href);
+  loaded = true;
+  await programmingModel?.getCapabilities?.({});
+  const ready: WorkerMessage = {
+    type: "ready",
+    programmingModel:
+      programmingModel === undefined
+        ? null
+        : { name: programmingModel.name, version: programmingModel.version },
+    functions: [...functions.values()].map((f) => f.metadata),
+    hooks: [...hooks.keys()],
+    systemLogs: [...systemLogs],
+  };
   process.on("message", (message: ParentMessage) => {
     if (message.type === "invoke") void invoke(message).then((reply) => process.send?.(reply));
     else process.exit(0);
   });
   process.send?.(ready);
 }
+
+// `node --test dist/test/` runs every file, this one too: without a main it does nothing.
+const [main] = process.argv.slice(2);
+if (main !== undefined) await start(main);

@@ -721,6 +721,34 @@ describe("rotation with no grace period, crashes injected after every step", () 
     }
   });
 
+  test("while a new secret is pending, the proven one is no orphan: a sweep leaves it live", async () => {
+    const name = "app-downstream-secret";
+    h.stack.graph.setPropagationDelay(5 * MIN);
+    try {
+      const proven = await h.stack.runtime.inventory.get(name);
+      const pending = await h.stack.runtime.rotation.rotateNow(name);
+      assert.ok(pending.acquired && pending.value.status === "pending-verification");
+      // Orphans are revoked at any age here: only the vault's word keeps the proven one alive.
+      const report = await h.runSweep();
+      assert.ok(!report.orphansRevoked.some((o) => o.upstreamId === proven.keyId), JSON.stringify(report));
+      assert.ok(h.stack.graph.passwords(DEV_DOWNSTREAM_APP.objectId).some((p) => p.keyId === proven.keyId));
+      assert.ok(await h.entraAccepts(await h.issuable(name)));
+      offset += 6 * MIN;
+      const promoted = await h.runSweep();
+      assert.ok(
+        promoted.rotated.some((r) => r.name === name),
+        JSON.stringify(promoted),
+      );
+      await h.runSweep();
+      assert.deepEqual(
+        h.stack.graph.passwords(DEV_DOWNSTREAM_APP.objectId).map((p) => p.keyId),
+        [(await h.stack.runtime.inventory.get(name)).keyId],
+      );
+    } finally {
+      h.stack.graph.setPropagationDelay(0);
+    }
+  });
+
   // Entra accepts the new secret after 5 minutes (or never): a crash in any step of pending
   // verification. Last in this suite: the fake clock moves on by more than an hour here.
   for (const step of ["created", "stored", "read-back", "promoted", "discarded", "restored"] as const) {

@@ -278,6 +278,19 @@ describe("ops CLI as a process against the dev stack", () => {
     );
   });
 
+  test("rotate of a client secret Entra does not accept yet says it is pending, not rotated", async () => {
+    // The dev stack's Graph and Entra emulators model propagation: a new secret works minutes later.
+    const pending = await runCli(["rotate", "app-downstream-secret"], env);
+    assert.equal(pending.code, 0, pending.stderr);
+    assert.match(
+      pending.stdout,
+      /^Stored app-downstream-secret's new secret as version [0-9a-f]{32}, pending verification:/,
+    );
+    const shown = await runCli(["inventory", "show", "app-downstream-secret"], env);
+    assert.match(shown.stdout, /^Status: +pending-verification$/m);
+    assert.match(shown.stdout, /^Pending verification since: +\d{4}-\d{2}-\d{2}T/m);
+  });
+
   test("without Secrets.Admin, import is a one-line 403 and exit 1", async () => {
     const r = await runCli(
       ["import", "pat-cli-ops", "--kind", "pat", "--expires", "2030-01-01", "--owner", "o@x"],

@@ -32,7 +32,15 @@ describe("configuration", () => {
     assert.equal(c.leaseStorage, undefined);
     assert.equal(c.rotateBeforeDays, 10);
     assert.equal(c.revokeGraceMinutes, 60);
+    assert.equal(c.secretVerifyMinutes, 20);
     assert.equal(c.rotationSchedule, "0 0 3 * * *");
+  });
+
+  test("the client-secret verification window: whole minutes, 1 to a day", () => {
+    assert.equal(loadConfig({ ...base, BROKER_SECRET_VERIFY_MINUTES: "45" }).secretVerifyMinutes, 45);
+    for (const bad of ["0", "1441", "2.5", "soon"]) {
+      assert.match(failure({ ...base, BROKER_SECRET_VERIFY_MINUTES: bad }), /BROKER_SECRET_VERIFY_MINUTES/);
+    }
   });
 
   test("a missing setting is named", () => {

@@ -11,9 +11,13 @@ import { extraCaPolicy } from "../src/net/extra-ca-policy.js";
 import { httpSender } from "../src/net/http-request.js";
 import { SimulatedCrash, type RotationStep } from "../src/rotation/rotation-error.js";
 import { keyVaultClientOptions } from "../src/vault/key-vault-store.js";
+import { CredentialIssuer } from "../src/issuance/credential-issuer.js";
+import { issuableSecret } from "../src/inventory/verify-pending.js";
+import type { Profile } from "../src/policy/schema.js";
 import { callerToken, logsContain, startTestStack } from "./support/dev-stack.js";
 
 const DAY = 24 * 3600_000;
+const MIN = 60_000;
 
 interface Report {
   rotated: { name: string }[];
@@ -96,6 +100,51 @@ async function rotationStack(
         .filter((p) => p.status === "active" && p.displayName.split(":")[2] === name)
         .map((p) => p.authorizationId),
     tag: async (name: string, tag: string) => (await vault.getSecret(name)).properties.tags?.[tag],
+    /** A broker-made client secret of the downstream app (PUT without a value). */
+    createAppSecret: async (name: string) => {
+      const res = await call(`/inventory/${name}`, "PUT", {
+        kind: "client-secret",
+        owner: "team@contoso.com",
+        applicationObjectId: DEV_DOWNSTREAM_APP.objectId,
+        clientId: DEV_DOWNSTREAM_APP.clientId,
+        rotation: "manual",
+        lifetimeDays: 30,
+      });
+      assert.equal(res.status, 201, res.text);
+      return res.json();
+    },
+    /** The downstream app's passwords that carry this credential's marker. */
+    passwordsOf: (name: string) =>
+      stack.graph
+        .passwords(DEV_DOWNSTREAM_APP.objectId)
+        .filter((p) => (p.displayName ?? "").split(":")[2] === name)
+        .map((p) => p.keyId)
+        .sort(),
+    /** Whether Entra (on the stack's clock) accepts a client-credentials request with the secret now. */
+    entraAccepts: async (secret: string) => {
+      const credential = new ClientSecretCredential(
+        stack.config.tenantId,
+        DEV_DOWNSTREAM_APP.clientId,
+        secret,
+        {
+          authorityHost: stack.entra.url,
+          disableInstanceDiscovery: true,
+          retryOptions: { maxRetries: 0 },
+          additionalPolicies: [{ policy: extraCaPolicy(ca), position: "perCall" }],
+        },
+      );
+      return credential.getToken(`${stack.graph.url}/.default`).then(
+        () => true,
+        () => false,
+      );
+    },
+    latest: async (name: string) => (await vault.getSecret(name)).value ?? "",
+    issuable: async (name: string) => (await issuableSecret(stack.runtime.store, name)).value,
+    runSweep: async () => {
+      const outcome = await stack.runtime.rotation.sweep("route");
+      assert.ok(outcome.acquired);
+      return outcome.value;
+    },
     values: async (name: string) => {
       const out: string[] = [];
       for await (const v of vault.listPropertiesOfSecretVersions(name)) {
@@ -301,13 +350,231 @@ describe("rotation on the dev stack (grace 60 minutes)", () => {
   });
 });
 
+describe("client secrets across Entra's propagation delay (fake clock)", () => {
+  let offset = 0;
+  const advance = (ms: number) => {
+    offset += ms;
+  };
+  let h: Awaited<ReturnType<typeof rotationStack>>;
+  before(async () => {
+    h = await rotationStack({}, { now: () => Date.now() + offset });
+  });
+  after(async () => {
+    await h.stack.close();
+  });
+
+  test("the dev stack's emulators model propagation by default", async () => {
+    const made = await h.createAppSecret("app-default-delay");
+    assert.equal(made["status"], "pending-verification", "refused at first, as Entra does");
+    advance(4 * MIN);
+    const report = await h.runSweep();
+    assert.ok(
+      report.rotated.some((r) => r.name === "app-default-delay"),
+      JSON.stringify(report),
+    );
+  });
+
+  test("one Entra accepts only after minutes is kept, the proven one handed out, then promoted", async () => {
+    h.stack.graph.setPropagationDelay(0);
+    const before = await h.createAppSecret("app-slow");
+    assert.equal(before["status"], "active");
+    const old = await h.latest("app-slow");
+    h.stack.graph.setPropagationDelay(5 * MIN);
+
+    const res = await h.call("/inventory/app-slow/rotate", "POST");
+    assert.equal(res.status, 202, res.text);
+    assert.equal(res.json()["status"], "pending-verification");
+    const pending = (await h.call("/inventory/app-slow")).json();
+    assert.equal(pending["status"], "pending-verification");
+    assert.ok(pending["pendingVerificationSince"]);
+    assert.equal(pending["version"], res.json()["version"]);
+    assert.notEqual(pending["keyId"], before["keyId"]);
+    assert.deepEqual(h.passwordsOf("app-slow"), [before["keyId"], pending["keyId"]].sort(), "both live");
+    // The vault holds the new secret, which Entra refuses yet; callers still get the proven one.
+    const fresh = await h.latest("app-slow");
+    assert.notEqual(fresh, old);
+    assert.equal(await h.entraAccepts(fresh), false);
+    assert.equal(await h.issuable("app-slow"), old);
+    const issuer = new CredentialIssuer({
+      store: h.stack.runtime.store,
+      authorityHost: h.stack.entra.url,
+      extraCa: readFileSync(h.stack.caFile, "utf8"),
+      now: () => Date.now() + offset,
+    });
+    const profile = {
+      kind: "entra",
+      scope: `${h.stack.graph.url}/.default`,
+      credential: {
+        type: "client-secret",
+        tenantId: h.stack.config.tenantId,
+        clientId: DEV_DOWNSTREAM_APP.clientId,
+        secret: "app-slow",
+      },
+    } as Profile;
+    assert.ok((await issuer.issue("graph-slow", profile)).token, "minted with the proven secret");
+
+    // A pass within the window: one quick try, still refused, kept; rotate-now adds no password.
+    advance(2 * MIN);
+    const early = await h.runSweep();
+    assert.ok(
+      early.pending.some((p) => p.name === "app-slow"),
+      JSON.stringify(early),
+    );
+    assert.ok(!early.rotated.some((r) => r.name === "app-slow"));
+    assert.ok(!early.failed.some((f) => f.name === "app-slow"));
+    const again = await h.call("/inventory/app-slow/rotate", "POST");
+    assert.equal(again.status, 202, again.text);
+    assert.equal(again.json()["version"], pending["version"]);
+    assert.equal(h.passwordsOf("app-slow").length, 2);
+
+    advance(4 * MIN);
+    const late = await h.runSweep();
+    assert.deepEqual(
+      late.rotated.filter((r) => r.name === "app-slow"),
+      [{ name: "app-slow", version: pending["version"] }],
+    );
+    const promoted = (await h.call("/inventory/app-slow")).json();
+    assert.equal(promoted["status"], "pending-revoke");
+    assert.equal(promoted["pendingVerificationSince"], undefined);
+    assert.ok(promoted["rotatedOn"]);
+    assert.equal(await h.issuable("app-slow"), fresh);
+    assert.ok(await h.entraAccepts(fresh));
+    assert.match((await h.tag("app-slow", "pending-revoke")) ?? "", new RegExp(before["keyId"] as string));
+    assert.equal(await h.tag("app-slow", "verify-pending"), undefined);
+  });
+
+  test("accepted after 15 minutes: promoted; never accepted: removed after 20 and reported", async () => {
+    h.stack.graph.setPropagationDelay(0);
+    const quick = await h.createAppSecret("app-15");
+    const never = await h.createAppSecret("app-never");
+    const neverOld = await h.latest("app-never");
+    h.stack.graph.setPropagationDelay(15 * MIN);
+    assert.equal((await h.call("/inventory/app-15/rotate", "POST")).status, 202);
+    h.stack.graph.setPropagationDelay(24 * 60 * MIN);
+    assert.equal((await h.call("/inventory/app-never/rotate", "POST")).status, 202);
+    const neverNew = (await h.call("/inventory/app-never")).json()["keyId"];
+
+    advance(14 * MIN);
+    const first = await h.runSweep();
+    assert.deepEqual(
+      first.pending
+        .map((p) => p.name)
+        .filter((n) => n === "app-15" || n === "app-never")
+        .sort(),
+      ["app-15", "app-never"],
+    );
+    advance(2 * MIN);
+    const second = await h.runSweep();
+    assert.ok(
+      second.rotated.some((r) => r.name === "app-15"),
+      JSON.stringify(second),
+    );
+    assert.ok(second.pending.some((p) => p.name === "app-never"));
+    assert.equal((await h.call("/inventory/app-15")).json()["status"], "pending-revoke");
+    assert.notEqual((await h.call("/inventory/app-15")).json()["keyId"], quick["keyId"]);
+
+    advance(5 * MIN);
+    const third = await h.runSweep();
+    assert.deepEqual(
+      third.failed.filter((f) => f.name === "app-never"),
+      [{ name: "app-never", reason: "new_secret_not_accepted" }],
+    );
+    // Removed upstream; the proven secret is current again and still works.
+    assert.deepEqual(h.passwordsOf("app-never"), [never["keyId"]]);
+    assert.ok(!h.passwordsOf("app-never").includes(neverNew as string));
+    const item = (await h.call("/inventory/app-never")).json();
+    assert.equal(item["status"], "rotation-failed");
+    assert.equal(item["rotationError"], "new_secret_not_accepted");
+    assert.equal(item["keyId"], never["keyId"]);
+    assert.equal(await h.latest("app-never"), neverOld);
+    assert.equal(await h.issuable("app-never"), neverOld);
+    assert.ok(await h.entraAccepts(neverOld));
+    // Reported to the owner as every rotation failure is.
+    const notices = await h.stack.runtime.notices.run("route");
+    assert.ok(notices.acquired);
+    assert.ok(
+      h.stack.webhookSink
+        .received("/hook")
+        .some((n) => (n.body as { name: string; reason: string }).name === "app-never"),
+    );
+    const fourth = await h.runSweep();
+    assert.ok(!fourth.failed.some((f) => f.name === "app-never"), "reported once, not on every sweep");
+    assert.deepEqual(h.passwordsOf("app-never"), [never["keyId"]]);
+  });
+
+  test("a credential the broker makes while Entra is slow is stored pending, then promoted", async () => {
+    h.stack.graph.setPropagationDelay(5 * MIN);
+    const made = await h.createAppSecret("app-made-slow");
+    assert.equal(made["status"], "pending-verification");
+    // Nothing older to hand out: the new one is what there is.
+    assert.equal(await h.issuable("app-made-slow"), await h.latest("app-made-slow"));
+    advance(6 * MIN);
+    const report = await h.runSweep();
+    assert.ok(
+      report.rotated.some((r) => r.name === "app-made-slow"),
+      JSON.stringify(report),
+    );
+    const item = (await h.call("/inventory/app-made-slow")).json();
+    assert.equal(item["status"], "active");
+    assert.deepEqual(h.passwordsOf("app-made-slow"), [made["keyId"]]);
+  });
+
+  test("revoking a credential pending verification removes the new and the proven password", async () => {
+    h.stack.graph.setPropagationDelay(0);
+    await h.createAppSecret("app-gone");
+    h.stack.graph.setPropagationDelay(5 * MIN);
+    assert.equal((await h.call("/inventory/app-gone/rotate", "POST")).status, 202);
+    assert.equal(h.passwordsOf("app-gone").length, 2);
+    const res = await h.call("/inventory/app-gone", "DELETE");
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.json()["upstreamRevocation"], "revoked");
+    assert.deepEqual(h.passwordsOf("app-gone"), []);
+  });
+
+  test("an import during verification replaces both: each waits out the grace", async () => {
+    h.stack.graph.setPropagationDelay(0);
+    const first = await h.createAppSecret("app-imported");
+    h.stack.graph.setPropagationDelay(5 * MIN);
+    assert.equal((await h.call("/inventory/app-imported/rotate", "POST")).status, 202);
+    const pendingKey = (await h.call("/inventory/app-imported")).json()["keyId"] as string;
+    const res = await h.call("/inventory/app-imported", "PUT", {
+      kind: "client-secret",
+      value: "imported~secret.value_0123456789abcdef",
+      expiresOn: new Date(Date.now() + offset + 20 * DAY).toISOString(),
+    });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.json()["status"], "pending-revoke");
+    assert.equal(await h.tag("app-imported", "verify-pending"), undefined);
+    const waiting = (await h.tag("app-imported", "pending-revoke")) ?? "";
+    assert.match(waiting, new RegExp(first["keyId"] as string));
+    assert.match(waiting, new RegExp(pendingKey));
+    assert.equal(await h.issuable("app-imported"), "imported~secret.value_0123456789abcdef");
+  });
+
+  test("no secret value in any answer, report or log line", async () => {
+    const values = [
+      ...(await h.values("app-slow")),
+      ...(await h.values("app-15")),
+      ...(await h.values("app-never")),
+    ];
+    assert.ok(values.length >= 6);
+    assert.deepEqual(logsContain(h.stack.logs, values), []);
+    assert.deepEqual(
+      values.filter((v) => h.texts.some((t) => t.includes(v))),
+      [],
+    );
+  });
+});
+
 describe("rotation with no grace period, crashes injected after every step", () => {
   let crashAt: { step: RotationStep; name: string } | undefined;
+  let offset = 0;
   let h: Awaited<ReturnType<typeof rotationStack>>;
   before(async () => {
     h = await rotationStack(
       { BROKER_REVOKE_GRACE_MINUTES: "0" },
       {
+        now: () => Date.now() + offset,
         // Orphans are revoked at once here; in production only once older than the grace.
         orphanMinAgeMs: 0,
         afterRotationStep: (step, name) => {
@@ -453,6 +720,78 @@ describe("rotation with no grace period, crashes injected after every step", () 
       assert.equal(h.stack.devops.pats("contoso").find((p) => p.authorizationId === id)?.status, "active");
     }
   });
+
+  test("while a new secret is pending, the proven one is no orphan: a sweep leaves it live", async () => {
+    const name = "app-downstream-secret";
+    h.stack.graph.setPropagationDelay(5 * MIN);
+    try {
+      const proven = await h.stack.runtime.inventory.get(name);
+      const pending = await h.stack.runtime.rotation.rotateNow(name);
+      assert.ok(pending.acquired && pending.value.status === "pending-verification");
+      // Orphans are revoked at any age here: only the vault's word keeps the proven one alive.
+      const report = await h.runSweep();
+      assert.ok(!report.orphansRevoked.some((o) => o.upstreamId === proven.keyId), JSON.stringify(report));
+      assert.ok(h.stack.graph.passwords(DEV_DOWNSTREAM_APP.objectId).some((p) => p.keyId === proven.keyId));
+      assert.ok(await h.entraAccepts(await h.issuable(name)));
+      offset += 6 * MIN;
+      const promoted = await h.runSweep();
+      assert.ok(
+        promoted.rotated.some((r) => r.name === name),
+        JSON.stringify(promoted),
+      );
+      await h.runSweep();
+      assert.deepEqual(
+        h.stack.graph.passwords(DEV_DOWNSTREAM_APP.objectId).map((p) => p.keyId),
+        [(await h.stack.runtime.inventory.get(name)).keyId],
+      );
+    } finally {
+      h.stack.graph.setPropagationDelay(0);
+    }
+  });
+
+  // Entra accepts the new secret after 5 minutes (or never): a crash in any step of pending
+  // verification. Last in this suite: the fake clock moves on by more than an hour here.
+  for (const step of ["created", "stored", "read-back", "promoted", "discarded", "restored"] as const) {
+    test(`a client secret pending verification: a crash after "${step}" is repaired`, async () => {
+      const name = "app-downstream-secret";
+      const refused = step === "discarded" || step === "restored";
+      h.stack.graph.setPropagationDelay(refused ? 24 * 60 * MIN : 5 * MIN);
+      try {
+        if (step === "created" || step === "stored" || step === "read-back") {
+          crashAt = { step, name };
+          await assert.rejects(h.stack.runtime.rotation.rotateNow(name), SimulatedCrash);
+        } else {
+          const pending = await h.stack.runtime.rotation.rotateNow(name);
+          assert.ok(pending.acquired && pending.value.status === "pending-verification");
+          offset += (refused ? 21 : 6) * MIN;
+          crashAt = { step, name };
+          await assert.rejects(h.stack.runtime.rotation.sweep("timer"), SimulatedCrash);
+        }
+        assert.equal(crashAt, undefined, "the crash happened");
+        // Right after the crash callers get a secret Entra accepts.
+        assert.ok(await h.entraAccepts(await h.issuable(name)), "the handed-out secret works");
+        offset += 6 * MIN;
+        await h.runSweep();
+        await h.runSweep();
+      } finally {
+        h.stack.graph.setPropagationDelay(0);
+      }
+      // One secret recorded, current and handed out, that Entra accepts; no other password left.
+      // Through the runtime: the fake clock has moved past the caller token's lifetime.
+      const current = await h.stack.runtime.inventory.get(name);
+      assert.notEqual(current.status, "pending-verification");
+      assert.equal(await h.tag(name, "verify-pending"), undefined);
+      assert.equal(await h.tag(name, "pending-revoke"), undefined);
+      const stored = await h.latest(name);
+      assert.equal(await h.issuable(name), stored);
+      assert.ok(await h.entraAccepts(stored));
+      assert.deepEqual(
+        h.stack.graph.passwords(DEV_DOWNSTREAM_APP.objectId).map((p) => p.keyId),
+        [current.keyId],
+      );
+      if (refused) assert.equal(current.rotationError, "new_secret_not_accepted");
+    });
+  }
 
   test("a withdrawn grant shows as rotation-failed on the grant and fails PAT rotations", async () => {
     // A stack of its own: no access token of the rotator's user is cached there yet.

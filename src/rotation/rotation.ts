@@ -298,7 +298,16 @@ export class Rotation {
     // Refused for the whole window: remove it upstream (gone already after a crash is fine) ...
     const upstreamId = current.tags[rotator.upstreamIdTag];
     requireLease(lease);
-    if (upstreamId !== undefined) await rotator.revoke(current.tags, upstreamId);
+    if (upstreamId !== undefined) {
+      try {
+        await rotator.revoke(current.tags, upstreamId);
+      } catch (error) {
+        // Removed already (a crash after this step) may be answered as an error, not not-found:
+        // carry on only if upstream no longer lists it.
+        const live = await rotator.marked([current]);
+        if (live.some((m) => m.upstreamId.toLowerCase() === upstreamId.toLowerCase())) throw error;
+      }
+    }
     await this.step("discarded", name);
     // ... and make the proven secret current again, with the metadata as it is now.
     const tags: Record<string, string> = { ...current.tags, [TAG.rotationError]: "new_secret_not_accepted" };

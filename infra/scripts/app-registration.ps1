@@ -23,6 +23,15 @@ function Invoke-Az([string[]]$Arguments) {
   return $output
 }
 
+# Runs az where failing is an answer (not found yet): its output, or $null. Stderr is dropped with
+# the preference relaxed here, since older pwsh turns redirected native stderr into errors.
+function Get-AzOrNull([string[]]$Arguments) {
+  $ErrorActionPreference = 'Continue'
+  $output = & az @Arguments 2>$null
+  if ($LASTEXITCODE -ne 0) { return $null }
+  return $output
+}
+
 if ($env:BROKER_SKIP_APP_REGISTRATION -eq 'true') {
   Say 'app registration skipped (BROKER_SKIP_APP_REGISTRATION=true)'
   exit 0
@@ -59,8 +68,8 @@ try {
   # A new application takes a while to reach every Graph replica; wait for it.
   $objectId = $null
   for ($i = 1; $i -le $tries -and -not $objectId; $i++) {
-    $objectId = & az ad app show --id $appId --query id -o tsv 2>$null
-    if ($LASTEXITCODE -ne 0 -or -not $objectId) {
+    $objectId = Get-AzOrNull @('ad', 'app', 'show', '--id', $appId, '--query', 'id', '-o', 'tsv')
+    if (-not $objectId) {
       $objectId = $null
       Say "waiting for app $appId to replicate in Microsoft Graph ($i/$tries)"
       Start-Sleep -Seconds $waitSeconds
@@ -125,10 +134,8 @@ try {
 
   # The service principal is what callers get tokens for and what app roles are assigned on.
   for ($i = 1; ; $i++) {
-    & az ad sp show --id $appId 2>$null | Out-Null
-    if ($LASTEXITCODE -eq 0) { break }
-    & az ad sp create --id $appId | Out-Null
-    if ($LASTEXITCODE -eq 0) { break }
+    if ($null -ne (Get-AzOrNull @('ad', 'sp', 'show', '--id', $appId))) { break }
+    if ($null -ne (Get-AzOrNull @('ad', 'sp', 'create', '--id', $appId))) { break }
     if ($i -ge $tries) { Fail "could not create the service principal of $appId" }
     Say "waiting to create the service principal of $appId ($i/$tries)"
     Start-Sleep -Seconds $waitSeconds

@@ -16,6 +16,7 @@ import {
   type SecretStore,
 } from "../vault/secret-store.js";
 import { AZURE_DEVOPS_SCOPE } from "./pat-lifecycle-client.js";
+import { issuableSecret } from "../inventory/verify-pending.js";
 
 /**
  * The user-delegated grant the broker acts through at the PAT Lifecycle API: service principals
@@ -214,7 +215,8 @@ export class RotatorIdentity {
     if (name === undefined) throw new RotatorIdentityError("client_secret_missing");
     let secret;
     try {
-      secret = await this.options.store.getSecret(name);
+      // A rotated app secret still waiting for Entra is not used: the proven one is.
+      secret = await issuableSecret(this.options.store, name);
     } catch (error) {
       if (error instanceof SecretNotFoundError || error instanceof SecretDisabledError) {
         throw new RotatorIdentityError("client_secret_missing");

@@ -398,6 +398,10 @@ describe("client secrets across Entra's propagation delay (fake clock)", () => {
     const issuer = new CredentialIssuer({
       store: h.stack.runtime.store,
       authorityHost: h.stack.entra.url,
+      identities: {
+        controlClientId: h.stack.config.managedIdentityClientId,
+        mintingClientId: h.stack.config.mintingClientId,
+      },
       extraCa: readFileSync(h.stack.caFile, "utf8"),
       now: () => Date.now() + offset,
     });

@@ -97,6 +97,8 @@ const settingsSchema = z.object({
   BROKER_POLICY_FILE: z.string().min(1),
   AZURE_CLIENT_ID: z.string().regex(GUID, "must be a client id GUID").optional(),
   AZURE_AUTHORITY_HOST: httpsOrLoopback.default("https://login.microsoftonline.com"),
+  /** The tenant's v1 issuer where AZURE_AUTHORITY_HOST is no cloud of the table (src/auth/issuers.ts). */
+  BROKER_ENTRA_V1_ISSUER: z.url({ protocol: /^https$/ }).optional(),
   BROKER_ROTATION_SCHEDULE: ncrontab("0 0 3 * * *"),
   BROKER_NOTICE_SCHEDULE: ncrontab("0 0 8 * * *"),
   BROKER_NOTICE_DAYS: noticeDaysList.default([7]),
@@ -137,6 +139,8 @@ export interface BrokerConfig {
   policyFile: string;
   managedIdentityClientId: string | undefined;
   authorityHost: string;
+  /** Set: the v1 issuer to accept instead of the one the authority host's cloud implies. */
+  entraV1Issuer: string | undefined;
   rotationSchedule: string;
   noticeSchedule: string;
   /** Notice thresholds in days, largest first. */
@@ -194,6 +198,8 @@ export function loadConfig(env: Env): BrokerConfig {
       "invalid configuration:\n  BROKER_ROTATE_BEFORE_DAYS: must be greater than the largest BROKER_NOTICE_DAYS, so rotation starts before owners are warned",
     );
   }
+  const tenantId = s.BROKER_TENANT_ID.toLowerCase();
+  const entraV1Issuer = v1IssuerOf(s.BROKER_ENTRA_V1_ISSUER, tenantId);
   const leaseStorage = leaseStorageOf(s);
   if (leaseStorage === undefined && s.WEBSITE_INSTANCE_ID !== undefined) {
     // Several instances with per-process leases would rotate one credential twice.
@@ -204,12 +210,13 @@ export function loadConfig(env: Env): BrokerConfig {
   return {
     port: s.PORT,
     keyVaultUrl: s.KEY_VAULT_URL.replace(/\/+$/, ""),
-    tenantId: s.BROKER_TENANT_ID.toLowerCase(),
+    tenantId,
     audiences: s.BROKER_AUDIENCE,
     trustedIssuers: s.BROKER_TRUSTED_ISSUERS,
     policyFile: s.BROKER_POLICY_FILE,
     managedIdentityClientId: s.AZURE_CLIENT_ID,
     authorityHost: s.AZURE_AUTHORITY_HOST.replace(/\/+$/, ""),
+    entraV1Issuer,
     rotationSchedule: s.BROKER_ROTATION_SCHEDULE,
     noticeSchedule: s.BROKER_NOTICE_SCHEDULE,
     noticeDays: s.BROKER_NOTICE_DAYS,
@@ -223,6 +230,23 @@ export function loadConfig(env: Env): BrokerConfig {
     noticeRunbookUrl: s.BROKER_NOTICE_RUNBOOK_URL,
     leaseStorage,
   };
+}
+
+/** A v1 issuer is `https://{host}/{tenant}/`: exactly the tenant's, so no other tenant's tokens pass. */
+function v1IssuerOf(setting: string | undefined, tenantId: string): string | undefined {
+  if (setting === undefined) return undefined;
+  const url = new URL(setting);
+  if (
+    url.pathname.toLowerCase() !== `/${tenantId}/` ||
+    url.search !== "" ||
+    url.hash !== "" ||
+    url.username !== ""
+  ) {
+    throw new ConfigError(
+      "invalid configuration:\n  BROKER_ENTRA_V1_ISSUER: must be https://{host}/{BROKER_TENANT_ID}/ (the tenant's v1 issuer)",
+    );
+  }
+  return `${url.origin}/${tenantId}/`;
 }
 
 function leaseStorageOf(s: {

@@ -195,6 +195,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identityClientId}'
     AZURE_CLIENT_ID: identityClientId
     AZURE_AUTHORITY_HOST: environment().authentication.loginEndpoint
+    // Blank: the v1 issuer follows the authority host's cloud (public, US Government, China).
+    BROKER_ENTRA_V1_ISSUER: ''
     KEY_VAULT_URL: vault.properties.vaultUri
     BROKER_TENANT_ID: brokerTenantId
     BROKER_AUDIENCE: brokerAudience

@@ -5,6 +5,7 @@ import { CONTENT_TYPES, isManaged, TAG } from "../inventory/managed-credential.j
 import type { HttpSend } from "../net/http-request.js";
 import {
   allSecrets,
+  SecretDisabledError,
   SecretNotFoundError,
   type SecretProperties,
   type SecretStore,
@@ -124,7 +125,10 @@ export class RotatorIdentity {
     try {
       stored = await this.options.store.getSecret(grantName);
     } catch (error) {
-      if (error instanceof SecretNotFoundError) throw new RotatorIdentityError("no_grant");
+      // Disabled in the vault since the grants were listed: as good as gone.
+      if (error instanceof SecretNotFoundError || error instanceof SecretDisabledError) {
+        throw new RotatorIdentityError("no_grant");
+      }
       throw error;
     }
     const clientId = stored.tags[TAG.clientId];

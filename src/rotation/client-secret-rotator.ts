@@ -95,15 +95,14 @@ export class ClientSecretRotator implements Rotator {
   async revoke(tags: Readonly<Record<string, string>>, upstreamId: string): Promise<"revoked" | "not-found"> {
     const objectId = tags[TAG.applicationObjectId];
     if (objectId === undefined) throw new RotationError("no_application", false);
-    return guard(async () => {
-      try {
-        await this.options.passwords.removePassword(objectId, upstreamId);
-        return "revoked";
-      } catch (error) {
-        if (error instanceof GraphError && error.reason.kind === "not-found") return "not-found";
-        throw error;
-      }
-    });
+    // `not-found` only when Graph's own listing shows the password gone. An unknown (or unseen)
+    // application stays a failure: its passwords may still work (a soft-deleted app is restored
+    // with them), so the credential is kept until someone looks.
+    return guard(async () =>
+      (await this.options.passwords.removePassword(objectId, upstreamId)) === "removed"
+        ? "revoked"
+        : "not-found",
+    );
   }
 
   async marked(credentials: readonly SecretProperties[]): Promise<MarkedUpstream[]> {
@@ -122,7 +121,8 @@ export class ClientSecretRotator implements Rotator {
           credential,
           upstreamId: p.keyId,
           createdAt: p.startDateTime.getTime(),
-          revoke: () => guard(() => this.options.passwords.removePassword(objectId, p.keyId)),
+          revoke: () =>
+            guard(() => this.options.passwords.removePassword(objectId, p.keyId)).then(() => undefined),
         });
       }
     }

@@ -134,6 +134,27 @@ describe("Graph revocation on the dev stack: never revoked unless the password i
     assert.equal((await call("/inventory/app-unknown")).status, 200);
   });
 
+  test("only replaced secrets left (pending-revoke): revoked if one was removed now, else not-found", async () => {
+    for (const [name, live] of [
+      ["app-pending-gone", false],
+      ["app-pending-live", true],
+    ] as const) {
+      const keyId = await importPassword(name);
+      if (!live) assert.equal(await graph.removePassword(APP, keyId), "removed");
+      const current = await stack.runtime.store.getProperties(name);
+      const tags: Record<string, string> = {
+        ...current.tags,
+        "pending-revoke": formatPending([{ id: keyId, after: Date.now() + DAY }]) ?? "",
+      };
+      Reflect.deleteProperty(tags, "key-id");
+      await stack.runtime.store.updateProperties(name, current.version, { tags });
+      const res = await call(`/inventory/${name}`, { method: "DELETE" });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.equal(res.body["upstreamRevocation"], live ? "revoked" : "not-found", name);
+      assert.equal(holds(keyId), false);
+    }
+  });
+
   test("the rotation sweep: a pending keyId already gone upstream is done (not-found), not failed forever", async () => {
     const name = "app-downstream-secret";
     const current = await stack.runtime.store.getProperties(name);

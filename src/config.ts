@@ -98,6 +98,8 @@ const settingsSchema = z.object({
   AZURE_CLIENT_ID: z.string().regex(GUID, "must be a client id GUID").optional(),
   BROKER_MINTING_CLIENT_ID: z.string().regex(GUID, "must be a client id GUID").optional(),
   AZURE_AUTHORITY_HOST: httpsOrLoopback.default("https://login.microsoftonline.com"),
+  /** The tenant's v1 issuer where AZURE_AUTHORITY_HOST is no cloud of the table (src/auth/issuers.ts). */
+  BROKER_ENTRA_V1_ISSUER: z.url({ protocol: /^https$/ }).optional(),
   BROKER_ROTATION_SCHEDULE: ncrontab("0 0 3 * * *"),
   BROKER_NOTICE_SCHEDULE: ncrontab("0 0 8 * * *"),
   BROKER_NOTICE_DAYS: noticeDaysList.default([7]),
@@ -143,6 +145,8 @@ export interface BrokerConfig {
   /** The minting identity (BROKER_MINTING_CLIENT_ID) of managed-identity profiles without a clientId. */
   mintingClientId: string | undefined;
   authorityHost: string;
+  /** Set: the v1 issuer to accept instead of the one the authority host's cloud implies. */
+  entraV1Issuer: string | undefined;
   rotationSchedule: string;
   noticeSchedule: string;
   /** Notice thresholds in days, largest first. */
@@ -210,6 +214,8 @@ export function loadConfig(env: Env): BrokerConfig {
       "invalid configuration:\n  BROKER_MINTING_CLIENT_ID: must differ from AZURE_CLIENT_ID: the control identity never mints for callers",
     );
   }
+  const tenantId = s.BROKER_TENANT_ID.toLowerCase();
+  const entraV1Issuer = v1IssuerOf(s.BROKER_ENTRA_V1_ISSUER, tenantId);
   const leaseStorage = leaseStorageOf(s);
   if (leaseStorage === undefined && s.WEBSITE_INSTANCE_ID !== undefined) {
     // Several instances with per-process leases would rotate one credential twice.
@@ -220,13 +226,14 @@ export function loadConfig(env: Env): BrokerConfig {
   return {
     port: s.PORT,
     keyVaultUrl: s.KEY_VAULT_URL.replace(/\/+$/, ""),
-    tenantId: s.BROKER_TENANT_ID.toLowerCase(),
+    tenantId,
     audiences: s.BROKER_AUDIENCE,
     trustedIssuers: s.BROKER_TRUSTED_ISSUERS,
     policyFile: s.BROKER_POLICY_FILE,
     managedIdentityClientId: s.AZURE_CLIENT_ID?.toLowerCase(),
     mintingClientId: s.BROKER_MINTING_CLIENT_ID?.toLowerCase(),
     authorityHost: s.AZURE_AUTHORITY_HOST.replace(/\/+$/, ""),
+    entraV1Issuer,
     rotationSchedule: s.BROKER_ROTATION_SCHEDULE,
     noticeSchedule: s.BROKER_NOTICE_SCHEDULE,
     noticeDays: s.BROKER_NOTICE_DAYS,
@@ -241,6 +248,23 @@ export function loadConfig(env: Env): BrokerConfig {
     noticeRunbookUrl: s.BROKER_NOTICE_RUNBOOK_URL,
     leaseStorage,
   };
+}
+
+/** A v1 issuer is `https://{host}/{tenant}/`: exactly the tenant's, so no other tenant's tokens pass. */
+function v1IssuerOf(setting: string | undefined, tenantId: string): string | undefined {
+  if (setting === undefined) return undefined;
+  const url = new URL(setting);
+  if (
+    url.pathname.toLowerCase() !== `/${tenantId}/` ||
+    url.search !== "" ||
+    url.hash !== "" ||
+    url.username !== ""
+  ) {
+    throw new ConfigError(
+      "invalid configuration:\n  BROKER_ENTRA_V1_ISSUER: must be https://{host}/{BROKER_TENANT_ID}/ (the tenant's v1 issuer)",
+    );
+  }
+  return `${url.origin}/${tenantId}/`;
 }
 
 function leaseStorageOf(s: {

@@ -160,7 +160,7 @@ describe("Microsoft Graph application-passwords client against the emulator", ()
     );
   });
 
-  test("unknown app is not-found, unknown keyId rejected; wrong callers are refused", async () => {
+  test("unknown app is not-found, an absent keyId is absent (read back); wrong callers are refused", async () => {
     const c = client();
     const nobody = "00000000-0000-4000-8000-000000000000";
     assert.deepEqual(await failure(c.listPasswords(nobody)), { kind: "not-found" });
@@ -168,11 +168,16 @@ describe("Microsoft Graph application-passwords client against the emulator", ()
       await failure(c.addPassword(nobody, { displayName: "x", endDateTime: new Date(clock + DAY) })),
       { kind: "not-found" },
     );
-    assert.deepEqual(await failure(c.removePassword(DEV_DOWNSTREAM_APP.objectId, nobody)), {
-      kind: "rejected",
-      code: "Request_BadRequest",
-      status: 400,
-    });
+    // Graph documents no answer for an absent keyId: whether 400 or 404, only the read decides.
+    for (const status of [400, 404] as const) {
+      graph.setAbsentKeyIdStatus(status);
+      graph.resetStats();
+      assert.equal(await c.removePassword(DEV_DOWNSTREAM_APP.objectId, nobody), "absent");
+      assert.deepEqual(graph.stats().byOperation, { removePassword: 1, getApplication: 1 });
+    }
+    graph.setAbsentKeyIdStatus(400);
+    // An unknown application: the read cannot confirm anything, so its not-found stands.
+    assert.deepEqual(await failure(c.removePassword(nobody, nobody)), { kind: "not-found" });
     const raw = await send({
       method: "GET",
       url: `${graph.url}/v1.0/applications/${nobody}?$select=passwordCredentials`,
@@ -214,6 +219,54 @@ describe("Microsoft Graph application-passwords client against the emulator", ()
     });
     const broken = client({ getToken: () => Promise.reject(new Error(`identity down ${seededSecret}`)) });
     assert.equal((await failure(broken.listPasswords(DEV_DOWNSTREAM_APP.objectId))).kind, "unavailable");
+  });
+
+  test("ambiguous answers: gone only when the read-back says so", async () => {
+    const c = client();
+    const app = DEV_DOWNSTREAM_APP.objectId;
+    const add = async () => {
+      const added = await c.addPassword(app, {
+        displayName: "tb-ambiguous",
+        endDateTime: new Date(clock + DAY),
+      });
+      secrets.push(added.secretText);
+      return added.keyId;
+    };
+    const holds = (keyId: string) => graph.passwords(app).some((p) => p.keyId === keyId);
+
+    // A removal that happened behind a 503 (or a timeout): the read shows it gone.
+    const behind503 = await add();
+    graph.injectFault({ status: 503, count: 1, operation: "removePassword", afterApplying: true });
+    assert.equal(await c.removePassword(app, behind503), "absent");
+    assert.equal(holds(behind503), false);
+
+    // A 503 where nothing happened: still there, so the outage is the answer, never "gone".
+    const kept = await add();
+    graph.injectFault({ status: 503, count: 1, operation: "removePassword" });
+    assert.deepEqual(await failure(c.removePassword(app, kept)), {
+      kind: "unavailable",
+      retryAfterSeconds: undefined,
+    });
+    assert.equal(holds(kept), true);
+
+    // The read fails too: the removal's own error stands.
+    graph.injectFault({ status: 503, count: 2 });
+    assert.equal((await failure(c.removePassword(app, kept))).kind, "unavailable");
+    assert.equal(holds(kept), true);
+
+    // An application the identity may not write: 403, and the password is still there.
+    const notOwner = client(appCredential(caller?.clientId ?? "", caller?.secret ?? ""));
+    assert.deepEqual(await failure(notOwner.removePassword(app, kept)), {
+      kind: "forbidden",
+      code: "Authorization_RequestDenied",
+    });
+    assert.equal(holds(kept), true);
+    // Throttled: no read that would fare no better.
+    graph.resetStats();
+    graph.injectFault({ status: 429, count: 1, retryAfterSeconds: 3, operation: "removePassword" });
+    assert.deepEqual(await failure(c.removePassword(app, kept)), { kind: "throttled", retryAfterSeconds: 3 });
+    assert.deepEqual(graph.stats().byOperation, { removePassword: 1 });
+    assert.equal(await c.removePassword(app, kept), "removed");
   });
 
   test("throttling and outages carry Retry-After, per operation", async () => {

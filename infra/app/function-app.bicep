@@ -214,6 +214,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     // The identity `managed-identity` profiles mint as; never the control identity above.
     BROKER_MINTING_CLIENT_ID: mintingIdentityClientId
     AZURE_AUTHORITY_HOST: environment().authentication.loginEndpoint
+    // Blank: the v1 issuer follows the authority host's cloud (public, US Government, China).
+    BROKER_ENTRA_V1_ISSUER: ''
     KEY_VAULT_URL: vault.properties.vaultUri
     BROKER_TENANT_ID: brokerTenantId
     BROKER_AUDIENCE: brokerAudience

@@ -10,24 +10,87 @@ export interface IssuerTrust {
   keys: { jwksUri: string } | { discoveryUrl: string };
 }
 
+/** The issuer hosts of one Entra cloud: v1 tokens (`sts…`) and v2 tokens. */
+export interface EntraCloudIssuers {
+  v1Host: string;
+  v2Host: string;
+}
+
+const PUBLIC: EntraCloudIssuers = { v1Host: "sts.windows.net", v2Host: "login.microsoftonline.com" };
+const US_GOVERNMENT: EntraCloudIssuers = { v1Host: "sts.windows.net", v2Host: "login.microsoftonline.us" };
+const CHINA: EntraCloudIssuers = {
+  v1Host: "sts.chinacloudapi.cn",
+  v2Host: "login.partner.microsoftonline.cn",
+};
+
+/**
+ * Entra clouds by authority host, aliases included (MSAL's instance-discovery metadata). The v1
+ * issuer is not the authority host: US Government keeps `sts.windows.net`, China has its own
+ * `sts.chinacloudapi.cn`; a China v2 issuer is on `login.partner.microsoftonline.cn` whichever
+ * alias signed in. Other hosts (retired Germany, the new sovereign clouds, emulators) have no
+ * entry: their v1 issuer must be configured (BROKER_ENTRA_V1_ISSUER), never guessed.
+ */
+export const ENTRA_CLOUDS: Readonly<Record<string, EntraCloudIssuers>> = {
+  "login.microsoftonline.com": PUBLIC,
+  "login.windows.net": PUBLIC,
+  "login.microsoft.com": PUBLIC,
+  "login.microsoftonline.us": US_GOVERNMENT,
+  "login.usgovcloudapi.net": US_GOVERNMENT,
+  "login.chinacloudapi.cn": CHINA,
+  "login.partner.microsoftonline.cn": CHINA,
+};
+
+/** The table's entry for an authority (`https://host`, no path), or undefined for any other. */
+export function entraCloudOf(authorityHost: string): EntraCloudIssuers | undefined {
+  let url: URL;
+  try {
+    url = new URL(authorityHost);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== "https:" || url.port !== "" || url.pathname.replace(/\/+$/, "") !== "")
+    return undefined;
+  return Object.hasOwn(ENTRA_CLOUDS, url.hostname) ? ENTRA_CLOUDS[url.hostname] : undefined;
+}
+
+/** The tenant's Entra issuers: v1 only when the table or the configuration names it. */
+export function entraIssuers(config: Pick<BrokerConfig, "authorityHost" | "tenantId" | "entraV1Issuer">): {
+  v1: string | undefined;
+  v2: string;
+} {
+  const { authorityHost, tenantId } = config;
+  const cloud = entraCloudOf(authorityHost);
+  return {
+    v1: config.entraV1Issuer ?? (cloud !== undefined ? `https://${cloud.v1Host}/${tenantId}/` : undefined),
+    // An unknown authority's v2 issuer is its own host: discovery must then name exactly that.
+    v2:
+      cloud !== undefined ? `https://${cloud.v2Host}/${tenantId}/v2.0` : `${authorityHost}/${tenantId}/v2.0`,
+  };
+}
+
 const discoveryOf = (issuer: string) => `${issuer.replace(/\/+$/, "")}/.well-known/openid-configuration`;
 
 /**
  * The Entra tenant contributes both issuer forms, because the token version follows the API
- * app's manifest, not the caller: v1 `https://sts.windows.net/{tid}/` (discovered under the
- * authority host) and v2 `{authority}/{tid}/v2.0`.
+ * app's manifest, not the caller: v1 (e.g. `https://sts.windows.net/{tid}/`) and v2, both
+ * discovered under the authority host, whose documents must name the same issuer.
  */
 export function issuerTrusts(config: BrokerConfig): IssuerTrust[] {
   const { authorityHost, tenantId, audiences } = config;
+  const issuers = entraIssuers(config);
   const entra: IssuerTrust[] = [
+    ...(issuers.v1 !== undefined
+      ? [
+          {
+            issuer: issuers.v1,
+            kind: "entra" as const,
+            audiences,
+            keys: { discoveryUrl: `${authorityHost}/${tenantId}/.well-known/openid-configuration` },
+          },
+        ]
+      : []),
     {
-      issuer: `https://sts.windows.net/${tenantId}/`,
-      kind: "entra",
-      audiences,
-      keys: { discoveryUrl: `${authorityHost}/${tenantId}/.well-known/openid-configuration` },
-    },
-    {
-      issuer: `${authorityHost}/${tenantId}/v2.0`,
+      issuer: issuers.v2,
       kind: "entra",
       audiences,
       keys: { discoveryUrl: `${authorityHost}/${tenantId}/v2.0/.well-known/openid-configuration` },

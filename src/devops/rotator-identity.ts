@@ -144,7 +144,10 @@ export class RotatorIdentity {
     try {
       stored = await this.options.store.getSecret(grantName);
     } catch (error) {
-      if (error instanceof SecretNotFoundError) throw new RotatorIdentityError("no_grant");
+      // Disabled in the vault since the grants were listed: as good as gone.
+      if (error instanceof SecretNotFoundError || error instanceof SecretDisabledError) {
+        throw new RotatorIdentityError("no_grant");
+      }
       throw error;
     }
     const clientId = stored.tags[TAG.clientId];

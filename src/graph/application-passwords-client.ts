@@ -103,12 +103,40 @@ export class ApplicationPasswordsClient {
     return { ...toCredential(parsed.data), secretText: secret };
   }
 
-  /** Removes one client secret; Graph answers 204. */
-  async removePassword(applicationObjectId: string, keyId: string): Promise<void> {
-    const res = await this.call("removePassword", "POST", `${guid(applicationObjectId)}/removePassword`, {
-      keyId: guid(keyId),
-    });
-    if (res.status !== 204 && res.status !== 200) throw graphFailure("removePassword", res);
+  /**
+   * Removes one client secret: `removed` when Graph answers 204, `absent` when it answered
+   * anything else yet the application's passwordCredentials, read back, no longer hold the keyId.
+   * Graph documents only the 204: an absent keyId's answer is not documented (a 400 or a 404,
+   * the same 404 as an unknown application), and a timeout or 5xx can hide a removal that
+   * happened. So an error is never taken to mean "gone" by itself; only the read says so, and
+   * when it cannot (the read fails, or the keyId is still there) the removal's own error stands.
+   */
+  async removePassword(applicationObjectId: string, keyId: string): Promise<"removed" | "absent"> {
+    let failure: GraphError;
+    try {
+      const res = await this.call("removePassword", "POST", `${guid(applicationObjectId)}/removePassword`, {
+        keyId: guid(keyId),
+      });
+      if (res.status === 204 || res.status === 200) return "removed";
+      failure = graphFailure("removePassword", res);
+    } catch (error) {
+      if (!(error instanceof GraphError)) throw error;
+      failure = error;
+    }
+    // No token, or throttled: a read now would fare no better.
+    if (failure.reason.kind === "unauthorized" || failure.reason.kind === "throttled") throw failure;
+    if ((await this.stillHolds(applicationObjectId, keyId)) === false) return "absent";
+    throw failure;
+  }
+
+  /** Whether the application still has the password; undefined when Graph cannot say. */
+  private async stillHolds(applicationObjectId: string, keyId: string): Promise<boolean | undefined> {
+    try {
+      const wanted = keyId.toLowerCase();
+      return (await this.listPasswords(applicationObjectId)).some((p) => p.keyId === wanted);
+    } catch {
+      return undefined;
+    }
   }
 
   /** The application's client secrets (metadata only: Graph never returns the values again). */

@@ -4,6 +4,7 @@ import { InventoryError } from "../inventory/inventory-error.js";
 import { RotationError } from "../rotation/rotation-error.js";
 import {
   SecretDeletedError,
+  SecretDisabledError,
   SecretNotFoundError,
   VaultRejectedError,
   VaultUnavailableError,
@@ -39,6 +40,10 @@ export function toProblem(error: unknown, log: Logger): Problem {
   if (error instanceof InventoryError) return inventoryProblem(error);
   if (error instanceof RotationError) return rotationProblem(error);
   if (error instanceof SecretDeletedError) return inventoryProblem(new InventoryError("credential_deleted"));
+  // Key Vault refuses to read a disabled secret (403 SecretDisabled): someone disabled it there.
+  if (error instanceof SecretDisabledError) {
+    return problems.credentialUnavailable("credential_disabled", "The stored credential is disabled.");
+  }
   if (error instanceof SecretNotFoundError) {
     return problems.credentialUnavailable(
       "credential_invalid",

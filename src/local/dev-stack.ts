@@ -269,6 +269,8 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       AZURE_CLIENT_ID: control.clientId,
       BROKER_MINTING_CLIENT_ID: minting.clientId,
       AZURE_AUTHORITY_HOST: entra.url,
+      // A loopback authority is no Entra cloud the broker knows: the emulator's v1 issuer is named.
+      BROKER_ENTRA_V1_ISSUER: entra.issuerV1,
       BROKER_NOTICE_WEBHOOK_URL: `${webhookSink.url}/hook`,
       BROKER_NOTICE_TEAMS_URL: `${webhookSink.url}/teams`,
       AzureWebJobsStorage: storage.connectionString,

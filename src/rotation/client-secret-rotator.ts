@@ -169,18 +169,17 @@ export class ClientSecretRotator implements Rotator {
   async revoke(tags: Readonly<Record<string, string>>, upstreamId: string): Promise<"revoked" | "not-found"> {
     const objectId = tags[TAG.applicationObjectId];
     if (objectId === undefined) throw new RotationError("no_application", false);
+    // `not-found` only when Graph's own listing shows the password gone. An unknown (or unseen)
+    // application stays a failure: its passwords may still work (a soft-deleted app is restored
+    // with them), so the credential is kept until someone looks.
     return guard(async () => {
       const app = await this.ownApplication(tags);
       const password = app.passwords.find((p) => p.keyId === upstreamId.toLowerCase());
       if (password === undefined) return "not-found";
       if (!this.isOurs(password, tags)) throw refuse("password_not_ours");
-      try {
-        await this.options.passwords.removePassword(objectId, upstreamId);
-        return "revoked";
-      } catch (error) {
-        if (error instanceof GraphError && error.reason.kind === "not-found") return "not-found";
-        throw error;
-      }
+      return (await this.options.passwords.removePassword(objectId, upstreamId)) === "removed"
+        ? "revoked"
+        : "not-found";
     });
   }
 
@@ -208,7 +207,8 @@ export class ClientSecretRotator implements Rotator {
           credential,
           upstreamId: p.keyId,
           createdAt: p.startDateTime.getTime(),
-          revoke: () => guard(() => this.options.passwords.removePassword(objectId, p.keyId)),
+          revoke: () =>
+            guard(() => this.options.passwords.removePassword(objectId, p.keyId)).then(() => undefined),
         });
       }
     }

@@ -31,10 +31,11 @@ export class RotatorRevoker implements UpstreamRevoker {
       return "not-configured";
     }
     try {
+      // `revoked` only for what was removed now; what upstream already lacked is `not-found`.
       let outcome: UpstreamRevocation = "not-found";
-      for (const id of pending) await rotator.revoke(tags, id);
+      for (const id of pending) if ((await rotator.revoke(tags, id)) === "revoked") outcome = "revoked";
       if (current !== undefined) outcome = await rotator.revoke(tags, current);
-      return current === undefined ? "revoked" : outcome;
+      return outcome;
     } catch (error) {
       if (!(error instanceof RotationError)) throw error;
       if (error.code === "no_rotator_grant") return "not-configured";

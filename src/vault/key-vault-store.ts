@@ -213,11 +213,29 @@ export class KeyVaultSecretStore implements SecretStore {
 
   async getDeletedProperties(name: string): Promise<SecretProperties | undefined> {
     try {
-      return toProperties((await call(() => this.client.getDeletedSecret(name))).properties);
+      return toProperties((await this.client.getDeletedSecret(name)).properties);
     } catch (error) {
-      if (error instanceof SecretNotFoundError) return undefined;
-      throw error;
+      const mapped = mapVaultError(error);
+      if (mapped instanceof SecretNotFoundError) return undefined;
+      // A secret deleted while disabled answers 403 AccessDenied here, as a missing permission
+      // would: only the deleted listing (metadata, list permission) tells the two apart.
+      if (isRestError(error) && error.statusCode === 403) {
+        const listed = await this.findDeleted(name);
+        if (listed !== undefined) return listed;
+      }
+      throw mapped;
     }
+  }
+
+  /** The deleted listing's entry for `name`, page by page (only on the rare 403 above). */
+  private async findDeleted(name: string): Promise<SecretProperties | undefined> {
+    const wanted = name.toLowerCase();
+    return call(async () => {
+      for await (const deleted of this.client.listDeletedSecrets()) {
+        if (deleted.properties.name.toLowerCase() === wanted) return toProperties(deleted.properties);
+      }
+      return undefined;
+    });
   }
 
   async recoverDeleted(name: string): Promise<void> {

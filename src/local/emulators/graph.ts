@@ -22,6 +22,8 @@ export interface GraphFault {
   count: number;
   retryAfterSeconds?: number;
   operation?: GraphOperation;
+  /** The change is made, then the error answered: an ambiguous answer (a write that did happen). */
+  afterApplying?: boolean;
 }
 
 /** A client secret's metadata as the test hook shows it (never the value). */
@@ -64,6 +66,8 @@ export interface GraphEmulatorOptions {
   propagationDelayMs?: number;
   /** The clock `usableFrom` is reckoned on (tests: their fake time; default `now`). */
   propagationClock?: () => number;
+  /** removePassword of a keyId the app does not have; Graph documents no answer (400 default, or 404). */
+  absentKeyIdStatus?: 400 | 404;
   onPasswordAdded?: (event: PasswordAdded) => void;
   onPasswordRemoved?: (event: { appId: string; keyId: string }) => void;
   host?: string;
@@ -76,6 +80,7 @@ export interface GraphEmulator {
   url: string;
   passwords: (objectId: string) => EmulatedPassword[];
   setPropagationDelay: (ms: number) => void;
+  setAbsentKeyIdStatus: (status: 400 | 404) => void;
   stats: () => { requests: number; byOperation: Partial<Record<GraphOperation, number>> };
   resetStats: () => void;
   injectFault: (fault: GraphFault) => void;
@@ -124,6 +129,7 @@ const faultSchema = z.strictObject({
   count: z.number().int().min(1).max(1000),
   retryAfterSeconds: z.number().int().min(0).max(3600).optional(),
   operation: z.enum(["addPassword", "removePassword", "getApplication"]).optional(),
+  afterApplying: z.boolean().optional(),
 });
 
 /** What an app-only caller may do with applications, from its token's `roles` (app role assignments). */
@@ -167,11 +173,29 @@ export function passwordsReachEntra(
   };
 }
 
+function faultError(fault: GraphFault): GraphHttpError {
+  const code =
+    fault.status === 429
+      ? "TooManyRequests"
+      : fault.status === 401
+        ? "InvalidAuthenticationToken"
+        : fault.status === 403
+          ? "Authorization_RequestDenied"
+          : "serviceNotAvailable";
+  return new GraphHttpError(
+    fault.status,
+    code,
+    "Injected fault.",
+    fault.retryAfterSeconds !== undefined ? { "retry-after": String(fault.retryAfterSeconds) } : {},
+  );
+}
+
 export async function startGraphEmulator(options: GraphEmulatorOptions): Promise<GraphEmulator> {
   const now = options.now ?? Date.now;
   const host = options.host ?? "127.0.0.1";
   let propagationDelay = options.propagationDelayMs ?? DEFAULT_PROPAGATION_DELAY_MS;
   const propagationClock = options.propagationClock ?? now;
+  let absentKeyIdStatus = options.absentKeyIdStatus ?? 400;
   const apps = new Map(
     options.applications.map((a) => [
       a.objectId.toLowerCase(),
@@ -201,6 +225,17 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
     secretText,
     startDateTime: iso(p.start),
   });
+
+  /** Graph documents no answer for an absent keyId: a 400, or a 404 worded like an unknown app's. */
+  function absentKeyId(keyId: string): GraphHttpError {
+    return absentKeyIdStatus === 404
+      ? new GraphHttpError(
+          404,
+          "Request_ResourceNotFound",
+          `Resource '${keyId.slice(0, 40)}' does not exist or one of its queried reference-property objects are not present.`,
+        )
+      : new GraphHttpError(400, "Request_BadRequest", "No password credential found with the given keyId.");
+  }
 
   function appOf(id: string) {
     if (!GUID.test(id)) {
@@ -309,23 +344,14 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
     stats.requests += 1;
     stats.byOperation[op] = (stats.byOperation[op] ?? 0) + 1;
     const fault = faults.take(op);
-    if (fault !== undefined) {
+    if (fault !== undefined && (fault.afterApplying !== true || op === "getApplication")) {
       req.resume();
-      const code =
-        fault.status === 429
-          ? "TooManyRequests"
-          : fault.status === 401
-            ? "InvalidAuthenticationToken"
-            : fault.status === 403
-              ? "Authorization_RequestDenied"
-              : "serviceNotAvailable";
-      throw new GraphHttpError(
-        fault.status,
-        code,
-        "Injected fault.",
-        fault.retryAfterSeconds !== undefined ? { "retry-after": String(fault.retryAfterSeconds) } : {},
-      );
+      throw faultError(fault);
     }
+    // An after-applying fault answers its error once the change is made.
+    const applied = () => {
+      if (fault !== undefined) throw faultError(fault);
+    };
     const who = await caller(req);
     const app = appOf(decodeURIComponent(m[1]));
     if (op !== "getApplication" && !mayChange(who, app)) {
@@ -362,6 +388,7 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
         usableFrom: Math.max(start, propagationClock() + propagationDelay),
         expiresOn: end,
       });
+      applied();
       return sendJson(res, 200, {
         "@odata.context": `${origin}/v1.0/$metadata#microsoft.graph.passwordCredential`,
         ...wire(stored, stored.secret),
@@ -369,15 +396,10 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
     }
     const { keyId } = await body(req, removeSchema);
     const index = app.passwords.findIndex((p) => p.keyId.toLowerCase() === keyId.toLowerCase());
-    if (index < 0) {
-      throw new GraphHttpError(
-        400,
-        "Request_BadRequest",
-        "No password credential found with the given keyId.",
-      );
-    }
+    if (index < 0) throw absentKeyId(keyId);
     const [removed] = app.passwords.splice(index, 1);
     if (removed !== undefined) options.onPasswordRemoved?.({ appId: app.appId, keyId: removed.keyId });
+    applied();
     res.writeHead(204).end();
   }
 
@@ -422,6 +444,9 @@ export async function startGraphEmulator(options: GraphEmulatorOptions): Promise
       })),
     setPropagationDelay: (ms) => {
       propagationDelay = ms;
+    },
+    setAbsentKeyIdStatus: (status) => {
+      absentKeyIdStatus = status;
     },
     stats: () => ({ requests: stats.requests, byOperation: { ...stats.byOperation } }),
     resetStats: () => {

@@ -24,7 +24,8 @@ export type KeyVaultOperation =
   | "purgeDeletedSecret";
 
 export interface KeyVaultFault {
-  status: 429 | 500 | 503;
+  /** 403: the identity lacks the permission (RBAC), as the real service answers it. */
+  status: 403 | 429 | 500 | 503;
   count: number;
   retryAfterSeconds?: number;
   operation?: KeyVaultOperation;
@@ -129,7 +130,7 @@ const updateSchema = z
   })
   .loose();
 const faultSchema = z.strictObject({
-  status: z.union([z.literal(429), z.literal(500), z.literal(503)]),
+  status: z.union([z.literal(403), z.literal(429), z.literal(500), z.literal(503)]),
   count: z.number().int().min(1).max(1000),
   retryAfterSeconds: z.number().int().min(0).max(60).optional(),
   operation: z
@@ -281,13 +282,19 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions): P
     return result.data;
   }
 
-  /** A page of `all` after the skiptoken, with an absolute nextLink that keeps api-version. */
+  /**
+   * A page of `all` after the skiptoken, with an absolute nextLink that keeps api-version. With
+   * `visible`, the page is a window of `maxresults` entries of which only the visible ones are
+   * answered, as the real service skips soft-deleted secrets server-side: a window of deleted
+   * ones is an empty page that still carries a nextLink (recorded: `can list secrets by page`).
+   */
   function page<T>(
     all: T[],
     keyOf: (t: T) => string,
     render: (t: T) => unknown,
     path: string,
     q: URLSearchParams,
+    visible: (t: T) => boolean = () => true,
   ): Record<string, unknown> {
     const max = q.has("maxresults") ? Number(q.get("maxresults")) : MAX_PAGE;
     if (!Number.isInteger(max) || max < 1 || max > MAX_PAGE) {
@@ -302,14 +309,25 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions): P
       rest.length > max && last !== undefined
         ? `${origin}${path}?api-version=${q.get("api-version") ?? ""}&$skiptoken=${Buffer.from(keyOf(last)).toString("base64url")}&maxresults=${max}`
         : null;
-    return { value: chunk.map(render), nextLink };
+    return { value: chunk.filter(visible).map(render), nextLink };
   }
 
-  const sortedSecrets = (deleted: boolean) =>
+  const sortedSecrets = (deleted: boolean | "all") =>
     [...secrets.entries()]
-      .filter(([, s]) => (s.deleted !== undefined) === deleted)
+      .filter(([, s]) => deleted === "all" || (s.deleted !== undefined) === deleted)
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([, s]) => s);
+
+  /**
+   * A secret deleted while disabled cannot be read in its deleted form either; the service says
+   * AccessDenied, not SecretDisabled (recorded: `can update a disabled secret`,
+   * `cant get a disabled secret`), so only the deleted listing tells it from a missing permission.
+   */
+  function refuseDisabledDeleted(s: Secret): void {
+    if (!latest(s).attributes.enabled) {
+      throw new KvError(403, "Forbidden", "Operation get is not permitted on this object.", "AccessDenied");
+    }
+  }
 
   function newVersionId(name: string): string {
     return `${origin}/secrets/${name}/${randomBytes(16).toString("hex")}`;
@@ -371,11 +389,12 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions): P
         Promise.resolve([
           200,
           page(
-            sortedSecrets(false),
+            sortedSecrets("all"),
             (s) => s.name.toLowerCase(),
             (s) => item(s, latest(s), false),
             "/secrets",
             q,
+            (s) => s.deleted === undefined,
           ),
         ]),
     },
@@ -486,6 +505,7 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions): P
       op: "getDeletedSecret",
       run: (_req, [name = ""]) => {
         const s = secretOf(name, true);
+        refuseDisabledDeleted(s);
         return Promise.resolve([200, { ...bundle(s, latest(s), false), ...deletedExtras(s) }]);
       },
     },
@@ -558,6 +578,7 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions): P
     const fault = faults.take(route.op);
     if (fault !== undefined) {
       req.resume();
+      if (fault.status === 403) throw forbiddenByRbac(auth[1], route.op, path);
       const headers: Record<string, string> =
         fault.retryAfterSeconds !== undefined ? { "retry-after": String(fault.retryAfterSeconds) } : {};
       const body =

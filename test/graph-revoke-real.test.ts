@@ -60,10 +60,16 @@ describe("Graph revocation on the dev stack: never revoked unless the password i
 
   before(async () => {
     stack = await startTestStack();
+    // Imports are proven against Entra at once (so the broker may remove them): no propagation wait.
+    stack.graph.setPropagationDelay(0);
     admin = await callerToken(stack, "dev-admin");
     graph = new ApplicationPasswordsClient({
       baseUrl: stack.config.graphUrl,
-      credential: new ManagedIdentityCredential({ retryOptions: { maxRetries: 0 } }),
+      // The control identity: the one with Graph's Application.ReadWrite.OwnedBy.
+      credential: new ManagedIdentityCredential({
+        clientId: stack.identities.control.clientId,
+        retryOptions: { maxRetries: 0 },
+      }),
       send: httpSender({ extraCa: readFileSync(stack.caFile, "utf8") }),
     });
   });

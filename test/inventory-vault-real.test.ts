@@ -54,7 +54,7 @@ describe("inventory over Key Vault's real behaviour", () => {
     stack = await startTestStack();
     vault = new SecretClient(
       stack.keyVault.url,
-      new ManagedIdentityCredential(),
+      new ManagedIdentityCredential({ clientId: stack.identities.control.clientId }),
       keyVaultClientOptions({ extraCa: readFileSync(stack.caFile, "utf8"), maxRetries: 0 }),
     );
     [admin, ops] = await Promise.all([callerToken(stack, "dev-admin"), callerToken(stack, "dev-ops")]);
@@ -77,7 +77,13 @@ describe("inventory over Key Vault's real behaviour", () => {
     assert.equal(((await again.json()) as Problem).code, "credential_deleted");
     const mismatch = await put(
       "pat-off-gone",
-      { ...pat(), kind: "refresh-token", clientId: undefined },
+      {
+        kind: "refresh-token",
+        value: pat().value,
+        owner: "team-a@contoso.com",
+        clientId: "a1b2c3d4-0000-4000-8000-0000000000f0",
+        lastRedeemed: new Date().toISOString(),
+      },
       "?recover=true",
     );
     assert.equal(mismatch.status, 409);

@@ -76,15 +76,36 @@ describe("caches", () => {
 });
 
 describe("fetch URL rule", () => {
-  test("https anywhere, http on loopback only, no credentials in URLs", () => {
+  test("Azure: https to a non-loopback host only, no credentials in URLs", () => {
     assert.equal(isAllowedFetchUrl("https://login.microsoftonline.com/x"), true);
-    assert.equal(isAllowedFetchUrl("http://127.0.0.1:8080/keys"), true);
-    assert.equal(isAllowedFetchUrl("http://localhost/keys"), true);
-    assert.equal(isAllowedFetchUrl("http://[::1]:9/keys"), true);
-    assert.equal(isAllowedFetchUrl("http://10.0.0.1/keys"), false);
-    assert.equal(isAllowedFetchUrl("http://127.0.0.1.evil.com/keys"), false);
-    assert.equal(isAllowedFetchUrl("https://user:pw@issuer.example.com/"), false);
-    assert.equal(isAllowedFetchUrl("file:///etc/passwd"), false);
+    for (const refused of [
+      "http://127.0.0.1:8080/keys",
+      "http://localhost/keys",
+      "http://[::1]:9/keys",
+      "https://127.0.0.1:8443/keys",
+      "https://localhost/keys",
+      "https://[::1]/keys",
+      "https://keys.localhost/jwks",
+      "http://10.0.0.1/keys",
+      "http://issuer.example.com/keys",
+      "https://user:pw@issuer.example.com/",
+      "file:///etc/passwd",
+    ]) {
+      assert.equal(isAllowedFetchUrl(refused), false, refused);
+      assert.equal(isAllowedFetchUrl(refused, false), false, refused);
+    }
+  });
+
+  test("dev stack: also plain http to loopback, still never elsewhere", () => {
+    assert.equal(isAllowedFetchUrl("https://login.microsoftonline.com/x", true), true);
+    assert.equal(isAllowedFetchUrl("http://127.0.0.1:8080/keys", true), true);
+    assert.equal(isAllowedFetchUrl("http://localhost/keys", true), true);
+    assert.equal(isAllowedFetchUrl("http://[::1]:9/keys", true), true);
+    assert.equal(isAllowedFetchUrl("https://127.0.0.1:8443/keys", true), true);
+    assert.equal(isAllowedFetchUrl("http://10.0.0.1/keys", true), false);
+    assert.equal(isAllowedFetchUrl("http://127.0.0.1.evil.com/keys", true), false);
+    assert.equal(isAllowedFetchUrl("https://user:pw@issuer.example.com/", true), false);
+    assert.equal(isAllowedFetchUrl("file:///etc/passwd", true), false);
   });
 });
 

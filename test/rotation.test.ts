@@ -38,7 +38,7 @@ async function rotationStack(
     new ManagedIdentityCredential(),
     keyVaultClientOptions({ extraCa: ca, maxRetries: 0 }),
   );
-  const send = httpSender({ extraCa: ca });
+  const send = httpSender({ extraCa: ca, devStack: true });
   const texts: string[] = [];
   const call = async (path: string, method = "GET", body?: unknown) => {
     const res = await stack.api(path, {

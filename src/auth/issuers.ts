@@ -14,8 +14,9 @@ const discoveryOf = (issuer: string) => `${issuer.replace(/\/+$/, "")}/.well-kno
 
 /**
  * The Entra tenant contributes both issuer forms, because the token version follows the API
- * app's manifest, not the caller: v1 `https://sts.windows.net/{tid}/` (discovered under the
- * authority host) and v2 `{authority}/{tid}/v2.0`.
+ * app's manifest, not the caller: v1 `https://sts.windows.net/{tid}/` and v2 `{authority}/{tid}/v2.0`.
+ * Their keys are named explicitly under the authority host (Entra's own discovery documents point
+ * there): keys from discovery must share the issuer's origin, which the v1 issuer does not.
  */
 export function issuerTrusts(config: BrokerConfig): IssuerTrust[] {
   const { authorityHost, tenantId, audiences } = config;
@@ -24,13 +25,13 @@ export function issuerTrusts(config: BrokerConfig): IssuerTrust[] {
       issuer: `https://sts.windows.net/${tenantId}/`,
       kind: "entra",
       audiences,
-      keys: { discoveryUrl: `${authorityHost}/${tenantId}/.well-known/openid-configuration` },
+      keys: { jwksUri: `${authorityHost}/${tenantId}/discovery/keys` },
     },
     {
       issuer: `${authorityHost}/${tenantId}/v2.0`,
       kind: "entra",
       audiences,
-      keys: { discoveryUrl: `${authorityHost}/${tenantId}/v2.0/.well-known/openid-configuration` },
+      keys: { jwksUri: `${authorityHost}/${tenantId}/discovery/v2.0/keys` },
     },
   ];
   const trusted = config.trustedIssuers.map((t): IssuerTrust => ({

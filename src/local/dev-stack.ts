@@ -83,6 +83,7 @@ export interface DevStackOptions {
   rotationVerify?: RuntimeOptions["rotationVerify"];
   afterRotationStep?: RuntimeOptions["afterRotationStep"];
   orphanMinAgeMs?: RuntimeOptions["orphanMinAgeMs"];
+  outboundTimeoutMs?: RuntimeOptions["outboundTimeoutMs"];
 }
 
 export async function startDevStack(options: DevStackOptions = {}): Promise<DevStack> {
@@ -222,6 +223,8 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     });
 
     const config = loadConfig({
+      // The emulators listen on loopback, some on plain http: only the dev stack may say so.
+      BROKER_DEV_STACK: "true",
       BROKER_TENANT_ID: tenantId,
       BROKER_AUDIENCE: DEV_BROKER_AUDIENCE,
       BROKER_POLICY_FILE: DEV_POLICY_FILE,
@@ -243,6 +246,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       ...(options.rotationVerify !== undefined ? { rotationVerify: options.rotationVerify } : {}),
       ...(options.afterRotationStep !== undefined ? { afterRotationStep: options.afterRotationStep } : {}),
       ...(options.orphanMinAgeMs !== undefined ? { orphanMinAgeMs: options.orphanMinAgeMs } : {}),
+      ...(options.outboundTimeoutMs !== undefined ? { outboundTimeoutMs: options.outboundTimeoutMs } : {}),
     });
     const host: LocalHost = await startLocalHost({
       runtime,

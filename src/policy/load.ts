@@ -1,10 +1,16 @@
 import { readFileSync } from "node:fs";
 import { ConfigError } from "../config.js";
+import { isAllowedFetchUrl } from "../net/loopback.js";
 import { compilePolicy, type Policy } from "./policy.js";
 import { policySchema } from "./schema.js";
 
+export interface PolicyLoadOptions {
+  /** BROKER_DEV_STACK: Teams URLs may be plain http to loopback (the webhook sink). */
+  devStack?: boolean;
+}
+
 /** Reads and validates the policy file; any fault stops the start, nothing is half-loaded. */
-export function loadPolicyFile(path: string): Policy {
+export function loadPolicyFile(path: string, options: PolicyLoadOptions = {}): Policy {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -22,6 +28,18 @@ export function loadPolicyFile(path: string): Policy {
   if (!result.success) {
     const lines = result.error.issues.map((i) => `${i.path.map(String).join(".") || "(root)"}: ${i.message}`);
     throw new ConfigError(`BROKER_POLICY_FILE: invalid policy:\n  ${lines.join("\n  ")}`);
+  }
+  // Where it runs narrows the URL rule: outside the dev stack https to a non-loopback host only.
+  const devStack = options.devStack ?? false;
+  const refused = Object.entries(result.data.notices?.teams ?? {}).flatMap(([owner, url]) =>
+    isAllowedFetchUrl(url, devStack) ? [] : [`notices.teams.${owner}`],
+  );
+  if (refused.length > 0) {
+    const rule =
+      "must be https to a non-loopback host (plain http and loopback only with BROKER_DEV_STACK=true)";
+    throw new ConfigError(
+      `BROKER_POLICY_FILE: invalid policy:\n  ${refused.map((r) => `${r}: ${rule}`).join("\n  ")}`,
+    );
   }
   return compilePolicy(result.data);
 }

@@ -25,7 +25,7 @@ export async function startTestStack(
   env: Record<string, string> = {},
   options: Pick<
     DevStackOptions,
-    "now" | "noticeDelivery" | "rotationVerify" | "afterRotationStep" | "orphanMinAgeMs"
+    "now" | "noticeDelivery" | "rotationVerify" | "afterRotationStep" | "orphanMinAgeMs" | "outboundTimeoutMs"
   > = {},
 ): Promise<TestStack> {
   const logs: string[] = [];

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
-import { decodeProtectedHeader, errors } from "jose";
+import { decodeProtectedHeader, errors, exportJWK } from "jose";
 import type { IssuerTrust } from "../src/auth/issuers.js";
 import {
   IssuerUnavailableError,
@@ -96,6 +96,19 @@ describe("JwksSource", () => {
     const before = issuer.jwksRequests;
     await assert.rejects(keyFor(s, await issuer.sign({}, { key: await newKey() })), errors.JWKSNoMatchingKey);
     assert.equal(issuer.jwksRequests, before);
+  });
+
+  test("a published key carrying private parts is dropped, never trusted", async () => {
+    const leaked = await newKey();
+    const privateJwk = { ...(await exportJWK(leaked.privateKey)), kid: leaked.kid, alg: "RS256", use: "sig" };
+    issuer.published = [issuer.key, { ...leaked, publicJwk: privateJwk }];
+    try {
+      const s = source(60_000);
+      await keyFor(s, await issuer.sign({})); // the well-formed key of the same set serves
+      await assert.rejects(keyFor(s, await issuer.sign({}, { key: leaked })), errors.JWKSNoMatchingKey);
+    } finally {
+      issuer.published = [issuer.key];
+    }
   });
 
   test("a key the issuer removed stops being trusted after its max-age (an hour at most)", async () => {

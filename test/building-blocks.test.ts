@@ -73,6 +73,19 @@ describe("caches", () => {
     await assert.rejects(cache.getOrLoad("f", () => Promise.reject(new Error("boom"))));
     assert.equal(await cache.getOrLoad("f", load), 3);
   });
+
+  test("ExpiringCache: a value evicted while its load is in flight is not stored afterwards", async () => {
+    const cache = new ExpiringCache<string, string>(() => 0);
+    let release: (v: { value: string; until: number }) => void = () => undefined;
+    const stale = cache.getOrLoad("k", () => new Promise((resolve) => (release = resolve)));
+    cache.delete("k"); // the secret was written while the old value was being read
+    release({ value: "old", until: 100 });
+    assert.equal(await stale, "old", "the caller that started before the write gets what it read");
+    assert.equal(cache.peek("k"), undefined, "but it is not kept");
+    assert.equal(await cache.getOrLoad("k", () => Promise.resolve({ value: "new", until: 100 })), "new");
+    cache.deleteWhere((v) => v === "new");
+    assert.equal(cache.peek("k"), undefined);
+  });
 });
 
 describe("fetch URL rule", () => {

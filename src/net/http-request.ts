@@ -107,7 +107,10 @@ export function httpSender(options: HttpRequestOptions = {}): HttpSend {
             });
           });
           response.on("error", fail);
-          response.on("aborted", () => fail(new FetchUnavailableError("connection closed")));
+          // Closed before the end of the body (the 'aborted' event is deprecated).
+          response.on("close", () => {
+            if (!response.complete) fail(new FetchUnavailableError("connection closed"));
+          });
         },
       );
       const timer = setTimeout(() => fail(new FetchUnavailableError("timed out")), deadlineMs);

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { DevOpsError } from "../src/devops/devops-error.js";
 import { PatLifecycleClient } from "../src/devops/pat-lifecycle-client.js";
@@ -38,6 +40,30 @@ describe("a total deadline on every outbound exchange", () => {
     );
     await new Promise((resolve) => setTimeout(resolve, 100));
     assert.ok(trickle.abandoned >= 2, "the client hung up");
+  });
+
+  test("httpSender: an answer over the body cap is refused, not buffered", async () => {
+    const big = http.createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(`"${"x".repeat(64 * 1024)}"`);
+    });
+    await new Promise<void>((resolve) => big.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(big.address() as AddressInfo).port}/big`;
+    try {
+      await assert.rejects(
+        httpSender({ maxBytes: 1024, devStack: true })({ method: "GET", url }),
+        (e: unknown) => {
+          assert.ok(e instanceof FetchRejectedError);
+          assert.equal(e.message, "response too large");
+          return true;
+        },
+      );
+      // Control: under the cap it is read whole.
+      const ok = await httpSender({ maxBytes: 128 * 1024, devStack: true })({ method: "GET", url });
+      assert.equal(ok.body.length, 64 * 1024 + 2);
+    } finally {
+      big.close();
+    }
   });
 
   test("an upstream client (PAT Lifecycle API) gives up within the deadline, as unavailable", async () => {

@@ -1,6 +1,6 @@
 import { Cron } from "croner";
 import { z } from "zod";
-import { isLoopbackUrl } from "./net/loopback.js";
+import { isAllowedFetchUrl, isLoopbackUrl } from "./net/loopback.js";
 
 /**
  * Environment -> typed configuration, parsed once at start. A bad or missing setting stops the
@@ -22,6 +22,7 @@ function isNcrontab(expression: string): boolean {
 const ncrontab = (fallback: string) =>
   z.string().refine(isNcrontab, "must be a six-field NCRONTAB expression").default(fallback);
 
+/** The shape every outbound URL must have; where it runs narrows it further (outboundUrlIssues). */
 const httpsOrLoopback = z
   .url({ protocol: /^https?$/ })
   .refine((u) => u.startsWith("https://") || isLoopbackUrl(u), "must use https (http only for loopback)");
@@ -122,6 +123,8 @@ const settingsSchema = z.object({
     .string()
     .regex(/^[a-z0-9]{3,24}$/, "must be a storage account name")
     .optional(),
+  /** Set only by the dev stack (src/local): plain http:// and loopback targets are allowed. Never in Azure. */
+  BROKER_DEV_STACK: z.literal("true", "must be true or unset").optional(),
   /** Set by App Service on every instance: a per-process lease would not do there. */
   WEBSITE_INSTANCE_ID: z.string().optional(),
   AzureWebJobsStorage: connectionString.optional(),
@@ -166,6 +169,8 @@ export interface BrokerConfig {
   noticeRunbookUrl: string | undefined;
   /** Unset: leases are per process only (dev without storage). */
   leaseStorage: LeaseStorageSetting | undefined;
+  /** BROKER_DEV_STACK=true: plain http:// and loopback targets are allowed (the emulators). */
+  devStack: boolean;
 }
 
 export class ConfigError extends Error {
@@ -216,6 +221,16 @@ export function loadConfig(env: Env): BrokerConfig {
   }
   const tenantId = s.BROKER_TENANT_ID.toLowerCase();
   const entraV1Issuer = v1IssuerOf(s.BROKER_ENTRA_V1_ISSUER, tenantId);
+  const devStack = s.BROKER_DEV_STACK === "true";
+  if (devStack && s.WEBSITE_INSTANCE_ID !== undefined) {
+    throw new ConfigError(
+      "invalid configuration:\n  BROKER_DEV_STACK: must not be set in Azure (WEBSITE_INSTANCE_ID is set): it allows plain http and loopback targets",
+    );
+  }
+  if (!devStack) {
+    const issues = outboundUrlIssues(s);
+    if (issues.length > 0) throw new ConfigError(`invalid configuration:\n  ${issues.join("\n  ")}`);
+  }
   const leaseStorage = leaseStorageOf(s);
   if (leaseStorage === undefined && s.WEBSITE_INSTANCE_ID !== undefined) {
     // Several instances with per-process leases would rotate one credential twice.
@@ -247,6 +262,7 @@ export function loadConfig(env: Env): BrokerConfig {
     noticeTeamsUrl: s.BROKER_NOTICE_TEAMS_URL,
     noticeRunbookUrl: s.BROKER_NOTICE_RUNBOOK_URL,
     leaseStorage,
+    devStack,
   };
 }
 
@@ -265,6 +281,43 @@ function v1IssuerOf(setting: string | undefined, tenantId: string): string | und
     );
   }
   return `${url.origin}/${tenantId}/`;
+}
+
+/** Outside the dev stack every outbound URL is https to a non-loopback host: the settings that break it. */
+function outboundUrlIssues(s: z.output<typeof settingsSchema>): string[] {
+  const rule =
+    "must be https to a non-loopback host (plain http and loopback only with BROKER_DEV_STACK=true)";
+  const urls: [string, string | undefined][] = [
+    ["KEY_VAULT_URL", s.KEY_VAULT_URL],
+    ["AZURE_AUTHORITY_HOST", s.AZURE_AUTHORITY_HOST],
+    ["BROKER_DEVOPS_URL", s.BROKER_DEVOPS_URL],
+    ["BROKER_DEVOPS_VSSPS_URL", s.BROKER_DEVOPS_VSSPS_URL],
+    ["BROKER_GRAPH_URL", s.BROKER_GRAPH_URL],
+    ["BROKER_NOTICE_WEBHOOK_URL", s.BROKER_NOTICE_WEBHOOK_URL],
+    ["BROKER_NOTICE_TEAMS_URL", s.BROKER_NOTICE_TEAMS_URL],
+    ["BROKER_LEASE_STORAGE_URL", s.BROKER_LEASE_STORAGE_URL],
+    ["AzureWebJobsStorage__blobServiceUri", s.AzureWebJobsStorage__blobServiceUri],
+  ];
+  s.BROKER_TRUSTED_ISSUERS.forEach((t, i) => {
+    urls.push([`BROKER_TRUSTED_ISSUERS (at ${i}.issuer)`, t.issuer]);
+    urls.push([`BROKER_TRUSTED_ISSUERS (at ${i}.jwksUri)`, t.jwksUri]);
+  });
+  const issues = urls.flatMap(([name, url]) =>
+    url !== undefined && !isAllowedFetchUrl(url, false) ? [`${name}: ${rule}`] : [],
+  );
+  const conn = s.AzureWebJobsStorage;
+  if (conn !== undefined) {
+    // The emulator's shortcut or a plain-http endpoint: the dev stack's Azurite, never Azure storage.
+    const endpoint = /(?:^|;)\s*BlobEndpoint=([^;]*)/i.exec(conn)?.[1]?.trim();
+    if (
+      /(^|;)\s*UseDevelopmentStorage=true\s*(;|$)/i.test(conn) ||
+      /(^|;)\s*DefaultEndpointsProtocol=http\s*(;|$)/i.test(conn) ||
+      (endpoint !== undefined && !isAllowedFetchUrl(endpoint, false))
+    ) {
+      issues.push(`AzureWebJobsStorage: ${rule}`);
+    }
+  }
+  return issues;
 }
 
 function leaseStorageOf(s: {

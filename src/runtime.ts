@@ -25,6 +25,7 @@ import { loadPolicyFile } from "./policy/load.js";
 import type { Policy } from "./policy/policy.js";
 import { KeyVaultSecretStore } from "./vault/key-vault-store.js";
 import type { SecretStore } from "./vault/secret-store.js";
+import { observeWrites } from "./vault/write-observed-store.js";
 
 /** Everything a handler needs, built once per process from the configuration. */
 export interface Runtime {
@@ -52,6 +53,8 @@ export interface RuntimeOptions {
   rotationVerify?: { retryDelaysMs?: readonly number[] };
   /** Tests: how old an unknown marked credential must be before a sweep revokes it. */
   orphanMinAgeMs?: number;
+  /** Tests: a shorter total deadline for every outbound exchange (upstream clients, key fetches). */
+  outboundTimeoutMs?: number;
   /** Tests: a hook after each rotation step (a SimulatedCrash there is a process dying). */
   afterRotationStep?: StepHook;
 }
@@ -64,14 +67,16 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
     controlClientId: config.managedIdentityClientId,
     mintingClientId: config.mintingClientId,
   };
-  const policy = loadPolicyFile(config.policyFile, identities);
+  const { devStack } = config;
+  const policy = loadPolicyFile(config.policyFile, identities, { devStack });
+  const timeout = options.outboundTimeoutMs !== undefined ? { timeoutMs: options.outboundTimeoutMs } : {};
   // The control identity: managed identity in Azure; az/azd login on a laptop pointed at a real vault.
   const credential: TokenCredential = new DefaultAzureCredential(
     config.managedIdentityClientId !== undefined
       ? { managedIdentityClientId: config.managedIdentityClientId }
       : {},
   );
-  const store = new KeyVaultSecretStore(
+  const vault = new KeyVaultSecretStore(
     config.keyVaultUrl,
     credential,
     extraCa !== undefined ? { extraCa } : {},
@@ -79,18 +84,23 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
   const authenticator = new Authenticator(issuerTrusts(config), {
     tenantId: config.tenantId,
     now,
+    devStack,
+    ...(options.outboundTimeoutMs !== undefined ? { fetchDeadlineMs: options.outboundTimeoutMs } : {}),
     ...(extraCa !== undefined ? { extraCa } : {}),
   });
   const issuer = new CredentialIssuer({
-    store,
+    store: vault,
     revokeGraceMs: config.revokeGraceMinutes * 60_000,
     authorityHost: config.authorityHost,
     identities,
     extraCa,
     now,
   });
-  // Upstream REST clients share one sender (timeouts, body cap, the dev CA).
-  const send = httpSender(extraCa !== undefined ? { extraCa } : {});
+  // Every write through the broker (import, rotate, disable, delete, recover) evicts what the
+  // issuer cached from that secret on this instance; other instances see it within the vault cache TTL.
+  const store = observeWrites(vault, (name) => issuer.forget(name));
+  // Upstream REST clients share one sender (URL rules, total deadline, body cap, the dev CA).
+  const send = httpSender({ devStack, ...timeout, ...(extraCa !== undefined ? { extraCa } : {}) });
   const rotator = new RotatorIdentity({
     store,
     authorityHost: config.authorityHost,
@@ -137,7 +147,7 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
       teamsByOwner: policy.noticeTeamsTargets(),
       runbookUrl: config.noticeRunbookUrl,
     },
-    { ...DEFAULT_DELIVERY, ...options.noticeDelivery },
+    { ...DEFAULT_DELIVERY, send, ...options.noticeDelivery },
     log,
   );
   const rotation = new Rotation({

@@ -73,18 +73,52 @@ describe("caches", () => {
     await assert.rejects(cache.getOrLoad("f", () => Promise.reject(new Error("boom"))));
     assert.equal(await cache.getOrLoad("f", load), 3);
   });
+
+  test("ExpiringCache: a value evicted while its load is in flight is not stored afterwards", async () => {
+    const cache = new ExpiringCache<string, string>(() => 0);
+    let release: (v: { value: string; until: number }) => void = () => undefined;
+    const stale = cache.getOrLoad("k", () => new Promise((resolve) => (release = resolve)));
+    cache.delete("k"); // the secret was written while the old value was being read
+    release({ value: "old", until: 100 });
+    assert.equal(await stale, "old", "the caller that started before the write gets what it read");
+    assert.equal(cache.peek("k"), undefined, "but it is not kept");
+    assert.equal(await cache.getOrLoad("k", () => Promise.resolve({ value: "new", until: 100 })), "new");
+    cache.deleteWhere((v) => v === "new");
+    assert.equal(cache.peek("k"), undefined);
+  });
 });
 
 describe("fetch URL rule", () => {
-  test("https anywhere, http on loopback only, no credentials in URLs", () => {
+  test("Azure: https to a non-loopback host only, no credentials in URLs", () => {
     assert.equal(isAllowedFetchUrl("https://login.microsoftonline.com/x"), true);
-    assert.equal(isAllowedFetchUrl("http://127.0.0.1:8080/keys"), true);
-    assert.equal(isAllowedFetchUrl("http://localhost/keys"), true);
-    assert.equal(isAllowedFetchUrl("http://[::1]:9/keys"), true);
-    assert.equal(isAllowedFetchUrl("http://10.0.0.1/keys"), false);
-    assert.equal(isAllowedFetchUrl("http://127.0.0.1.evil.com/keys"), false);
-    assert.equal(isAllowedFetchUrl("https://user:pw@issuer.example.com/"), false);
-    assert.equal(isAllowedFetchUrl("file:///etc/passwd"), false);
+    for (const refused of [
+      "http://127.0.0.1:8080/keys",
+      "http://localhost/keys",
+      "http://[::1]:9/keys",
+      "https://127.0.0.1:8443/keys",
+      "https://localhost/keys",
+      "https://[::1]/keys",
+      "https://keys.localhost/jwks",
+      "http://10.0.0.1/keys",
+      "http://issuer.example.com/keys",
+      "https://user:pw@issuer.example.com/",
+      "file:///etc/passwd",
+    ]) {
+      assert.equal(isAllowedFetchUrl(refused), false, refused);
+      assert.equal(isAllowedFetchUrl(refused, false), false, refused);
+    }
+  });
+
+  test("dev stack: also plain http to loopback, still never elsewhere", () => {
+    assert.equal(isAllowedFetchUrl("https://login.microsoftonline.com/x", true), true);
+    assert.equal(isAllowedFetchUrl("http://127.0.0.1:8080/keys", true), true);
+    assert.equal(isAllowedFetchUrl("http://localhost/keys", true), true);
+    assert.equal(isAllowedFetchUrl("http://[::1]:9/keys", true), true);
+    assert.equal(isAllowedFetchUrl("https://127.0.0.1:8443/keys", true), true);
+    assert.equal(isAllowedFetchUrl("http://10.0.0.1/keys", true), false);
+    assert.equal(isAllowedFetchUrl("http://127.0.0.1.evil.com/keys", true), false);
+    assert.equal(isAllowedFetchUrl("https://user:pw@issuer.example.com/", true), false);
+    assert.equal(isAllowedFetchUrl("file:///etc/passwd", true), false);
   });
 });
 

@@ -191,6 +191,21 @@ describe("caller authentication against a trusted issuer of the test's own", () 
     assert.equal(res.status, 403);
   });
 
+  test("roles in a non-Entra token grant no role: only the tenant asserts app roles", async () => {
+    const withRoles = await issuer.sign(issuer.claims(AUD, { roles: ["Inventory.Read", "Secrets.Admin"] }));
+    tried.push(withRoles);
+    for (const [path, method] of [
+      ["/inventory", "GET"],
+      ["/inventory/pat-contoso-nuget", "DELETE"],
+    ] as const) {
+      const res = await stack.api(path, { method, headers: { authorization: `Bearer ${withRoles}` } });
+      assert.equal(res.status, 403, `${method} ${path}`);
+      assert.equal(((await res.json()) as { code: string }).code, "insufficient_role");
+    }
+    // Control: the same token is verified and granted its profile, so the 403s are about roles.
+    assert.equal((await stack.token(withRoles, { profile: "ci-ado" })).status, 200);
+  });
+
   test("known keys keep working while the issuer is down", async () => {
     issuer.up = false;
     try {

@@ -71,23 +71,82 @@ describe("configuration", () => {
     );
   });
 
-  test("trusted issuers: https, or http on loopback only, and no unknown keys", () => {
-    const ok = loadConfig({
-      ...base,
-      BROKER_TRUSTED_ISSUERS: JSON.stringify([
-        { issuer: "https://token.actions.githubusercontent.com", audiences: ["api://token-broker"] },
-        { issuer: "http://127.0.0.1:9999", jwksUri: "http://localhost:9999/keys" },
-      ]),
-    });
+  test("trusted issuers: https, or http on loopback only in the dev stack, and no unknown keys", () => {
+    const loopback = JSON.stringify([
+      { issuer: "https://token.actions.githubusercontent.com", audiences: ["api://token-broker"] },
+      { issuer: "http://127.0.0.1:9999", jwksUri: "http://localhost:9999/keys" },
+    ]);
+    const ok = loadConfig({ ...base, BROKER_DEV_STACK: "true", BROKER_TRUSTED_ISSUERS: loopback });
     assert.equal(ok.trustedIssuers.length, 2);
+    assert.equal(ok.devStack, true);
+    const azure = failure({ ...base, BROKER_TRUSTED_ISSUERS: loopback });
+    assert.match(azure, /BROKER_TRUSTED_ISSUERS \(at 1\.issuer\): must be https to a non-loopback host/);
+    assert.match(azure, /BROKER_TRUSTED_ISSUERS \(at 1\.jwksUri\): must be https to a non-loopback host/);
+    assert.doesNotMatch(azure, /at 0\./);
     assert.match(
       failure({ ...base, BROKER_TRUSTED_ISSUERS: '[{"issuer":"http://issuer.example.com"}]' }),
+      /https/,
+    );
+    assert.match(
+      failure({
+        ...base,
+        BROKER_DEV_STACK: "true",
+        BROKER_TRUSTED_ISSUERS: '[{"issuer":"http://issuer.example.com"}]',
+      }),
       /https/,
     );
     assert.match(
       failure({ ...base, BROKER_TRUSTED_ISSUERS: '[{"issuer":"https://a.example.com","x":1}]' }),
       /BROKER_TRUSTED_ISSUERS/,
     );
+  });
+
+  test("outbound URLs: plain http and loopback only with BROKER_DEV_STACK, which Azure refuses", () => {
+    const loopbackUrls: Record<string, string> = {
+      KEY_VAULT_URL: "https://127.0.0.1:8443",
+      AZURE_AUTHORITY_HOST: "https://localhost:9443",
+      BROKER_DEVOPS_URL: "http://127.0.0.1:8080",
+      BROKER_DEVOPS_VSSPS_URL: "http://127.0.0.1:8080",
+      BROKER_GRAPH_URL: "https://[::1]:9444",
+      BROKER_NOTICE_WEBHOOK_URL: "http://127.0.0.1:9000/hook",
+      BROKER_NOTICE_TEAMS_URL: "http://localhost:9000/teams",
+      BROKER_LEASE_STORAGE_URL: "http://127.0.0.1:10000/devstoreaccount1",
+      AzureWebJobsStorage__blobServiceUri: "http://127.0.0.1:10000/devstoreaccount1",
+    };
+    const dev = loadConfig({ ...base, ...loopbackUrls, BROKER_DEV_STACK: "true" });
+    assert.equal(dev.graphUrl, "https://[::1]:9444");
+    const message = failure({ ...base, ...loopbackUrls });
+    for (const name of Object.keys(loopbackUrls)) {
+      assert.match(message, new RegExp(`${name}: must be https to a non-loopback host`), name);
+    }
+    // One at a time too: each setting is checked on its own.
+    for (const [name, value] of Object.entries(loopbackUrls)) {
+      assert.match(failure({ ...base, [name]: value }), new RegExp(`${name}: must be https`), name);
+    }
+    const azurite =
+      "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;";
+    assert.match(failure({ ...base, AzureWebJobsStorage: azurite }), /AzureWebJobsStorage: must be https/);
+    assert.match(
+      failure({ ...base, AzureWebJobsStorage: "UseDevelopmentStorage=true" }),
+      /AzureWebJobsStorage/,
+    );
+    assert.equal(
+      loadConfig({ ...base, BROKER_DEV_STACK: "true", AzureWebJobsStorage: azurite }).leaseStorage?.kind,
+      "connection-string",
+    );
+    assert.equal(loadConfig(base).devStack, false);
+
+    // Azure sets WEBSITE_INSTANCE_ID on every instance: the dev flag is refused there.
+    assert.match(
+      failure({
+        ...base,
+        BROKER_DEV_STACK: "true",
+        WEBSITE_INSTANCE_ID: "abc",
+        AzureWebJobsStorage__accountName: "stbroker01",
+      }),
+      /BROKER_DEV_STACK: must not be set in Azure/,
+    );
+    assert.match(failure({ ...base, BROKER_DEV_STACK: "yes" }), /BROKER_DEV_STACK: must be true or unset/);
   });
 
   test("leases: identity-based Functions storage is found, and Azure refuses per-process leases", () => {

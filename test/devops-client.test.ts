@@ -59,7 +59,7 @@ describe("Azure DevOps PAT lifecycle client against the emulator", () => {
   before(async () => {
     tls = await createDevCertificate();
     signer = await DevSigner.create();
-    send = httpSender({ extraCa: tls.cert });
+    send = httpSender({ extraCa: tls.cert, devStack: true });
     entra = await startEntraEmulator({
       tls,
       signer,

@@ -44,7 +44,7 @@ describe("Entra emulator: refresh-token grant and app client secrets", () => {
   before(async () => {
     const tls = await createDevCertificate();
     signer = await DevSigner.create();
-    send = httpSender({ extraCa: tls.cert });
+    send = httpSender({ extraCa: tls.cert, devStack: true });
     entra = await startEntraEmulator({
       tls,
       signer,

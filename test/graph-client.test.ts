@@ -78,7 +78,7 @@ describe("Microsoft Graph application-passwords client against the emulator", ()
   before(async () => {
     const tls = await createDevCertificate();
     const signer = await DevSigner.create();
-    send = httpSender({ extraCa: tls.cert });
+    send = httpSender({ extraCa: tls.cert, devStack: true });
     entra = await startEntraEmulator({
       tls,
       signer,

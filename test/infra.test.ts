@@ -150,6 +150,7 @@ describe("infra/ (Bicep for azd up)", () => {
     const missing = SETTING_NAMES.filter((name) => !notDeployed.has(name) && !settings.has(name));
     assert.deepEqual(missing, [], "settings of src/config.ts without an app setting");
     assert.ok(SETTING_NAMES.includes("KEY_VAULT_URL"), "SETTING_NAMES comes from the schema");
+    assert.equal(settings.has("BROKER_DEV_STACK"), false, "the dev flag is never deployed");
     // Secret-bearing URLs reach the app as Key Vault references, never as values.
     for (const name of ["BROKER_NOTICE_WEBHOOK_URL", "BROKER_NOTICE_TEAMS_URL"]) {
       const value = settings.get(name);

@@ -237,4 +237,32 @@ describe("policy", () => {
       /BROKER_POLICY_FILE: cannot be read \(ENOENT\)/,
     );
   });
+
+  test("Teams URLs: https to a non-loopback host, plain http and loopback only in the dev stack", () => {
+    const doc = (url: string) => ({
+      profiles,
+      grants: [{ match: { tid: TENANT }, profiles: ["ado-read"] }],
+      notices: { teams: { "team@contoso.com": url } },
+    });
+    const https = "https://prod-01.westeurope.logic.azure.com/workflows/x";
+    assert.equal(
+      loadPolicyFile(policyFile(doc(https)), identities)
+        .noticeTeamsTargets()
+        .get("team@contoso.com"),
+      https,
+    );
+    for (const url of ["http://127.0.0.1:9000/teams", "https://localhost:9443/teams"]) {
+      assert.equal(
+        loadPolicyFile(policyFile(doc(url)), identities, { devStack: true }).noticeTeamsTargets().size,
+        1,
+      );
+      assert.throws(
+        () => loadPolicyFile(policyFile(doc(url)), identities),
+        (e: unknown) =>
+          e instanceof ConfigError &&
+          /notices\.teams\.team@contoso\.com: must be https to a non-loopback host/.test(e.message) &&
+          !e.message.includes(url),
+      );
+    }
+  });
 });

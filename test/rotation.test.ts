@@ -42,7 +42,7 @@ async function rotationStack(
     new ManagedIdentityCredential({ clientId: stack.identities.control.clientId }),
     keyVaultClientOptions({ extraCa: ca, maxRetries: 0 }),
   );
-  const send = httpSender({ extraCa: ca });
+  const send = httpSender({ extraCa: ca, devStack: true });
   const texts: string[] = [];
   const call = async (path: string, method = "GET", body?: unknown) => {
     const res = await stack.api(path, {
@@ -701,6 +701,58 @@ describe("rotation with no grace period, crashes injected after every step", () 
         .pats("fabrikam")
         .some((p) => p.status === "active" && p.displayName.includes(":pat-unstored:")),
     );
+  });
+
+  test("a rotation whose vault write is refused revokes exactly one PAT, the new one", async () => {
+    const item = await h.createPat("pat-vault-refused");
+    const old = item["authorizationId"] as string;
+    const mine = () =>
+      h.stack.devops.pats("contoso").filter((p) => p.displayName.split(":")[2] === "pat-vault-refused");
+    assert.deepEqual(
+      mine().map((p) => p.authorizationId),
+      [old],
+    );
+    h.stack.keyVault.injectFault({ status: 503, count: 50, retryAfterSeconds: 0, operation: "setSecret" });
+    try {
+      await assert.rejects(h.stack.runtime.rotation.rotateNow("pat-vault-refused"));
+    } finally {
+      h.stack.keyVault.clearFaults();
+    }
+    const after = mine();
+    assert.equal(after.length, 2, "a new PAT was made");
+    const revoked = after.filter((p) => p.status === "revoked");
+    assert.equal(revoked.length, 1, "exactly one revoked");
+    assert.notEqual(revoked[0]?.authorizationId, old, "the new one, never the stored one");
+    assert.deepEqual(h.activeFor("pat-vault-refused"), [old]);
+    assert.ok(await h.currentWorks("pat-vault-refused"), "the stored PAT still works");
+  });
+
+  test("a failed rotation far from expiry still raises a notice, reason rotation-failed", async () => {
+    await h.createPat("pat-far-failed");
+    // Inside the rotation window (10 days) but outside every notice threshold (7 days).
+    await h.expireIn("pat-far-failed", 9);
+    h.stack.devops.injectFault({ status: 403, count: 1, operation: "create" });
+    try {
+      const sweep = await h.stack.runtime.rotation.sweep("route");
+      assert.ok(sweep.acquired);
+      assert.equal(
+        sweep.value.failed.find((f) => f.name === "pat-far-failed")?.reason,
+        "devops_create_forbidden",
+      );
+    } finally {
+      h.stack.devops.clearFaults();
+    }
+    const notices = await h.stack.runtime.notices.run("route");
+    assert.ok(notices.acquired);
+    const sent = h.stack.webhookSink
+      .received("/hook")
+      .map((n) => n.body as { name: string; reason: string; daysLeft: number })
+      .filter((n) => n.name === "pat-far-failed");
+    assert.equal(sent.length, 1, JSON.stringify(sent));
+    const [notice] = sent;
+    assert.ok(notice !== undefined);
+    assert.equal(notice.reason, "rotation-failed");
+    assert.ok(notice.daysLeft > 7, "far from expiry: no expiry notice would have gone out");
   });
 
   test("orphans of another deployment, or named alike by a person, are never touched", async () => {

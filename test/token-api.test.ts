@@ -259,6 +259,30 @@ describe("POST /api/token on the dev stack", () => {
     }
   });
 
+  test("the exchange form refuses a second, different caller token in Authorization", async () => {
+    const other = await callerToken(stack, "dev-ops");
+    const body = new URLSearchParams({
+      grant_type: "urn:ietf:params:oauth:grant-type:token-exchange",
+      subject_token: caller,
+      subject_token_type: "urn:ietf:params:oauth:token-type:jwt",
+      audience: "ado-read",
+    }).toString();
+    const send = (authorization: string) =>
+      stack.api("/token", {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", authorization },
+        body,
+      });
+    const mixed = await send(`Bearer ${other}`);
+    assert.equal(mixed.status, 400);
+    assert.match(
+      ((await mixed.json()) as { detail: string }).detail,
+      /either as subject_token or in Authorization/,
+    );
+    // Control: the same token in both places is one caller.
+    assert.equal((await send(`Bearer ${caller}`)).status, 200);
+  });
+
   test("accepts Entra v2 tokens (azp) as well as v1 (appid)", async () => {
     const v2 = await rawCallerToken(stack, devClient("dev-caller"), { token_version: "2" });
     assert.equal(decodeJwt(v2).iss, stack.entra.issuerV2);

@@ -15,7 +15,7 @@ describe("dev stack: upstream emulators and the seeded credentials", () => {
 
   before(async () => {
     stack = await startTestStack();
-    send = httpSender({ extraCa: readFileSync(stack.caFile, "utf8") });
+    send = httpSender({ extraCa: readFileSync(stack.caFile, "utf8"), devStack: true });
   });
   after(() => stack.close());
 

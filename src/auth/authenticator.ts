@@ -20,6 +20,10 @@ export interface AuthenticatorOptions {
   now?: () => number;
   cacheEntries?: number;
   jwksRefreshCooldownMs?: number;
+  /** BROKER_DEV_STACK: plain http:// and loopback key URLs allowed. */
+  devStack?: boolean;
+  /** Total time for one key refresh; every caller waiting on it is answered within it. */
+  fetchDeadlineMs?: number;
 }
 
 /** Caller authentication: Bearer JWTs from the Entra tenant and the configured trusted issuers. */
@@ -41,6 +45,8 @@ export class Authenticator {
         ...(options.jwksRefreshCooldownMs !== undefined
           ? { refreshCooldownMs: options.jwksRefreshCooldownMs }
           : {}),
+        ...(options.devStack !== undefined ? { devStack: options.devStack } : {}),
+        ...(options.fetchDeadlineMs !== undefined ? { fetchDeadlineMs: options.fetchDeadlineMs } : {}),
       });
       this.trusts.set(trust.issuer, { trust, keys });
     }

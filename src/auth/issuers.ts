@@ -72,8 +72,10 @@ const discoveryOf = (issuer: string) => `${issuer.replace(/\/+$/, "")}/.well-kno
 
 /**
  * The Entra tenant contributes both issuer forms, because the token version follows the API
- * app's manifest, not the caller: v1 (e.g. `https://sts.windows.net/{tid}/`) and v2, both
- * discovered under the authority host, whose documents must name the same issuer.
+ * app's manifest, not the caller: v1 (e.g. `https://sts.windows.net/{tid}/`) and v2 (the cloud's
+ * table, src/auth/issuers.ts). Their keys are named explicitly under the authority host (Entra's
+ * own discovery documents point there): keys from discovery must share the issuer's origin, which
+ * the v1 issuer does not.
  */
 export function issuerTrusts(config: BrokerConfig): IssuerTrust[] {
   const { authorityHost, tenantId, audiences } = config;
@@ -85,7 +87,7 @@ export function issuerTrusts(config: BrokerConfig): IssuerTrust[] {
             issuer: issuers.v1,
             kind: "entra" as const,
             audiences,
-            keys: { discoveryUrl: `${authorityHost}/${tenantId}/.well-known/openid-configuration` },
+            keys: { jwksUri: `${authorityHost}/${tenantId}/discovery/keys` },
           },
         ]
       : []),
@@ -93,7 +95,7 @@ export function issuerTrusts(config: BrokerConfig): IssuerTrust[] {
       issuer: issuers.v2,
       kind: "entra",
       audiences,
-      keys: { discoveryUrl: `${authorityHost}/${tenantId}/v2.0/.well-known/openid-configuration` },
+      keys: { jwksUri: `${authorityHost}/${tenantId}/discovery/v2.0/keys` },
     },
   ];
   const trusted = config.trustedIssuers.map((t): IssuerTrust => ({

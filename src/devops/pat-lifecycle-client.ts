@@ -63,7 +63,7 @@ export interface PatLifecycleClientOptions {
   baseUrl?: string;
   /** A user-delegated Entra access token for Azure DevOps; called before every request. */
   accessToken: () => Promise<string>;
-  /** The HTTP exchange; defaults to httpSender() (HTTPS, loopback HTTP, timeout, size cap). */
+  /** The HTTP exchange; defaults to httpSender() (HTTPS to non-loopback hosts, deadline, size cap). */
   send?: HttpSend;
 }
 

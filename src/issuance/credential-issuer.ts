@@ -57,6 +57,12 @@ export interface CredentialIssuerOptions {
 
 type EntraProfile = Extract<Profile, { kind: "entra" }>;
 
+/** A minted token, and for an app's client-secret profile the stored secret version it was minted with. */
+interface Minted {
+  issued: IssuedCredential;
+  secret?: { name: string; version: string };
+}
+
 /**
  * @azure/identity's failures, by class (their messages quote Entra and are never passed on):
  * MSAL server errors for client credentials (bad secret, unknown app, no consent) surface as
@@ -81,7 +87,7 @@ function requireManaged(secret: StoredSecret, kind: string): void {
 
 /** Turns a profile into a credential: Entra tokens minted on demand, PATs read from the vault. */
 export class CredentialIssuer {
-  private readonly minted: ExpiringCache<string, IssuedCredential>;
+  private readonly minted: ExpiringCache<string, Minted>;
   private readonly secrets: ExpiringCache<string, StoredSecret>;
   private readonly managedIdentities = new Map<string, TokenCredential>();
   private readonly appCredentials = new Map<string, { version: string; credential: TokenCredential }>();
@@ -101,7 +107,13 @@ export class CredentialIssuer {
 
   /** A credential that can be answered from cache right now, or undefined (then call issue()). */
   cached(name: string, profile: Profile): IssuedCredential | undefined {
-    if (profile.kind === "entra") return this.minted.peek(name);
+    if (profile.kind === "entra") {
+      const hit = this.minted.peek(name);
+      if (hit?.secret === undefined) return hit?.issued;
+      // Minted with a stored client secret: only while the cached vault read still shows that
+      // version, so a delete or rotation elsewhere is seen within the vault cache TTL.
+      return this.secrets.peek(hit.secret.name)?.version === hit.secret.version ? hit.issued : undefined;
+    }
     const secret = this.secrets.peek(profile.secret);
     // Per profile: several profiles may share one stored PAT, each with its own cached answer.
     const issued = secret !== undefined ? this.patAnswers.get(secret)?.get(name) : undefined;
@@ -110,10 +122,36 @@ export class CredentialIssuer {
 
   async issue(name: string, profile: Profile): Promise<IssuedCredential> {
     if (profile.kind === "pat") return this.issuePat(name, profile.secret);
-    return this.minted.getOrLoad(name, async () => {
-      const issued = await this.mintEntra(name, profile);
-      return { value: issued, until: issued.expiresOn.getTime() - this.refreshMarginMs };
+    if (profile.credential.type === "client-secret") {
+      // A token minted with a stored secret is reused only while the vault (read at most
+      // vaultCacheMs ago) still holds that version: deleted, disabled or rotated means mint anew or refuse.
+      const current = await this.readAppSecret(profile.credential.secret);
+      const hit = this.minted.peek(name);
+      if (hit !== undefined && hit.secret?.version !== current.version) this.minted.delete(name);
+    }
+    const minted = await this.minted.getOrLoad(name, async () => {
+      const { credential, secret } = await this.credentialFor(profile);
+      const issued = await this.mintEntra(name, profile, credential);
+      return {
+        value: { issued, ...(secret !== undefined ? { secret } : {}) },
+        until: issued.expiresOn.getTime() - this.refreshMarginMs,
+      };
     });
+    return minted.issued;
+  }
+
+  /**
+   * Forgets everything cached from one stored secret: its vault read, the PAT answers built from
+   * it and every token minted with it. Called on each write, delete or recovery of that secret on
+   * this instance (observeWrites), so the next request reads the vault again.
+   */
+  forget(secretName: string): void {
+    const name = secretName.toLowerCase();
+    this.secrets.deleteWhere((_value, key) => key.toLowerCase() === name);
+    this.minted.deleteWhere((m) => m.secret?.name.toLowerCase() === name);
+    for (const key of this.appCredentials.keys()) {
+      if (key.toLowerCase().endsWith(`/${name}`)) this.appCredentials.delete(key);
+    }
   }
 
   /** A new client secret still pending verification is never handed out: the proven one is. */
@@ -160,8 +198,11 @@ export class CredentialIssuer {
     return issued;
   }
 
-  private async mintEntra(profile: string, p: EntraProfile): Promise<IssuedCredential> {
-    const credential = await this.credentialFor(p);
+  private async mintEntra(
+    profile: string,
+    p: EntraProfile,
+    credential: TokenCredential,
+  ): Promise<IssuedCredential> {
     let token: AccessToken | null;
     try {
       token = await credential.getToken(p.scope);
@@ -182,7 +223,10 @@ export class CredentialIssuer {
     };
   }
 
-  private async credentialFor(p: EntraProfile): Promise<TokenCredential> {
+  /** The credential to mint with and, for an app's client secret, which stored version it holds. */
+  private async credentialFor(
+    p: EntraProfile,
+  ): Promise<{ credential: TokenCredential; secret?: { name: string; version: string } }> {
     const c = p.credential;
     if (c.type === "managed-identity") {
       // Always a named user-assigned identity: the default (system-assigned) one is never minted with.
@@ -196,19 +240,9 @@ export class CredentialIssuer {
         });
         this.managedIdentities.set(resolved.clientId, credential);
       }
-      return credential;
+      return { credential };
     }
-    let secret: StoredSecret;
-    try {
-      secret = await this.readSecret(c.secret);
-    } catch (error) {
-      if (error instanceof SecretDisabledError) throw new IssuanceError("credential_disabled");
-      throw error;
-    }
-    requireManaged(secret, "client-secret");
-    if (secret.expiresOn !== undefined && secret.expiresOn.getTime() <= this.now()) {
-      throw new IssuanceError("credential_expired");
-    }
+    const secret = await this.readAppSecret(c.secret);
     // One credential per app and secret, replaced when the stored version changes (rotation), so
     // the map holds one entry per profile credential however often secrets rotate.
     const key = `${c.tenantId}/${c.clientId}/${secret.name}`;
@@ -226,6 +260,22 @@ export class CredentialIssuer {
       });
       this.appCredentials.set(key, { version: secret.version, credential });
     }
-    return credential;
+    return { credential, secret: { name: c.secret, version: secret.version } };
+  }
+
+  /** The stored client secret of an app profile, checked: ours, of its kind, enabled, in date. */
+  private async readAppSecret(name: string): Promise<StoredSecret> {
+    let secret: StoredSecret;
+    try {
+      secret = await this.readSecret(name);
+    } catch (error) {
+      if (error instanceof SecretDisabledError) throw new IssuanceError("credential_disabled");
+      throw error;
+    }
+    requireManaged(secret, "client-secret");
+    if (secret.expiresOn !== undefined && secret.expiresOn.getTime() <= this.now()) {
+      throw new IssuanceError("credential_expired");
+    }
+    return secret;
   }
 }

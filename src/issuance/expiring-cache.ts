@@ -20,19 +20,31 @@ export class ExpiringCache<K, V> {
     if (hit !== undefined && this.now() < hit.until) return hit.value;
     let pending = this.inflight.get(key);
     if (pending === undefined) {
-      pending = load()
+      const loading: Promise<V> = load()
         .then(({ value, until }) => {
+          // A load that was evicted while in flight (the value changed under it) is not kept.
+          if (this.inflight.get(key) !== loading) return value;
           if (until > this.now()) this.values.set(key, { value, until });
           else this.values.delete(key);
           return value;
         })
-        .finally(() => this.inflight.delete(key));
+        .finally(() => {
+          if (this.inflight.get(key) === loading) this.inflight.delete(key);
+        });
+      pending = loading;
       this.inflight.set(key, pending);
     }
     return pending;
   }
 
+  /** Forgets the value and any load in flight: the next caller loads afresh. */
   delete(key: K): void {
     this.values.delete(key);
+    this.inflight.delete(key);
+  }
+
+  /** Forgets every value (and load in flight) whose cached value matches. */
+  deleteWhere(match: (value: V, key: K) => boolean): void {
+    for (const [key, hit] of this.values) if (match(hit.value, key)) this.delete(key);
   }
 }

@@ -114,6 +114,7 @@ export interface DevStackOptions {
   orphanMinAgeMs?: RuntimeOptions["orphanMinAgeMs"];
   /** The Entra emulator's device-code polling interval (Entra: 5 s; tests shorten it). */
   deviceCodeIntervalSeconds?: number;
+  outboundTimeoutMs?: RuntimeOptions["outboundTimeoutMs"];
 }
 
 export async function startDevStack(options: DevStackOptions = {}): Promise<DevStack> {
@@ -263,6 +264,8 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     });
 
     const appSettings: Record<string, string | undefined> = {
+      // The emulators listen on loopback, some on plain http: only the dev stack may say so.
+      BROKER_DEV_STACK: "true",
       BROKER_TENANT_ID: tenantId,
       BROKER_AUDIENCE: DEV_BROKER_AUDIENCE,
       BROKER_POLICY_FILE: DEV_POLICY_FILE,
@@ -289,6 +292,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       ...(options.rotationVerify !== undefined ? { rotationVerify: options.rotationVerify } : {}),
       ...(options.afterRotationStep !== undefined ? { afterRotationStep: options.afterRotationStep } : {}),
       ...(options.orphanMinAgeMs !== undefined ? { orphanMinAgeMs: options.orphanMinAgeMs } : {}),
+      ...(options.outboundTimeoutMs !== undefined ? { outboundTimeoutMs: options.outboundTimeoutMs } : {}),
     });
     const host: LocalHost = await startLocalHost({
       runtime,

@@ -3,26 +3,45 @@ import { FetchRejectedError, FetchUnavailableError, httpSender } from "./http-re
 export { FetchRejectedError, FetchUnavailableError };
 
 export interface FetchJsonOptions {
+  /** Total deadline: connect, headers and body. */
   timeoutMs?: number;
   maxBytes?: number;
   /** Extra trusted CA (PEM) on top of Node's roots: the dev stack's self-signed certificate. */
   extraCa?: string;
+  /** BROKER_DEV_STACK: plain http:// and loopback allowed. */
+  devStack?: boolean;
+}
+
+export interface JsonAnswer {
+  body: unknown;
+  /** Lower-case header names. */
+  headers: Record<string, string | undefined>;
 }
 
 /**
- * GET a small JSON document (OIDC discovery, JWKS) over the upstream sender (HTTPS or loopback
- * HTTP only, timeout, size cap): a 200 with JSON, else FetchUnavailableError for what may pass
- * (5xx, 429, network) and FetchRejectedError for the rest.
+ * GET a small JSON document (OIDC discovery, JWKS) over the upstream sender (HTTPS, total
+ * deadline, size cap): a 200 with JSON, else FetchUnavailableError for what may pass (5xx, 429,
+ * network, deadline) and FetchRejectedError for the rest.
  */
-export async function fetchJson(url: string, options: FetchJsonOptions = {}): Promise<unknown> {
-  const { timeoutMs = 5000, maxBytes = 512 * 1024, extraCa } = options;
-  const send = httpSender({ timeoutMs, maxBytes, ...(extraCa !== undefined ? { extraCa } : {}) });
+export async function getJson(url: string, options: FetchJsonOptions = {}): Promise<JsonAnswer> {
+  const { timeoutMs = 5000, maxBytes = 512 * 1024, extraCa, devStack } = options;
+  const send = httpSender({
+    timeoutMs,
+    maxBytes,
+    ...(extraCa !== undefined ? { extraCa } : {}),
+    ...(devStack !== undefined ? { devStack } : {}),
+  });
   const res = await send({ method: "GET", url });
   if (res.status >= 500 || res.status === 429) throw new FetchUnavailableError(`status ${res.status}`);
   if (res.status !== 200) throw new FetchRejectedError(`status ${res.status}`);
   try {
-    return JSON.parse(res.body);
+    return { body: JSON.parse(res.body), headers: res.headers };
   } catch {
     throw new FetchRejectedError("response is not JSON");
   }
+}
+
+/** The body of getJson. */
+export async function fetchJson(url: string, options: FetchJsonOptions = {}): Promise<unknown> {
+  return (await getJson(url, options)).body;
 }

@@ -4,11 +4,16 @@
  * (Teams workflow URLs do): it is never logged or put in an error.
  */
 
+import { FetchRejectedError, httpSender, type HttpSend } from "../net/http-request.js";
+
 export interface DeliveryOptions {
+  /** Total deadline per try: connect, headers and body. */
   timeoutMs: number;
   tries: number;
   /** First backoff; doubles per try, with up to 50% jitter. */
   backoffMs: number;
+  /** The transport (URL rules, dev CA); defaults to an https-only sender. */
+  send?: HttpSend;
 }
 
 export const DEFAULT_DELIVERY: DeliveryOptions = { timeoutMs: 5000, tries: 3, backoffMs: 500 };
@@ -24,32 +29,37 @@ export class DeliveryError extends Error {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const transient = (status: number) => status === 408 || status === 429 || status >= 500;
 
-async function tryOnce(url: string, body: string, timeoutMs: number): Promise<string | undefined> {
-  let response: Response;
+async function tryOnce(
+  send: HttpSend,
+  url: string,
+  body: string,
+  timeoutMs: number,
+): Promise<string | undefined> {
+  let status: number;
   try {
-    response = await fetch(url, {
+    // The sender follows no redirects, and the receiver's answer is read (capped) and dropped.
+    ({ status } = await send({
       method: "POST",
+      url,
       headers: { "content-type": "application/json" },
       body,
-      redirect: "error",
-      signal: AbortSignal.timeout(timeoutMs),
-    });
+      timeoutMs,
+    }));
   } catch (error) {
-    const timedOut = error instanceof Error && error.name === "TimeoutError";
-    return timedOut ? "timeout" : "unreachable";
+    if (error instanceof FetchRejectedError) return "refused";
+    return error instanceof Error && error.message === "timed out" ? "timeout" : "unreachable";
   }
-  // The receiver's answer is not ours to keep; drain it so the connection is freed.
-  await response.body?.cancel().catch(() => undefined);
-  if (response.ok) return undefined;
-  return `http ${response.status}`;
+  if (status >= 200 && status < 300) return undefined;
+  return `http ${status}`;
 }
 
 /** Resolves when the receiver accepted (2xx); throws DeliveryError after the last failed try. */
 export async function postJson(url: string, payload: unknown, options: DeliveryOptions): Promise<void> {
   const body = JSON.stringify(payload);
+  const send = options.send ?? httpSender({ timeoutMs: options.timeoutMs });
   let failure = "not tried";
   for (let attempt = 1; attempt <= options.tries; attempt++) {
-    const outcome = await tryOnce(url, body, options.timeoutMs);
+    const outcome = await tryOnce(send, url, body, options.timeoutMs);
     if (outcome === undefined) return;
     failure = outcome;
     const status = /^http (\d+)$/.exec(outcome)?.[1];

@@ -31,6 +31,7 @@ export async function startTestStack(
     | "afterRotationStep"
     | "orphanMinAgeMs"
     | "deviceCodeIntervalSeconds"
+    | "outboundTimeoutMs"
   > = {},
 ): Promise<TestStack> {
   const logs: string[] = [];

@@ -37,6 +37,8 @@ export interface TestIssuer {
   /** When false, discovery and JWKS answer 503 (the issuer is "down"). */
   up: boolean;
   jwksRequests: number;
+  /** Sent as the JWKS answer's Cache-Control when set. */
+  jwksCacheControl: string | undefined;
   sign(claims: JWTPayload, options?: { key?: TestKey; header?: Record<string, unknown> }): Promise<string>;
   /** An RS256 JWS with any header at all (for headers jose refuses to produce). */
   signRaw(header: Record<string, unknown>, claims: JWTPayload): Promise<string>;
@@ -47,7 +49,12 @@ export interface TestIssuer {
 
 export async function startTestIssuer(): Promise<TestIssuer> {
   const key = await newKey();
-  const state = { up: true, jwksRequests: 0, published: [key] };
+  const state = {
+    up: true,
+    jwksRequests: 0,
+    published: [key],
+    cacheControl: undefined as string | undefined,
+  };
   let issuer = "";
   const server = http.createServer((req, res) => {
     const path = new URL(req.url ?? "/", "http://x").pathname;
@@ -60,6 +67,7 @@ export async function startTestIssuer(): Promise<TestIssuer> {
       res.end(JSON.stringify({ issuer, jwks_uri: `${issuer}/.well-known/jwks` }));
     } else if (path === "/.well-known/jwks") {
       state.jwksRequests += 1;
+      if (state.cacheControl !== undefined) res.setHeader("cache-control", state.cacheControl);
       res.end(JSON.stringify({ keys: state.published.map((k) => k.publicJwk) }));
     } else {
       res.writeHead(404).end("{}");
@@ -81,6 +89,12 @@ export async function startTestIssuer(): Promise<TestIssuer> {
     },
     set up(value) {
       state.up = value;
+    },
+    get jwksCacheControl() {
+      return state.cacheControl;
+    },
+    set jwksCacheControl(value) {
+      state.cacheControl = value;
     },
     get jwksRequests() {
       return state.jwksRequests;

@@ -343,7 +343,7 @@ describe("token-broker rotator consent: the device-code flow against the dev sta
   });
 
   test("the emulator's approval route: what a person does at the verification page, for npm start", async () => {
-    const send = httpSender({ extraCa: readFileSync(stack.caFile, "utf8") });
+    const send = httpSender({ extraCa: readFileSync(stack.caFile, "utf8"), devStack: true });
     const approveOverHttp = (userCode: string) =>
       send({
         method: "POST",

@@ -42,7 +42,7 @@ async function harness(policy: string): Promise<Harness> {
   );
   const admin = await callerToken(stack, "dev-admin");
   const ca = readFileSync(stack.caFile, "utf8");
-  const send = httpSender({ extraCa: ca });
+  const send = httpSender({ extraCa: ca, devStack: true });
   const control = new ManagedIdentityCredential({ clientId: stack.identities.control.clientId });
   // "Someone else": the app's other owner, adding a password by hand (the control identity's Graph
   // access stands in for the portal here; the display name carries no marker of ours).

@@ -70,7 +70,7 @@ describe("Graph revocation on the dev stack: never revoked unless the password i
         clientId: stack.identities.control.clientId,
         retryOptions: { maxRetries: 0 },
       }),
-      send: httpSender({ extraCa: readFileSync(stack.caFile, "utf8") }),
+      send: httpSender({ extraCa: readFileSync(stack.caFile, "utf8"), devStack: true }),
     });
   });
   after(async () => {

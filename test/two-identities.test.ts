@@ -118,7 +118,7 @@ describe("two identities: the control identity never mints for callers", () => {
 
   test("the vault's 403 body has Key Vault's shape (innererror ForbiddenByRbac)", async () => {
     const token = await minted("vault-probe");
-    const send = httpSender({ extraCa: ca });
+    const send = httpSender({ extraCa: ca, devStack: true });
     const res = await send({
       method: "GET",
       url: `${stack.keyVault.url}/secrets/pat-contoso-nuget?api-version=7.5`,
@@ -135,7 +135,7 @@ describe("two identities: the control identity never mints for callers", () => {
   });
 
   test("a minted Graph token cannot touch the broker's apps: 403 Authorization_RequestDenied", async () => {
-    const send = httpSender({ extraCa: ca });
+    const send = httpSender({ extraCa: ca, devStack: true });
     const before = stack.graph.passwords(DEV_DOWNSTREAM_APP.objectId).map((p) => p.keyId);
     for (const credential of [
       fixed(await minted("graph-probe")),

@@ -1,6 +1,7 @@
 import type { NetworkResponse } from "@azure/msal-node";
 import { z } from "zod";
 import { AZURE_DEVOPS_SCOPE } from "../devops/pat-lifecycle-client.js";
+import { isLoopbackUrl } from "../net/loopback.js";
 import { httpSender, type HttpSend } from "../net/http-request.js";
 import { CliError, oneLine } from "./errors.js";
 
@@ -54,7 +55,9 @@ const cacheSchema = z.looseObject({
 
 export async function consentByDeviceCode(options: ConsentOptions): Promise<Consented> {
   const { PublicClientApplication, AuthError } = await import("@azure/msal-node");
-  const send = options.send ?? httpSender({ timeoutMs: 30_000 });
+  // An operator's own tool pointed by the operator: a loopback authority (the dev stack) is allowed.
+  const send =
+    options.send ?? httpSender({ timeoutMs: 30_000, devStack: isLoopbackUrl(options.authorityHost) });
   const authorityUrl = new URL(options.authorityHost);
   let tokenRequestAt = Date.now();
   const secret = options.clientSecret;

@@ -53,20 +53,17 @@ describe("Entra issuers follow the authority host's cloud", () => {
         v2: `https://login.partner.microsoftonline.cn/${TID}/v2.0`,
       });
     }
-    // Keys are still discovered under the configured authority, whose documents must name these issuers.
+    // Keys come from the configured authority (where Entra's discovery documents point them).
     const trusts = issuerTrusts(
       loadConfig({ ...base, AZURE_AUTHORITY_HOST: "https://login.chinacloudapi.cn" }),
     );
     assert.deepEqual(
-      trusts.map((t) => [t.issuer, "discoveryUrl" in t.keys ? t.keys.discoveryUrl : ""]),
+      trusts.map((t) => [t.issuer, "jwksUri" in t.keys ? t.keys.jwksUri : ""]),
       [
-        [
-          `https://sts.chinacloudapi.cn/${TID}/`,
-          `https://login.chinacloudapi.cn/${TID}/.well-known/openid-configuration`,
-        ],
+        [`https://sts.chinacloudapi.cn/${TID}/`, `https://login.chinacloudapi.cn/${TID}/discovery/keys`],
         [
           `https://login.partner.microsoftonline.cn/${TID}/v2.0`,
-          `https://login.chinacloudapi.cn/${TID}/v2.0/.well-known/openid-configuration`,
+          `https://login.chinacloudapi.cn/${TID}/discovery/v2.0/keys`,
         ],
       ],
     );

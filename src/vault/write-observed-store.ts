@@ -14,7 +14,8 @@ export function observeWrites(store: SecretStore, onWrite: (name: string) => voi
     }
   };
   return {
-    getSecret: (name) => store.getSecret(name),
+    // Every argument passed on: a dropped `version` would hand out the latest (a pending secret).
+    getSecret: (name, version) => store.getSecret(name, version),
     getProperties: (name) => store.getProperties(name),
     listPage: (continuation) => store.listPage(continuation),
     isOwnContinuation: (continuation) => store.isOwnContinuation(continuation),

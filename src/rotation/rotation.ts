@@ -265,15 +265,7 @@ export class Rotation {
         if (pending.length >= MAX_PENDING) throw new RotationError("pending_revoke_full", true);
         pending.push({ id: proven, after: now + this.options.revokeGraceMinutes * 60_000 });
       }
-      const tags: Record<string, string> = { ...current.tags, [TAG.rotatedOn]: new Date(now).toISOString() };
-      for (const stale of [TAG.verifyPending, TAG.rotationError, TAG.pendingRevoke])
-        Reflect.deleteProperty(tags, stale);
-      const pendingTag = formatPending(pending);
-      if (pendingTag !== undefined) tags[TAG.pendingRevoke] = pendingTag;
-      keepVerified(
-        tags,
-        pending.map((p) => p.id),
-      );
+      const tags = rotatedTags(current.tags, pending, now, [TAG.verifyPending]);
       requireLease(lease);
       await this.options.store.updateProperties(name, version, { tags });
       await this.step("promoted", name);
@@ -434,19 +426,11 @@ export class Rotation {
       if (oldId !== undefined) {
         pending.push({ id: oldId.toLowerCase(), after: now + this.options.revokeGraceMinutes * 60_000 });
       }
-      tags = {
-        ...current.tags,
-        [rotator.upstreamIdTag]: fresh.upstreamId.toLowerCase(),
-        [TAG.rotatedOn]: new Date(now).toISOString(),
-      };
-      for (const stale of [TAG.rotationError, TAG.noticeSentFor, TAG.pendingRevoke])
-        Reflect.deleteProperty(tags, stale);
-      const pendingTag = formatPending(pending);
-      if (pendingTag !== undefined) tags[TAG.pendingRevoke] = pendingTag;
-      // Proofs of imported keyIds are kept while those still wait to be revoked (the new one is marked).
-      keepVerified(
-        tags,
-        pending.map((p) => p.id),
+      tags = rotatedTags(
+        { ...current.tags, [rotator.upstreamIdTag]: fresh.upstreamId.toLowerCase() },
+        pending,
+        now,
+        [TAG.noticeSentFor],
       );
     }
     let written: SecretProperties;
@@ -549,4 +533,26 @@ export class Rotation {
 
 function requireLease(lease: Lease): void {
   if (lease.lost()) throw new RotationError("lease_lost", true);
+}
+
+/**
+ * The tags of a version that became the one handed out (a rotation stored, a pending one promoted):
+ * `rotated-on` now, the stale markers cleared, the old ids waiting in `pending-revoke`, and proofs
+ * of imported keyIds kept only while those still wait to be revoked (the new one is marked).
+ */
+function rotatedTags(
+  base: Readonly<Record<string, string>>,
+  pending: Parameters<typeof formatPending>[0],
+  now: number,
+  stale: readonly string[],
+): Record<string, string> {
+  const tags: Record<string, string> = { ...base, [TAG.rotatedOn]: new Date(now).toISOString() };
+  for (const key of [...stale, TAG.rotationError, TAG.pendingRevoke]) Reflect.deleteProperty(tags, key);
+  const pendingTag = formatPending(pending);
+  if (pendingTag !== undefined) tags[TAG.pendingRevoke] = pendingTag;
+  keepVerified(
+    tags,
+    pending.map((p) => p.id),
+  );
+  return tags;
 }

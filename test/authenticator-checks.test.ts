@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Authenticator, MAX_TOKEN_LENGTH } from "../src/auth/authenticator.js";
 import type { IssuerTrust } from "../src/auth/issuers.js";
-import { Problem } from "../src/http/problem.js";
+import { AuthError } from "../src/auth/auth-error.js";
+import { toProblem } from "../src/http/errors.js";
+import { createLogger } from "../src/log.js";
 import { startTestIssuer, type TestIssuer } from "./support/test-issuer.js";
 
 const TENANT = "a1b2c3d4-0000-4000-8000-000000000001";
@@ -36,10 +38,15 @@ describe("authenticator checks, one by one", () => {
 
   const refused = async (auth: Authenticator, token: string, detail: RegExp) => {
     await assert.rejects(auth.authenticate(token), (e: unknown) => {
-      assert.ok(e instanceof Problem, String(e));
-      assert.equal(e.status, 401);
-      assert.equal(e.code, "invalid_token");
-      assert.match(e.detail, detail);
+      // The domain's refusal, and the one answer the HTTP layer makes of it.
+      assert.ok(e instanceof AuthError, String(e));
+      const problem = toProblem(
+        e,
+        createLogger(() => assert.fail("a refusal is not logged")),
+      );
+      assert.equal(problem.status, 401);
+      assert.equal(problem.code, "invalid_token");
+      assert.match(problem.detail, detail);
       return true;
     });
   };

@@ -1,5 +1,5 @@
 import { decodeJwt, errors, jwtVerify } from "jose";
-import { Problem, problems } from "../http/problem.js";
+import { AuthError } from "./auth-error.js";
 import type { IssuerTrust } from "./issuers.js";
 import { IssuerUnavailableError, JwksSource } from "./jwks-source.js";
 import { claimsSchema, type Principal } from "./principal.js";
@@ -57,10 +57,10 @@ export class Authenticator {
     const value = header?.trim() ?? "";
     const scheme = value.slice(0, 7).toLowerCase();
     // Another scheme (Basic, Negotiate…) is no Bearer credential at all: a plain challenge.
-    if (scheme !== "bearer " && scheme !== "bearer") throw problems.missingToken();
+    if (scheme !== "bearer " && scheme !== "bearer") throw AuthError.missingToken();
     // Inner whitespace and the rest of the format are checked by authenticate().
     const token = value.slice(6).trimStart();
-    if (token === "") throw problems.invalidToken("The Bearer token is malformed.");
+    if (token === "") throw AuthError.invalidToken("malformed_bearer");
     return token;
   }
 
@@ -71,11 +71,11 @@ export class Authenticator {
   }
 
   async authenticate(token: string): Promise<Principal> {
-    if (token.length > MAX_TOKEN_LENGTH) throw problems.invalidToken("The token is too large.");
+    if (token.length > MAX_TOKEN_LENGTH) throw AuthError.invalidToken("too_large");
     const cacheKey = VerifiedTokenCache.keyOf(token);
     const cached = this.cache.get(cacheKey);
     if (cached !== undefined) return cached;
-    if (!COMPACT_JWS.test(token)) throw problems.invalidToken("The token is not a signed JWT.");
+    if (!COMPACT_JWS.test(token)) throw AuthError.invalidToken("not_jwt");
 
     const principal = await this.verify(token);
     this.cache.set(cacheKey, principal, principal.expiresAt);
@@ -87,10 +87,10 @@ export class Authenticator {
     try {
       claimedIssuer = decodeJwt(token).iss;
     } catch {
-      throw problems.invalidToken("The token is not a signed JWT.");
+      throw AuthError.invalidToken("not_jwt");
     }
     const entry = typeof claimedIssuer === "string" ? this.trusts.get(claimedIssuer) : undefined;
-    if (entry === undefined) throw problems.invalidToken("The token's issuer is not trusted.");
+    if (entry === undefined) throw AuthError.invalidToken("issuer_not_trusted");
     const { trust, keys } = entry;
 
     let payload: unknown;
@@ -108,19 +108,19 @@ export class Authenticator {
     }
 
     const parsed = claimsSchema.safeParse(payload);
-    if (!parsed.success) throw problems.invalidToken("The token's claims are malformed.");
+    if (!parsed.success) throw AuthError.invalidToken("claims_malformed");
     const claims = parsed.data;
     const nowSeconds = this.now() / 1000;
     if (claims.exp - Math.min(claims.iat ?? nowSeconds, nowSeconds) > MAX_LIFETIME_SECONDS) {
-      throw problems.invalidToken("The token's lifetime is too long.");
+      throw AuthError.invalidToken("lifetime_too_long");
     }
     if (trust.kind === "entra") {
       if (claims.tid?.toLowerCase() !== this.options.tenantId) {
-        throw problems.invalidToken("The token is from another tenant.");
+        throw AuthError.invalidToken("other_tenant");
       }
       // Access tokens name the client (appid in v1, azp in v2); ID tokens do not.
       if (claims.appid === undefined && claims.azp === undefined) {
-        throw problems.invalidToken("The token is not an access token.");
+        throw AuthError.invalidToken("not_access_token");
       }
     }
     // v2 tokens name the client in `azp`, v1 in `appid`: grants say `appid` for both.
@@ -136,22 +136,20 @@ export class Authenticator {
   }
 }
 
-function mapVerifyError(error: unknown): Problem {
-  if (error instanceof Problem) return error;
-  if (error instanceof IssuerUnavailableError) return problems.issuerUnavailable();
-  if (error instanceof errors.JWTExpired) return problems.invalidToken("The token has expired.");
+function mapVerifyError(error: unknown): AuthError {
+  if (error instanceof AuthError) return error;
+  if (error instanceof IssuerUnavailableError) return AuthError.issuerUnavailable();
+  if (error instanceof errors.JWTExpired) return AuthError.invalidToken("expired");
   if (error instanceof errors.JWTClaimValidationFailed) {
-    if (error.claim === "nbf") return problems.invalidToken("The token is not valid yet.");
-    if (error.claim === "aud") return problems.invalidToken("The token's audience is not accepted.");
-    if (error.claim === "iss") return problems.invalidToken("The token's issuer is not trusted.");
-    return problems.invalidToken("The token's claims are invalid.");
+    if (error.claim === "nbf") return AuthError.invalidToken("not_yet_valid");
+    if (error.claim === "aud") return AuthError.invalidToken("audience_not_accepted");
+    if (error.claim === "iss") return AuthError.invalidToken("issuer_not_trusted");
+    return AuthError.invalidToken("claims_invalid");
   }
-  if (error instanceof errors.JOSEAlgNotAllowed)
-    return problems.invalidToken("The token's algorithm is not allowed.");
-  if (error instanceof errors.JWKSNoMatchingKey)
-    return problems.invalidToken("The token's signing key is unknown.");
+  if (error instanceof errors.JOSEAlgNotAllowed) return AuthError.invalidToken("algorithm_not_allowed");
+  if (error instanceof errors.JWKSNoMatchingKey) return AuthError.invalidToken("signing_key_unknown");
   if (error instanceof errors.JWSSignatureVerificationFailed) {
-    return problems.invalidToken("The token's signature is invalid.");
+    return AuthError.invalidToken("signature_invalid");
   }
-  return problems.invalidToken("The token is invalid.");
+  return AuthError.invalidToken("invalid");
 }

@@ -1,7 +1,7 @@
 import { auditIdentity, type Principal } from "../auth/principal.js";
 import type { Runtime } from "../runtime.js";
 import { requireRole, type Role } from "./caller.js";
-import { toProblem } from "./errors.js";
+import { auditOutcome, toProblem } from "./errors.js";
 import type { Handler } from "./route.js";
 import type { BrokerRequest, BrokerResponse } from "./types.js";
 import { SECRET_NAME } from "../inventory/managed-credential.js";
@@ -33,9 +33,10 @@ export function audited(
       return response;
     } catch (error) {
       const problem = toProblem(error, rt.log);
-      rt.log[problem.status >= 500 ? "error" : "info"](event, {
+      const outcome = auditOutcome(problem);
+      rt.log[outcome === "failed" ? "error" : "info"](event, {
         action,
-        outcome: problem.status === 403 ? "denied" : problem.status >= 500 ? "failed" : "rejected",
+        outcome,
         status: problem.status,
         code: problem.code,
         ...(principal !== undefined ? { caller: auditIdentity(principal) } : {}),

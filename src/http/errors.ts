@@ -1,64 +1,106 @@
+import { AuthError } from "../auth/auth-error.js";
 import { IssuanceError } from "../issuance/issuance-error.js";
-import { describeError, type Logger } from "../log.js";
 import { InventoryError } from "../inventory/inventory-error.js";
+import { LeaseHeldError } from "../lease/lease.js";
+import { describeError, type Logger } from "../log.js";
+import { DeliveryError } from "../notices/delivery.js";
 import { RotationError } from "../rotation/rotation-error.js";
-import {
-  SecretDeletedError,
-  SecretDisabledError,
-  SecretNotFoundError,
-  VaultRejectedError,
-  VaultUnavailableError,
-} from "../vault/secret-store.js";
-import { Problem, problems } from "./problem.js";
+import { VaultError, VaultUnavailableError } from "../vault/secret-store.js";
+import { Problem, problems, sweepInProgress } from "./problem.js";
 
-/** Every error, from any layer, becomes one problem here; nothing upstream is quoted. */
+/**
+ * Every error, from any layer, becomes one problem here; nothing upstream is quoted. Anything
+ * that is neither a problem nor a known domain error is a bug: a 500 with an error log, never
+ * dressed up as a refusal or an outage.
+ */
 export function toProblem(error: unknown, log: Logger): Problem {
   if (error instanceof Problem) return error;
-  if (error instanceof IssuanceError) {
-    switch (error.reason) {
-      case "credential_disabled":
-        return problems.credentialUnavailable(
-          "credential_disabled",
-          "The profile's stored credential is disabled.",
-        );
-      case "credential_expired":
-        return problems.credentialUnavailable(
-          "credential_expired",
-          "The profile's stored credential has expired.",
-        );
-      case "credential_invalid":
-        return problems.credentialUnavailable(
-          "credential_invalid",
-          "The profile's stored credential is not a valid managed credential.",
-        );
-      case "entra_refused":
-        return problems.upstreamError("Microsoft Entra");
-      case "entra_unavailable":
-        return problems.upstreamUnavailable("Microsoft Entra");
-    }
-  }
-  if (error instanceof InventoryError) return inventoryProblem(error);
-  if (error instanceof RotationError) return rotationProblem(error);
-  if (error instanceof SecretDeletedError) return inventoryProblem(new InventoryError("credential_deleted"));
-  // Key Vault refuses to read a disabled secret (403 SecretDisabled): someone disabled it there.
-  if (error instanceof SecretDisabledError) {
-    return problems.credentialUnavailable("credential_disabled", "The stored credential is disabled.");
-  }
-  if (error instanceof SecretNotFoundError) {
-    return problems.credentialUnavailable(
-      "credential_invalid",
-      "The profile's stored credential is not in the vault.",
-    );
-  }
-  if (error instanceof VaultUnavailableError)
-    return problems.upstreamUnavailable("Key Vault", error.retryAfterSeconds);
-  if (error instanceof VaultRejectedError) return problems.upstreamError("Key Vault");
+  const known = domainProblem(error);
+  if (known !== undefined) return known;
   log.error("http.unexpected_error", { error: describeError(error) });
   return problems.internal();
 }
 
+/** What a failed call is in the audit trail: refused for want of a grant, refused as asked, or failed. */
+export type AuditOutcome = "denied" | "rejected" | "failed";
+
+export function auditOutcome(problem: Problem): AuditOutcome {
+  if (problem.status === 403) return "denied";
+  return problem.status >= 500 ? "failed" : "rejected";
+}
+
+/** Undefined for anything else, a DomainError subclass this table does not know included (a bug). */
+function domainProblem(error: unknown): Problem | undefined {
+  if (error instanceof AuthError) return authProblem(error);
+  if (error instanceof IssuanceError) return issuanceProblem(error);
+  if (error instanceof InventoryError) return inventoryProblem(error);
+  if (error instanceof RotationError) return rotationProblem(error);
+  if (error instanceof VaultError) return vaultProblem(error);
+  if (error instanceof LeaseHeldError) return sweepInProgress(error.work);
+  // Only if a route ever delivers a notice itself: sweeps report delivery failures per notice.
+  if (error instanceof DeliveryError) return problems.upstreamError("The notice channel");
+  return undefined;
+}
+
+function authProblem(error: AuthError): Problem {
+  switch (error.code) {
+    case "missing_token":
+      return problems.missingToken();
+    case "invalid_token":
+      return problems.invalidToken(error.detail);
+    case "issuer_unavailable":
+      return problems.issuerUnavailable();
+  }
+}
+
+function issuanceProblem(error: IssuanceError): Problem {
+  switch (error.code) {
+    case "credential_disabled":
+      return problems.credentialUnavailable(
+        "credential_disabled",
+        "The profile's stored credential is disabled.",
+      );
+    case "credential_expired":
+      return problems.credentialUnavailable(
+        "credential_expired",
+        "The profile's stored credential has expired.",
+      );
+    case "credential_invalid":
+      return problems.credentialUnavailable(
+        "credential_invalid",
+        "The profile's stored credential is not a valid managed credential.",
+      );
+    case "entra_refused":
+      return problems.upstreamError("Microsoft Entra");
+    case "entra_unavailable":
+      return problems.upstreamUnavailable("Microsoft Entra");
+  }
+}
+
+function vaultProblem(error: VaultError): Problem {
+  switch (error.code) {
+    case "secret_deleted":
+      return inventoryProblem(new InventoryError("credential_deleted"));
+    // Key Vault refuses to read a disabled secret (403 SecretDisabled): someone disabled it there.
+    case "secret_disabled":
+      return problems.credentialUnavailable("credential_disabled", "The stored credential is disabled.");
+    case "secret_not_found":
+      return problems.credentialUnavailable(
+        "credential_invalid",
+        "The profile's stored credential is not in the vault.",
+      );
+    case "vault_unavailable":
+      return problems.upstreamUnavailable(
+        "Key Vault",
+        error instanceof VaultUnavailableError ? error.retryAfterSeconds : undefined,
+      );
+    case "vault_rejected":
+      return problems.upstreamError("Key Vault");
+  }
+}
+
 function inventoryProblem(error: InventoryError): Problem {
-  switch (error.reason) {
+  switch (error.code) {
     case "not_found":
       return problems.credentialNotFound();
     case "name_in_use":

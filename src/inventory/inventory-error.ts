@@ -1,4 +1,6 @@
-/** Why an inventory operation was refused; the HTTP layer turns each into one problem. */
+import { DomainError } from "../domain-error.js";
+
+/** Why an inventory operation was refused; the HTTP layer turns each code into one problem. */
 export type InventoryErrorReason =
   | "not_found"
   | "name_in_use"
@@ -10,13 +12,13 @@ export type InventoryErrorReason =
   | "revocation_unavailable"
   | "pending_revoke_full";
 
-export class InventoryError extends Error {
+export class InventoryError extends DomainError<InventoryErrorReason> {
   override name = "InventoryError";
   constructor(
-    readonly reason: InventoryErrorReason,
+    code: InventoryErrorReason,
     /** For invalid_field: the field and the rule it broke, never its value. */
     readonly field?: { field: string; message: string },
   ) {
-    super(reason);
+    super(code);
   }
 }

@@ -4,6 +4,7 @@
  * (Teams workflow URLs do): it is never logged or put in an error.
  */
 
+import { DomainError } from "../domain-error.js";
 import { FetchRejectedError, httpSender, type HttpSend } from "../net/http-request.js";
 
 export interface DeliveryOptions {
@@ -19,10 +20,10 @@ export interface DeliveryOptions {
 export const DEFAULT_DELIVERY: DeliveryOptions = { timeoutMs: 5000, tries: 3, backoffMs: 500 };
 
 /** Why a delivery failed, in words safe to log and report (no URL, no receiver text). */
-export class DeliveryError extends Error {
+export class DeliveryError extends DomainError<"delivery_failed"> {
   override name = "DeliveryError";
   constructor(readonly reason: string) {
-    super(reason);
+    super("delivery_failed", reason);
   }
 }
 

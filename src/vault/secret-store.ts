@@ -1,3 +1,5 @@
+import { DomainError } from "../domain-error.js";
+
 /** The SecretStore port: what the domain needs of the vault, the only store of record. */
 
 export interface StoredSecret {
@@ -68,27 +70,42 @@ export async function* allSecrets(store: SecretStore): AsyncGenerator<SecretProp
   } while (page !== undefined);
 }
 
-export class SecretNotFoundError extends Error {
+export type VaultErrorCode =
+  "secret_not_found" | "secret_disabled" | "secret_deleted" | "vault_unavailable" | "vault_rejected";
+
+/** What the vault answered instead of the secret, as a code; never the vault's own message text. */
+export abstract class VaultError extends DomainError<VaultErrorCode> {}
+
+export class SecretNotFoundError extends VaultError {
   override name = "SecretNotFoundError";
+  constructor(message?: string) {
+    super("secret_not_found", message);
+  }
 }
-export class SecretDisabledError extends Error {
+export class SecretDisabledError extends VaultError {
   override name = "SecretDisabledError";
+  constructor(message?: string) {
+    super("secret_disabled", message);
+  }
 }
 /** The name belongs to a soft-deleted secret: it can only be recovered or purged. */
-export class SecretDeletedError extends Error {
+export class SecretDeletedError extends VaultError {
   override name = "SecretDeletedError";
+  constructor(message?: string) {
+    super("secret_deleted", message);
+  }
 }
 /** Throttled, unreachable or failing transiently; worth retrying later. */
-export class VaultUnavailableError extends Error {
+export class VaultUnavailableError extends VaultError {
   override name = "VaultUnavailableError";
   constructor(readonly retryAfterSeconds: number | undefined) {
-    super("the vault is unavailable");
+    super("vault_unavailable", "the vault is unavailable");
   }
 }
 /** Refused (e.g. no permission) or answered something unusable. */
-export class VaultRejectedError extends Error {
+export class VaultRejectedError extends VaultError {
   override name = "VaultRejectedError";
   constructor(readonly status: number | undefined) {
-    super("the vault refused the request");
+    super("vault_rejected", "the vault refused the request");
   }
 }

@@ -5,7 +5,7 @@ import type { IssuedCredential } from "../../issuance/credential-issuer.js";
 import type { Runtime } from "../../runtime.js";
 import { prepareFields, type PreparedFields } from "../../log.js";
 import type { Entitlements } from "../../policy/policy.js";
-import { toProblem } from "../errors.js";
+import { auditOutcome, toProblem } from "../errors.js";
 import { problems } from "../problem.js";
 import { mediaTypeOf, memoisedJsonBody, parseFormBody } from "../request-body.js";
 import type { BrokerRequest, BrokerResponse } from "../types.js";
@@ -151,8 +151,9 @@ export async function postToken(req: BrokerRequest, rt: Runtime): Promise<Broker
     return answer(issued, request.exchange, rt.now());
   } catch (error) {
     const problem = toProblem(error, rt.log);
-    rt.log[problem.status >= 500 ? "error" : "info"]("audit.token", {
-      outcome: problem.status === 403 ? "denied" : problem.status >= 500 ? "failed" : "rejected",
+    const outcome = auditOutcome(problem);
+    rt.log[outcome === "failed" ? "error" : "info"]("audit.token", {
+      outcome,
       code: problem.code,
       status: problem.status,
       ...(principal !== undefined ? { caller: auditIdentity(principal) } : {}),

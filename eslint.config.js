@@ -2,6 +2,43 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
+/**
+ * Import rules of the house. Patterns are gitignore-style and match relative specifiers too
+ * ("../http/problem.js"), so a file cannot slip past them by how it spells the path.
+ */
+const NO_HTTP = {
+  patterns: [
+    {
+      group: ["**/http/**"],
+      message: "Only src/http/ and src/functions/ import from src/http/: throw a domain error instead.",
+    },
+  ],
+};
+const NO_FUNCTIONS_SDK = {
+  paths: [{ name: "@azure/functions", message: "Only src/functions/ may import @azure/functions." }],
+  patterns: [{ group: ["@azure/functions/*"], message: "Only src/functions/ may import @azure/functions." }],
+};
+// The dev stack is how the emulators are reached, so all of src/local/ is out of bounds.
+const NO_LOCAL = {
+  patterns: [
+    {
+      group: ["**/local/**"],
+      message: "Only src/local/ reaches the emulators and the dev stack.",
+    },
+  ],
+};
+
+/** One no-restricted-imports setting from several restrictions. */
+function restrict(...parts) {
+  return [
+    "error",
+    {
+      paths: parts.flatMap((p) => p.paths ?? []),
+      patterns: parts.flatMap((p) => p.patterns ?? []),
+    },
+  ];
+}
+
 export default tseslint.config(
   { ignores: ["dist/**", "node_modules/**", "coverage/**"] },
   js.configs.recommended,
@@ -26,24 +63,19 @@ export default tseslint.config(
           ],
         },
       ],
-      // The domain must stay host-agnostic: only src/functions may import the Functions SDK.
-      "no-restricted-imports": [
-        "error",
-        {
-          paths: [
-            {
-              name: "@azure/functions",
-              message: "Only src/functions/azure*.ts may import @azure/functions.",
-            },
-          ],
-        },
-      ],
     },
   },
+  // The house's layers (issue 11): each file set below gets exactly the restrictions that apply
+  // to it (a later flat-config entry replaces a rule's options, it does not add to them).
   {
-    files: ["src/functions/azure.ts", "src/functions/azure-adapter.ts", "test/functions-entry.test.ts"],
-    rules: { "no-restricted-imports": "off" },
+    files: ["src/**/*.ts"],
+    rules: { "no-restricted-imports": restrict(NO_HTTP, NO_FUNCTIONS_SDK, NO_LOCAL) },
   },
+  { files: ["src/http/**/*.ts"], rules: { "no-restricted-imports": restrict(NO_FUNCTIONS_SDK, NO_LOCAL) } },
+  { files: ["src/functions/**/*.ts"], rules: { "no-restricted-imports": restrict(NO_LOCAL) } },
+  { files: ["src/local/**/*.ts"], rules: { "no-restricted-imports": restrict(NO_HTTP, NO_FUNCTIONS_SDK) } },
+  // TEMP until local host imports via src/functions
+  { files: ["src/local/host.ts"], rules: { "no-restricted-imports": restrict(NO_FUNCTIONS_SDK) } },
   {
     files: ["eslint.config.js", "scripts/**/*.mjs"],
     extends: [tseslint.configs.disableTypeChecked],

@@ -10,7 +10,7 @@ import type { BrokerRequest, BrokerResponse, HttpMethod } from "./types.js";
  *   registrations.ts (the table: routes, and per method a MethodDeclaration made by method())
  *     ├─> pipeline.ts  compile(): parses query and body with the declared schemas, checks the role
  *     │                and writes the audit line (audited.ts), then calls the handler with values
- *     ├─> handlers/openapi.ts  document(table): parameters, bodies, roles and summaries
+ *     ├─> handlers/openapi.ts  openApiDocument(table): parameters, bodies, roles and summaries
  *     └─> the hosts: dispatch() calls `run`; the local host writes an access line only for a
  *                    method that writes no audit line of its own (writesAudit)
  *

@@ -26,6 +26,7 @@ import type { Policy } from "./policy/policy.js";
 import { KeyVaultSecretStore } from "./vault/key-vault-store.js";
 import type { SecretStore } from "./vault/secret-store.js";
 import { observeWrites } from "./vault/write-observed-store.js";
+import { RuntimeMemo } from "./runtime-memo.js";
 
 /** Everything a handler needs, built once per process from the configuration. */
 export interface Runtime {
@@ -40,6 +41,8 @@ export interface Runtime {
   notices: NoticeSweep;
   rotation: Rotation;
   now: () => number;
+  /** State of the handlers (answer and audit caches), per runtime rather than per module. */
+  memo: RuntimeMemo;
 }
 
 export interface RuntimeOptions {
@@ -182,5 +185,19 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
     proveClientSecret: (tags, value) => clientSecrets.prove(tags, value),
   });
   const notices = new NoticeSweep({ store, leases, notifier, thresholds: config.noticeDays, now, log });
-  return { config, log, authenticator, policy, store, issuer, inventory, leases, notices, rotation, now };
+  const memo = new RuntimeMemo();
+  return {
+    config,
+    log,
+    authenticator,
+    policy,
+    store,
+    issuer,
+    inventory,
+    leases,
+    notices,
+    rotation,
+    now,
+    memo,
+  };
 }

@@ -3,9 +3,16 @@ import { describe, test } from "node:test";
 import { functionNameProblem, registrationProblems, routeProblem } from "../src/functions/host-rules.js";
 import { registrations, type Registrations } from "../src/functions/registrations.js";
 import { startDevStack } from "../src/local/dev-stack.js";
+import { method } from "../src/http/route.js";
+import { noQuery } from "../src/http/schemas.js";
 import { createLogger } from "../src/log.js";
 
-const ok = () => Promise.resolve({ status: 200, headers: {} });
+const ok = method({
+  summary: "ok",
+  access: "public",
+  query: noQuery,
+  handler: () => Promise.resolve(() => Promise.resolve({ status: 200, headers: {} })),
+});
 
 describe("the Functions host's registration rules", () => {
   test("the real registration table passes them", () => {

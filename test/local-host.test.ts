@@ -9,7 +9,8 @@ import { registrations, type Registrations } from "../src/functions/registration
 import { DEV_POLICY_FILE, startDevStack } from "../src/local/dev-stack.js";
 import { createLogger } from "../src/log.js";
 import { compileRoute } from "../src/local/host.js";
-import type { BrokerRequest } from "../src/http/types.js";
+import { method, type RouteInput } from "../src/http/route.js";
+import { noQuery } from "../src/http/schemas.js";
 import { callerToken, startTestStack } from "./support/dev-stack.js";
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../src/local/main.js");
@@ -28,10 +29,16 @@ describe("local host", () => {
   });
 
   test("a route parameter that is not valid percent-encoding is 400, not 500", async () => {
-    const echo = (req: BrokerRequest) =>
+    const echo = (req: RouteInput) =>
       Promise.resolve({ status: 200, headers: {}, body: req.params["name"] ?? "" });
+    const GET = method({
+      summary: "echo",
+      access: "public",
+      query: noQuery,
+      handler: () => Promise.resolve(echo),
+    });
     const stack = await startTestStackWith({
-      http: [{ name: "echo", route: "echo/{name}", methods: { GET: echo } }],
+      http: [{ name: "echo", route: "echo/{name}", methods: { GET } }],
       timers: [],
     });
     try {

@@ -1,8 +1,15 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { registrations } from "../src/functions/registrations.js";
-import { getOpenApi } from "../src/http/handlers/openapi.js";
+import type { BrokerRequest } from "../src/http/types.js";
 import type { Runtime } from "../src/runtime.js";
+
+/** The registered method, through the pipeline, as a host calls it. */
+function getOpenApi(req: BrokerRequest, rt: Runtime) {
+  const declared = registrations.http.find((r) => r.name === "openapi")?.methods.GET;
+  assert.ok(declared !== undefined);
+  return declared.run(req, rt);
+}
 
 describe("GET /api/openapi.json", () => {
   test("describes every route of the table, with the bodies the handlers parse", async () => {

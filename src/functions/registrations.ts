@@ -1,4 +1,14 @@
-import type { Handler, HttpRoute } from "../http/route.js";
+import { importRequestSchema } from "../inventory/import-request.js";
+import { ROLES } from "../http/roles.js";
+import { from, method, type HttpRoute } from "../http/route.js";
+import {
+  deleteQuery,
+  exchangeRequest,
+  listQuery,
+  noQuery,
+  putQuery,
+  tokenJsonRequest,
+} from "../http/schemas.js";
 import type { BrokerConfig } from "../config.js";
 import type { Runtime } from "../runtime.js";
 
@@ -19,21 +29,9 @@ const handlers = {
   openapi: () => import("../http/handlers/openapi.js"),
 };
 
-/** Once loaded, the handler itself is called: no extra step on the hot path. */
-function lazy<M extends Record<K, Handler>, K extends keyof M>(load: () => Promise<M>, name: K): Handler {
-  let handler: Handler | undefined;
-  return (req, rt) =>
-    handler !== undefined
-      ? handler(req, rt)
-      : load().then((m) => {
-          handler = m[name];
-          return handler(req, rt);
-        });
-}
-
 /** Loads every handler module (Azure: right after registering, before the first invocation). */
 export async function loadHandlers(): Promise<void> {
-  await Promise.all(Object.values(handlers).map((load) => load()));
+  await Promise.all([import("../http/pipeline.js"), ...Object.values(handlers).map((load) => load())]);
 }
 
 export interface TimerRegistration {
@@ -48,51 +46,148 @@ export interface Registrations {
   timers: readonly TimerRegistration[];
 }
 
+/**
+ * Per method: what it does, who may call it, the query and bodies it accepts and the audit line it
+ * writes (see src/http/route.ts for what is derived from this).
+ */
 export const registrations: Registrations = {
   http: [
-    { name: "token", route: "token", methods: { POST: lazy(handlers.token, "postToken") }, audited: true },
+    {
+      name: "token",
+      route: "token",
+      methods: {
+        POST: method({
+          summary: "A credential for one profile (JSON, or an RFC 8693 token-exchange form)",
+          access: "granted",
+          query: noQuery,
+          body: {
+            "application/json": tokenJsonRequest,
+            "application/x-www-form-urlencoded": exchangeRequest,
+          },
+          memoiseBody: true,
+          audit: { event: "audit.token" },
+          handler: from(handlers.token, "postToken"),
+        }),
+      },
+    },
     {
       name: "inventory-list",
       route: "inventory",
-      methods: { GET: lazy(handlers.inventory, "listInventory") },
-      audited: true,
+      methods: {
+        GET: method({
+          summary: "Managed credentials, metadata only (JSON pages or CSV)",
+          access: ROLES.inventoryRead,
+          query: listQuery,
+          audit: { event: "audit.inventory", action: "list" },
+          handler: from(handlers.inventory, "listInventory"),
+        }),
+      },
     },
     {
       name: "inventory-item",
       route: "inventory/{name}",
       methods: {
-        GET: lazy(handlers.inventory, "getInventoryItem"),
-        PUT: lazy(handlers.inventory, "putInventoryItem"),
-        DELETE: lazy(handlers.inventory, "deleteInventoryItem"),
+        GET: method({
+          summary: "One credential's metadata",
+          access: ROLES.inventoryRead,
+          query: noQuery,
+          audit: { event: "audit.inventory", action: "show" },
+          handler: from(handlers.inventory, "getInventoryItem"),
+        }),
+        PUT: method({
+          summary: "Import (201) or update (200); without a value the broker creates it upstream",
+          access: ROLES.secretsAdmin,
+          query: putQuery,
+          body: { "application/json": importRequestSchema },
+          audit: { event: "audit.inventory", action: "import" },
+          handler: from(handlers.inventory, "putInventoryItem"),
+        }),
+        DELETE: method({
+          summary: "Revoke upstream, then soft-delete",
+          access: ROLES.secretsAdmin,
+          query: deleteQuery,
+          audit: { event: "audit.inventory", action: "revoke" },
+          handler: from(handlers.inventory, "deleteInventoryItem"),
+        }),
       },
-      audited: true,
     },
     {
       name: "inventory-versions",
       route: "inventory/{name}/versions",
-      methods: { GET: lazy(handlers.inventory, "listVersions") },
-      audited: true,
+      methods: {
+        GET: method({
+          summary: "The credential's versions (metadata)",
+          access: ROLES.inventoryRead,
+          query: noQuery,
+          audit: { event: "audit.inventory", action: "versions" },
+          handler: from(handlers.inventory, "listVersions"),
+        }),
+      },
     },
     {
       name: "inventory-rotate",
       route: "inventory/{name}/rotate",
-      methods: { POST: lazy(handlers.inventory, "rotateInventoryItem") },
-      audited: true,
+      methods: {
+        POST: method({
+          summary: "Rotate now",
+          access: ROLES.secretsAdmin,
+          query: noQuery,
+          audit: { event: "audit.inventory", action: "rotate" },
+          handler: from(handlers.inventory, "rotateInventoryItem"),
+        }),
+      },
     },
     {
       name: "notice-sweep",
       route: "sweeps/notices",
-      methods: { POST: lazy(handlers.sweeps, "postNoticeSweep") },
-      audited: true,
+      methods: {
+        POST: method({
+          summary: "Run the expiry-notice sweep now",
+          access: ROLES.secretsAdmin,
+          query: noQuery,
+          audit: { event: "audit.admin", action: "notice-sweep" },
+          handler: from(handlers.sweeps, "postNoticeSweep"),
+        }),
+      },
     },
     {
       name: "rotation-sweep",
       route: "sweeps/rotation",
-      methods: { POST: lazy(handlers.sweeps, "postRotationSweep") },
-      audited: true,
+      methods: {
+        POST: method({
+          summary: "Run the rotation sweep now",
+          access: ROLES.secretsAdmin,
+          query: noQuery,
+          audit: { event: "audit.admin", action: "rotation-sweep" },
+          handler: from(handlers.sweeps, "postRotationSweep"),
+        }),
+      },
     },
-    { name: "health", route: "health", methods: { GET: lazy(handlers.health, "getHealth") } },
-    { name: "openapi", route: "openapi.json", methods: { GET: lazy(handlers.openapi, "getOpenApi") } },
+    {
+      name: "health",
+      route: "health",
+      methods: {
+        GET: method({
+          summary: "Liveness",
+          access: "public",
+          query: noQuery,
+          handler: from(handlers.health, "getHealth"),
+        }),
+      },
+    },
+    {
+      name: "openapi",
+      route: "openapi.json",
+      methods: {
+        GET: method({
+          summary: "This document",
+          access: "public",
+          query: noQuery,
+          // The table hands itself to the document (no import back from the handler: no cycle).
+          handler: () => handlers.openapi().then((m) => m.openApiHandler(() => registrations.http)),
+        }),
+      },
+    },
   ],
   timers: [
     {

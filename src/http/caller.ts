@@ -2,10 +2,10 @@ import { Authenticator } from "../auth/authenticator.js";
 import { tokenRoles, type Principal } from "../auth/principal.js";
 import type { Runtime } from "../runtime.js";
 import { problems } from "./problem.js";
+import { ROLES, type Role } from "./roles.js";
 import type { BrokerRequest } from "./types.js";
 
-export const ROLES = { inventoryRead: "Inventory.Read", secretsAdmin: "Secrets.Admin" } as const;
-export type Role = (typeof ROLES)[keyof typeof ROLES];
+export { ROLES, type Role };
 
 /** Roles imply the ones below them: an admin may also read the inventory. */
 const IMPLIED: Record<Role, readonly Role[]> = {

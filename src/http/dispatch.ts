@@ -15,9 +15,9 @@ export async function dispatch(
 ): Promise<BrokerResponse> {
   let response: BrokerResponse;
   try {
-    const handler = route.methods[req.method.toUpperCase() as HttpMethod];
-    if (handler === undefined) throw problems.methodNotAllowed(Object.keys(route.methods));
-    response = await handler(req, runtime);
+    const declared = route.methods[req.method.toUpperCase() as HttpMethod];
+    if (declared === undefined) throw problems.methodNotAllowed(Object.keys(route.methods));
+    response = await declared.run(req, runtime);
   } catch (error) {
     response = toProblem(error, runtime.log).toResponse();
   }

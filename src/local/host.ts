@@ -3,10 +3,15 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { assertHostAccepts } from "../functions/host-rules.js";
 import type { Registrations } from "../functions/registrations.js";
-import { dispatch } from "../http/dispatch.js";
-import { problems } from "../http/problem.js";
-import type { HttpRoute } from "../http/route.js";
-import { MAX_BODY_BYTES, type BrokerRequest, type BrokerResponse } from "../http/types.js";
+import {
+  dispatch,
+  hostAnswers,
+  MAX_BODY_BYTES,
+  writesAccessLine,
+  type BrokerRequest,
+  type BrokerResponse,
+  type HttpRoute,
+} from "../functions/local-adapter.js";
 import { describeError } from "../log.js";
 import type { Runtime } from "../runtime.js";
 
@@ -133,9 +138,9 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     }
     const params = found === undefined ? undefined : routeParams(found.compiled, found.groups);
     if (found === undefined) {
-      response = problems.notFound().toResponse();
+      response = hostAnswers.notFound();
     } else if (params === undefined) {
-      response = problems.badRequest("The URL is not valid percent-encoding.").toResponse();
+      response = hostAnswers.badUrl();
       res.setHeader("connection", "close");
     } else {
       const { compiled } = found;
@@ -157,7 +162,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       if (body === null) res.setHeader("connection", "close");
     }
     send(res, response);
-    if (found?.compiled.route.audited === true) return;
+    if (!writesAccessLine(found?.compiled.route, req.method ?? "GET")) return;
     runtime.log.info("http.request", {
       method: req.method,
       function: name,
@@ -169,18 +174,14 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const server = http.createServer({ maxHeaderSize: 64 * 1024 }, (req, res) => {
     handle(req, res).catch((error: unknown) => {
       runtime.log.error("http.host_error", { error: describeError(error) });
-      if (!res.headersSent) send(res, problems.internal().toResponse());
+      if (!res.headersSent) send(res, hostAnswers.internal());
       else res.destroy();
     });
   });
   // Requests Node rejects before routing (oversized headers, bad framing) still get problem+json.
   server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return socket.destroy();
-    const problem =
-      error.code === "HPE_HEADER_OVERFLOW"
-        ? problems.headersTooLarge()
-        : problems.badRequest("Malformed HTTP request.");
-    const { status, headers, body = "" } = problem.toResponse();
+    const { status, title, headers, body = "" } = hostAnswers.clientError(error.code);
     const head = Object.entries({
       ...headers,
       "content-length": String(Buffer.byteLength(body)),
@@ -188,7 +189,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     })
       .map(([k, v]) => `${k}: ${v}`)
       .join("\r\n");
-    socket.end(`HTTP/1.1 ${status} ${problem.title}\r\n${head}\r\n\r\n${body}`);
+    socket.end(`HTTP/1.1 ${status} ${title}\r\n${head}\r\n\r\n${body}`);
   });
 
   const jobs = registrations.timers.map(

@@ -1,17 +1,13 @@
-import { z } from "zod";
+import type { z } from "zod";
 import { toCsv, type CsvColumn } from "../../inventory/csv.js";
-import { importRequestSchema } from "../../inventory/import-request.js";
-import { KINDS, SECRET_NAME, STATUSES, type InventoryItem } from "../../inventory/managed-credential.js";
-import { audited as auditedRoute } from "../audited.js";
-import { ROLES, type Role } from "../caller.js";
+import type { importRequestSchema } from "../../inventory/import-request.js";
+import { SECRET_NAME, type InventoryItem } from "../../inventory/managed-credential.js";
 import { withLease } from "../../lease/lease.js";
 import { ROTATION_LEASE } from "../../rotation/rotation.js";
 import type { Runtime } from "../../runtime.js";
 import { problems, sweepInProgress } from "../problem.js";
-import { parseQuery } from "../query.js";
-import { mediaTypeOf, parseJsonBody } from "../request-body.js";
-import { json } from "../route.js";
-import type { BrokerRequest } from "../types.js";
+import { json, type RouteHandler } from "../route.js";
+import type { deleteQuery, listQuery, putQuery } from "../schemas.js";
 
 /**
  * Writes to managed credentials take the rotation lease, like the sweep and rotate-now: a sweep
@@ -24,7 +20,7 @@ async function underRotationLease<T>(rt: Runtime, work: () => Promise<T>): Promi
   return outcome.value;
 }
 
-function nameOf(req: BrokerRequest): string {
+function nameOf(req: { params: Readonly<Record<string, string>> }): string {
   const name = req.params["name"] ?? "";
   if (!SECRET_NAME.test(name)) {
     throw problems.badRequest("The credential name is invalid.", [
@@ -33,33 +29,6 @@ function nameOf(req: BrokerRequest): string {
   }
   return name;
 }
-
-const wholeNumber = (min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d{1,6}$/, "must be a whole number")
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
-
-export const listQuery = z
-  .strictObject({
-    kind: z.enum(KINDS).optional(),
-    status: z.enum(STATUSES).optional(),
-    owner: z.string().min(1).max(256).optional(),
-    expiringWithinDays: wholeNumber(0, 3650).optional(),
-    top: wholeNumber(1, 100).optional(),
-    continuation: z.string().min(1).max(8192).optional(),
-    format: z.enum(["json", "csv"]).optional(),
-  })
-  .refine((q) => q.format !== "csv" || (q.top === undefined && q.continuation === undefined), {
-    message: "format=csv exports every match: no top or continuation",
-    path: ["format"],
-  });
-
-const putQuery = z.strictObject({ recover: z.enum(["true", "false"]).optional() });
-/** `upstream=skip` deletes without revoking: for what upstream no longer knows or the broker cannot reach. */
-const deleteQuery = z.strictObject({ upstream: z.enum(["revoke", "skip"]).optional() });
-const noQuery = z.strictObject({});
 
 const DEFAULT_TOP = 25;
 
@@ -83,11 +52,12 @@ export const CSV_COLUMNS: readonly CsvColumn<InventoryItem>[] = [
 /** Metadata answers hold no credential, but they are about credentials: no shared caches either. */
 const NO_STORE = { "cache-control": "no-store" };
 
-const audited = (action: string, role: Role, run: Parameters<typeof auditedRoute>[3]) =>
-  auditedRoute("audit.inventory", action, role, run);
+/*
+ * Role, audit line, query and body: declared with each route in src/functions/registrations.ts,
+ * checked and parsed before these run.
+ */
 
-export const listInventory = audited("list", ROLES.inventoryRead, async (req, rt) => {
-  const q = parseQuery(req, listQuery);
+export const listInventory: RouteHandler<z.output<typeof listQuery>> = async ({ query: q }, rt) => {
   const filter = { kind: q.kind, status: q.status, owner: q.owner, expiringWithinDays: q.expiringWithinDays };
   if (q.format === "csv") {
     const items = await rt.inventory.listAll(filter);
@@ -102,23 +72,21 @@ export const listInventory = audited("list", ROLES.inventoryRead, async (req, rt
     };
   }
   return json(200, await rt.inventory.list(filter, q.top ?? DEFAULT_TOP, q.continuation), NO_STORE);
-});
+};
 
-export const getInventoryItem = audited("show", ROLES.inventoryRead, async (req, rt) => {
-  parseQuery(req, noQuery);
-  return json(200, await rt.inventory.get(nameOf(req)), NO_STORE);
-});
+export const getInventoryItem: RouteHandler = async (req, rt) =>
+  json(200, await rt.inventory.get(nameOf(req)), NO_STORE);
 
-export const listVersions = audited("versions", ROLES.inventoryRead, async (req, rt) => {
-  parseQuery(req, noQuery);
-  return json(200, { items: await rt.inventory.versions(nameOf(req)) }, NO_STORE);
-});
+export const listVersions: RouteHandler = async (req, rt) =>
+  json(200, { items: await rt.inventory.versions(nameOf(req)) }, NO_STORE);
 
-export const putInventoryItem = audited("import", ROLES.secretsAdmin, async (req, rt) => {
+export const putInventoryItem: RouteHandler<
+  z.output<typeof putQuery>,
+  { type: "application/json"; value: z.output<typeof importRequestSchema> }
+> = async (req, rt) => {
   const name = nameOf(req);
-  const q = parseQuery(req, putQuery);
-  mediaTypeOf(req, ["application/json"]);
-  const body = parseJsonBody(req, importRequestSchema);
+  const q = req.query;
+  const body = req.body.value;
   const { item, created } = await underRotationLease(rt, () =>
     rt.inventory.put(name, body, { recover: q.recover === "true" }),
   );
@@ -126,21 +94,20 @@ export const putInventoryItem = audited("import", ROLES.secretsAdmin, async (req
     ...NO_STORE,
     ...(created ? { location: `/api/inventory/${item.name}` } : {}),
   });
-});
+};
 
-export const rotateInventoryItem = audited("rotate", ROLES.secretsAdmin, async (req, rt) => {
-  parseQuery(req, noQuery);
+export const rotateInventoryItem: RouteHandler = async (req, rt) => {
   const outcome = await rt.rotation.rotateNow(nameOf(req));
   if (!outcome.acquired) throw sweepInProgress("rotation");
   // 202: stored, but Entra does not accept the new secret yet (a later pass promotes it).
   return json(outcome.value.status === "rotated" ? 200 : 202, outcome.value, NO_STORE);
-});
+};
 
-export const deleteInventoryItem = audited("revoke", ROLES.secretsAdmin, async (req, rt) => {
-  const q = parseQuery(req, deleteQuery);
+export const deleteInventoryItem: RouteHandler<z.output<typeof deleteQuery>> = async (req, rt) => {
+  const q = req.query;
   const name = nameOf(req);
   const result = await underRotationLease(rt, () =>
     rt.inventory.remove(name, { skipUpstream: q.upstream === "skip" }),
   );
   return json(200, result, NO_STORE);
-});
+};

@@ -1,13 +1,12 @@
 import { z } from "zod";
-import { importRequestSchema } from "../../inventory/import-request.js";
-import { json, type Handler } from "../route.js";
-import { listQuery } from "./inventory.js";
-import { exchangeRequest, tokenJsonRequest } from "./token.js";
+import { json, type HttpRoute, type MethodDeclaration, type RouteHandler } from "../route.js";
 import { SECRET_NAME } from "../../inventory/managed-credential.js";
 
 /**
- * `GET /api/openapi.json`: OpenAPI 3.1 of the HTTP surface. Paths come from the registration table
- * and bodies from the very zod schemas the handlers parse with, so the document cannot drift.
+ * `GET /api/openapi.json`: OpenAPI 3.1 of the HTTP surface, built from the registration table
+ * handed in (the table is not imported here: it loads this module). Paths, summaries, roles,
+ * query parameters and bodies are the declarations the pipeline parses and checks with, so the
+ * document cannot drift from what the handlers accept.
  */
 
 const schema = (s: z.ZodType) => {
@@ -21,60 +20,23 @@ const problem = {
   content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
 };
 
-interface Operation {
-  summary: string;
-  role?: "Inventory.Read" | "Secrets.Admin" | "granted";
-  body?: Record<string, unknown>;
-  query?: z.ZodType;
-}
-
-const OPERATIONS: Record<string, Partial<Record<string, Operation>>> = {
-  token: {
-    POST: {
-      summary: "A credential for one profile (JSON, or an RFC 8693 token-exchange form)",
-      role: "granted",
-      body: {
-        "application/json": { schema: schema(tokenJsonRequest) },
-        "application/x-www-form-urlencoded": { schema: schema(exchangeRequest) },
-      },
-    },
-  },
-  "inventory-list": {
-    GET: {
-      summary: "Managed credentials, metadata only (JSON pages or CSV)",
-      role: "Inventory.Read",
-      query: listQuery,
-    },
-  },
-  "inventory-item": {
-    GET: { summary: "One credential's metadata", role: "Inventory.Read" },
-    PUT: {
-      summary: "Import (201) or update (200); without a value the broker creates it upstream",
-      role: "Secrets.Admin",
-      body: { "application/json": { schema: schema(importRequestSchema) } },
-    },
-    DELETE: { summary: "Revoke upstream, then soft-delete", role: "Secrets.Admin" },
-  },
-  "inventory-versions": { GET: { summary: "The credential's versions (metadata)", role: "Inventory.Read" } },
-  "inventory-rotate": { POST: { summary: "Rotate now", role: "Secrets.Admin" } },
-  "rotation-sweep": { POST: { summary: "Run the rotation sweep now", role: "Secrets.Admin" } },
-  "notice-sweep": { POST: { summary: "Run the expiry-notice sweep now", role: "Secrets.Admin" } },
-  health: { GET: { summary: "Liveness" } },
-  openapi: { GET: { summary: "This document" } },
-};
-
-function queryParameters(query: z.ZodType): Record<string, unknown>[] {
+export function queryParameters(query: z.ZodType): Record<string, unknown>[] {
   const properties = (schema(query)["properties"] ?? {}) as Record<string, unknown>;
   return Object.entries(properties).map(([name, s]) => ({ name, in: "query", required: false, schema: s }));
 }
 
-let document: string | undefined;
+/** The request bodies of a method, by media type, as OpenAPI `content`. */
+export function requestBodies(
+  declaration: MethodDeclaration,
+): Record<string, { schema: unknown }> | undefined {
+  const bodies = Object.entries(declaration.body ?? {});
+  if (bodies.length === 0) return undefined;
+  return Object.fromEntries(bodies.map(([type, s]) => [type, { schema: schema(s) }]));
+}
 
-async function build(): Promise<string> {
-  // Imported here, not at the top: the table imports this handler.
-  const { registrations } = await import("../../functions/registrations.js");
+export function openApiDocument(routes: readonly HttpRoute[]): string {
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const route of registrations.http) {
+  for (const route of routes) {
     const path = `/api/${route.route}`;
     const params = [...route.route.matchAll(/\{([A-Za-z_]+)\}/g)].map((m) => ({
       name: m[1],
@@ -82,16 +44,16 @@ async function build(): Promise<string> {
       required: true,
       schema: { type: "string", pattern: SECRET_NAME.source },
     }));
-    for (const method of Object.keys(route.methods)) {
-      const op = OPERATIONS[route.name]?.[method];
+    for (const [method, op] of Object.entries(route.methods)) {
+      const content = requestBodies(op);
       paths[path] ??= {};
       paths[path][method.toLowerCase()] = {
         operationId: `${route.name}-${method.toLowerCase()}`,
-        summary: op?.summary ?? route.name,
-        ...(op?.role === undefined ? { security: [] } : {}),
-        ...(op?.role !== undefined && op.role !== "granted" ? { "x-app-role": op.role } : {}),
-        parameters: [...params, ...(op?.query !== undefined ? queryParameters(op.query) : [])],
-        ...(op?.body !== undefined ? { requestBody: { required: true, content: op.body } } : {}),
+        summary: op.summary,
+        ...(op.access === "public" ? { security: [] } : {}),
+        ...(op.access !== "public" && op.access !== "granted" ? { "x-app-role": op.access } : {}),
+        parameters: [...params, ...queryParameters(op.query)],
+        ...(content !== undefined ? { requestBody: { required: true, content } } : {}),
         responses: { "200": { description: "OK" }, default: problem },
       };
     }
@@ -128,7 +90,11 @@ async function build(): Promise<string> {
   });
 }
 
-export const getOpenApi: Handler = async () => {
-  document ??= await build();
-  return { ...json(200, null), body: document };
-};
+/** The handler for a table; the document is built at its first call and kept with it. */
+export function openApiHandler(routes: () => readonly HttpRoute[]): RouteHandler {
+  let document: string | undefined;
+  return () => {
+    document ??= openApiDocument(routes());
+    return Promise.resolve({ ...json(200, null), body: document });
+  };
+}

@@ -1,33 +1,24 @@
-import { z } from "zod";
 import { Authenticator } from "../../auth/authenticator.js";
 import { auditIdentity, type Principal } from "../../auth/principal.js";
 import type { IssuedCredential } from "../../issuance/credential-issuer.js";
+import type { z } from "zod";
 import type { Runtime } from "../../runtime.js";
 import { prepareFields, type PreparedFields } from "../../log.js";
 import type { Entitlements } from "../../policy/policy.js";
 import { auditOutcome, toProblem } from "../errors.js";
 import { problems } from "../problem.js";
-import { mediaTypeOf, memoisedJsonBody, parseFormBody } from "../request-body.js";
-import type { BrokerRequest, BrokerResponse } from "../types.js";
+import { memoKey } from "../../runtime-memo.js";
+import type { RouteInput, SelfAuditedHandler } from "../route.js";
+import { TYPE_ACCESS_TOKEN, type exchangeRequest, type tokenJsonRequest } from "../schemas.js";
+import type { BrokerResponse } from "../types.js";
 
-const TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
-const TYPE_JWT = "urn:ietf:params:oauth:token-type:jwt";
-const TYPE_ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token";
 /** RFC 8693 lets a server name its own types; a PAT is neither an OAuth token nor a JWT. */
 const TYPE_PAT = "urn:token-broker:token-type:azure-devops-pat";
 
-const profileName = z.string().min(1).max(128);
-
-export const tokenJsonRequest = z.strictObject({ profile: profileName });
-const readJsonRequest = memoisedJsonBody(tokenJsonRequest);
-
-export const exchangeRequest = z.strictObject({
-  grant_type: z.literal(TOKEN_EXCHANGE),
-  subject_token: z.string().min(1),
-  subject_token_type: z.enum([TYPE_JWT, TYPE_ACCESS_TOKEN]),
-  audience: profileName,
-  requested_token_type: z.literal(TYPE_ACCESS_TOKEN).optional(),
-});
+type TokenBody =
+  | { type: "application/json"; value: z.output<typeof tokenJsonRequest> }
+  | { type: "application/x-www-form-urlencoded"; value: z.output<typeof exchangeRequest> };
+type TokenInput = () => RouteInput<unknown, TokenBody>;
 
 interface TokenRequest {
   profile: string;
@@ -35,34 +26,49 @@ interface TokenRequest {
   exchange: boolean;
 }
 
-function readRequest(req: BrokerRequest): TokenRequest {
-  const type = mediaTypeOf(req, ["application/json", "application/x-www-form-urlencoded"]);
-  if (type === "application/json") {
-    const body = readJsonRequest(req);
+/** Query and body are parsed by the pipeline, with the schemas the registration table declares. */
+function readRequest(input: TokenInput): TokenRequest {
+  const { headers, body } = input();
+  if (body.type === "application/json") {
     return {
-      profile: body.profile,
-      token: Authenticator.bearerToken(req.headers["authorization"]),
+      profile: body.value.profile,
+      token: Authenticator.bearerToken(headers["authorization"]),
       exchange: false,
     };
   }
-  const form = parseFormBody(req, exchangeRequest);
+  const form = body.value;
   // The subject token is the caller's credential; a second, different one in the header is ambiguous.
-  const header = req.headers["authorization"];
+  const header = headers["authorization"];
   if (header !== undefined && Authenticator.bearerToken(header) !== form.subject_token) {
     throw problems.badRequest("Send the caller token either as subject_token or in Authorization, not both.");
   }
   return { profile: form.audience, token: form.subject_token, exchange: true };
 }
 
-/** The serialised answer changes once a second (expires_in): built once per credential and second. */
-const answers = new WeakMap<IssuedCredential, { key: string; body: string }>();
+/**
+ * What the token route reuses between requests, per runtime: the serialised answers (they change
+ * once a second, expires_in) per credential; per verified principal (cached objects, one per caller
+ * token; the policy is fixed for the runtime) its entitlements and audit identity; and the issued-
+ * audit fields, which repeat for the same caller and credential.
+ */
+interface TokenState {
+  answers: WeakMap<IssuedCredential, { key: string; body: string }>;
+  perPrincipal: WeakMap<Principal, { entitlements: Entitlements; caller: Record<string, string> }>;
+  issuedAudits: WeakMap<Principal, WeakMap<IssuedCredential, PreparedFields>>;
+}
 
-function answer(issued: IssuedCredential, exchange: boolean, now: number): BrokerResponse {
+const TOKEN_STATE = memoKey<TokenState>("token", () => ({
+  answers: new WeakMap(),
+  perPrincipal: new WeakMap(),
+  issuedAudits: new WeakMap(),
+}));
+
+function answer(state: TokenState, issued: IssuedCredential, exchange: boolean, now: number): BrokerResponse {
   const key = `${Math.floor(now / 1000)}:${exchange ? "x" : "j"}`;
-  let cached = answers.get(issued);
+  let cached = state.answers.get(issued);
   if (cached?.key !== key) {
     cached = { key, body: serialiseAnswer(issued, exchange, now) };
-    answers.set(issued, cached);
+    state.answers.set(issued, cached);
   }
   return {
     status: 200,
@@ -92,36 +98,31 @@ function serialiseAnswer(issued: IssuedCredential, exchange: boolean, now: numbe
 const loggableProfile = (name: string | undefined) =>
   name !== undefined && /^[A-Za-z0-9._-]{1,64}$/.test(name) ? name : undefined;
 
-/**
- * Verified principals are cached objects (one per caller token), and the policy is fixed for the
- * process: what they are granted and how they are audited is worked out once per token.
- */
-const perPrincipal = new WeakMap<Principal, { entitlements: Entitlements; caller: Record<string, string> }>();
-
-function derived(rt: Runtime, principal: Principal) {
-  let d = perPrincipal.get(principal);
+function derived(state: TokenState, rt: Runtime, principal: Principal) {
+  let d = state.perPrincipal.get(principal);
   if (d === undefined) {
     d = { entitlements: rt.policy.entitlements(principal), caller: auditIdentity(principal) };
-    perPrincipal.set(principal, d);
+    state.perPrincipal.set(principal, d);
   }
   return d;
 }
-const entitlementsOf = (rt: Runtime, p: Principal) => derived(rt, p).entitlements;
 
-/** The issued-audit fields repeat for the same caller and credential: prepared once per pair. */
-const issuedAudits = new WeakMap<Principal, WeakMap<IssuedCredential, PreparedFields>>();
-
-function issuedAudit(rt: Runtime, principal: Principal, issued: IssuedCredential): PreparedFields {
-  let byCredential = issuedAudits.get(principal);
+function issuedAudit(
+  state: TokenState,
+  rt: Runtime,
+  principal: Principal,
+  issued: IssuedCredential,
+): PreparedFields {
+  let byCredential = state.issuedAudits.get(principal);
   if (byCredential === undefined) {
     byCredential = new WeakMap();
-    issuedAudits.set(principal, byCredential);
+    state.issuedAudits.set(principal, byCredential);
   }
   let fields = byCredential.get(issued);
   if (fields === undefined) {
     fields = prepareFields({
       outcome: "issued",
-      caller: derived(rt, principal).caller,
+      caller: derived(state, rt, principal).caller,
       profile: issued.profile,
       kind: issued.kind,
       expiresOn: issued.expiresOn.toISOString(),
@@ -133,22 +134,27 @@ function issuedAudit(rt: Runtime, principal: Principal, issued: IssuedCredential
 }
 
 /** `POST /api/token`: one credential for one profile the caller is granted. */
-export async function postToken(req: BrokerRequest, rt: Runtime): Promise<BrokerResponse> {
+export async function postToken(
+  req: Parameters<SelfAuditedHandler>[0],
+  rt: Runtime,
+  input: TokenInput,
+): Promise<BrokerResponse> {
   let request: TokenRequest | undefined;
   let principal: Principal | undefined;
+  const state = rt.memo.get(TOKEN_STATE);
   try {
-    request = readRequest(req);
+    request = readRequest(input);
     // Warm path: both caches answer synchronously, with no await in between.
     principal =
       rt.authenticator.cached(request.token) ?? (await rt.authenticator.authenticate(request.token));
     const profile = rt.policy.profile(request.profile);
-    if (profile === undefined || !entitlementsOf(rt, principal).profiles.has(request.profile)) {
+    if (profile === undefined || !derived(state, rt, principal).entitlements.profiles.has(request.profile)) {
       throw problems.profileNotGranted();
     }
     const issued =
       rt.issuer.cached(request.profile, profile) ?? (await rt.issuer.issue(request.profile, profile));
-    rt.log.infoPrepared("audit.token", issuedAudit(rt, principal, issued));
-    return answer(issued, request.exchange, rt.now());
+    rt.log.infoPrepared("audit.token", issuedAudit(state, rt, principal, issued));
+    return answer(state, issued, request.exchange, rt.now());
   } catch (error) {
     const problem = toProblem(error, rt.log);
     const outcome = auditOutcome(problem);

@@ -1,0 +1,50 @@
+import { z } from "zod";
+import { KINDS, STATUSES } from "../inventory/managed-credential.js";
+
+/**
+ * The query and body schemas the registration table declares (and the pipeline parses with):
+ * zod and constants only, so registering the functions at cold start loads no handler code.
+ */
+
+export const TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
+export const TYPE_JWT = "urn:ietf:params:oauth:token-type:jwt";
+export const TYPE_ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token";
+
+const profileName = z.string().min(1).max(128);
+
+export const tokenJsonRequest = z.strictObject({ profile: profileName });
+
+export const exchangeRequest = z.strictObject({
+  grant_type: z.literal(TOKEN_EXCHANGE),
+  subject_token: z.string().min(1),
+  subject_token_type: z.enum([TYPE_JWT, TYPE_ACCESS_TOKEN]),
+  audience: profileName,
+  requested_token_type: z.literal(TYPE_ACCESS_TOKEN).optional(),
+});
+
+const wholeNumber = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,6}$/, "must be a whole number")
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+export const listQuery = z
+  .strictObject({
+    kind: z.enum(KINDS).optional(),
+    status: z.enum(STATUSES).optional(),
+    owner: z.string().min(1).max(256).optional(),
+    expiringWithinDays: wholeNumber(0, 3650).optional(),
+    top: wholeNumber(1, 100).optional(),
+    continuation: z.string().min(1).max(8192).optional(),
+    format: z.enum(["json", "csv"]).optional(),
+  })
+  .refine((q) => q.format !== "csv" || (q.top === undefined && q.continuation === undefined), {
+    message: "format=csv exports every match: no top or continuation",
+    path: ["format"],
+  });
+
+export const putQuery = z.strictObject({ recover: z.enum(["true", "false"]).optional() });
+/** `upstream=skip` deletes without revoking: for what upstream no longer knows or the broker cannot reach. */
+export const deleteQuery = z.strictObject({ upstream: z.enum(["revoke", "skip"]).optional() });
+export const noQuery = z.strictObject({});

@@ -74,8 +74,6 @@ export default tseslint.config(
   { files: ["src/http/**/*.ts"], rules: { "no-restricted-imports": restrict(NO_FUNCTIONS_SDK, NO_LOCAL) } },
   { files: ["src/functions/**/*.ts"], rules: { "no-restricted-imports": restrict(NO_LOCAL) } },
   { files: ["src/local/**/*.ts"], rules: { "no-restricted-imports": restrict(NO_HTTP, NO_FUNCTIONS_SDK) } },
-  // TEMP until local host imports via src/functions
-  { files: ["src/local/host.ts"], rules: { "no-restricted-imports": restrict(NO_FUNCTIONS_SDK) } },
   {
     files: ["eslint.config.js", "scripts/**/*.mjs"],
     extends: [tseslint.configs.disableTypeChecked],

@@ -1,6 +1,8 @@
 import { IssuanceError } from "../issuance/issuance-error.js";
 import { describeError, type Logger } from "../log.js";
 import { InventoryError } from "../inventory/inventory-error.js";
+import { LeaseBusyError } from "../lease/lease-busy.js";
+import { ROTATION_LEASE } from "../rotation/rotation-lease.js";
 import { RotationError } from "../rotation/rotation-error.js";
 import {
   SecretDeletedError,
@@ -9,7 +11,7 @@ import {
   VaultRejectedError,
   VaultUnavailableError,
 } from "../vault/secret-store.js";
-import { Problem, problems } from "./problem.js";
+import { Problem, problems, sweepInProgress } from "./problem.js";
 
 /** Every error, from any layer, becomes one problem here; nothing upstream is quoted. */
 export function toProblem(error: unknown, log: Logger): Problem {
@@ -38,6 +40,9 @@ export function toProblem(error: unknown, log: Logger): Problem {
     }
   }
   if (error instanceof InventoryError) return inventoryProblem(error);
+  // A write while a sweep holds the lease: 409 with Retry-After, nothing was changed.
+  if (error instanceof LeaseBusyError)
+    return sweepInProgress(error.lease === ROTATION_LEASE ? "rotation" : "expiry-notice");
   if (error instanceof RotationError) return rotationProblem(error);
   if (error instanceof SecretDeletedError) return inventoryProblem(new InventoryError("credential_deleted"));
   // Key Vault refuses to read a disabled secret (403 SecretDisabled): someone disabled it there.

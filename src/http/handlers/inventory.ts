@@ -4,25 +4,11 @@ import { importRequestSchema } from "../../inventory/import-request.js";
 import { KINDS, SECRET_NAME, STATUSES, type InventoryItem } from "../../inventory/managed-credential.js";
 import { audited as auditedRoute } from "../audited.js";
 import { ROLES, type Role } from "../caller.js";
-import { withLease } from "../../lease/lease.js";
-import { ROTATION_LEASE } from "../../rotation/rotation.js";
-import type { Runtime } from "../../runtime.js";
 import { problems, sweepInProgress } from "../problem.js";
 import { parseQuery } from "../query.js";
 import { mediaTypeOf, parseJsonBody } from "../request-body.js";
 import { json } from "../route.js";
 import type { BrokerRequest } from "../types.js";
-
-/**
- * Writes to managed credentials take the rotation lease, like the sweep and rotate-now: a sweep
- * must not see a credential half-made (and revoke it as an orphan), nor two writers overwrite each
- * other's tags. While a sweep runs the answer is 409 with Retry-After.
- */
-async function underRotationLease<T>(rt: Runtime, work: () => Promise<T>): Promise<T> {
-  const outcome = await withLease(rt.leases, ROTATION_LEASE, work);
-  if (!outcome.acquired) throw sweepInProgress("rotation");
-  return outcome.value;
-}
 
 function nameOf(req: BrokerRequest): string {
   const name = req.params["name"] ?? "";
@@ -119,9 +105,8 @@ export const putInventoryItem = audited("import", ROLES.secretsAdmin, async (req
   const q = parseQuery(req, putQuery);
   mediaTypeOf(req, ["application/json"]);
   const body = parseJsonBody(req, importRequestSchema);
-  const { item, created } = await underRotationLease(rt, () =>
-    rt.inventory.put(name, body, { recover: q.recover === "true" }),
-  );
+  // The inventory takes the rotation lease itself: while a sweep runs, 409 with Retry-After.
+  const { item, created } = await rt.inventory.put(name, body, { recover: q.recover === "true" });
   return json(created ? 201 : 200, item, {
     ...NO_STORE,
     ...(created ? { location: `/api/inventory/${item.name}` } : {}),
@@ -139,8 +124,6 @@ export const rotateInventoryItem = audited("rotate", ROLES.secretsAdmin, async (
 export const deleteInventoryItem = audited("revoke", ROLES.secretsAdmin, async (req, rt) => {
   const q = parseQuery(req, deleteQuery);
   const name = nameOf(req);
-  const result = await underRotationLease(rt, () =>
-    rt.inventory.remove(name, { skipUpstream: q.upstream === "skip" }),
-  );
+  const result = await rt.inventory.remove(name, { skipUpstream: q.upstream === "skip" });
   return json(200, result, NO_STORE);
 });

@@ -3,13 +3,8 @@ import { keepVerified } from "../rotation/password-ownership.js";
 import type { ImportRequest } from "./import-request.js";
 import { autoRotationFields, autoRotationNeeds, nextTags } from "./import-tags.js";
 import { InventoryError } from "./inventory-error.js";
-import {
-  currentSecret,
-  managedSecret,
-  statusRules,
-  type InventoryOptions,
-  type UpstreamCreator,
-} from "./inventory-options.js";
+import { statusRules, type InventoryOptions, type UpstreamCreator } from "./inventory-options.js";
+import { currentSecret, managedSecret } from "./vault-lookup.js";
 import {
   ALL_ORGANIZATIONS,
   CONTENT_TYPES,

@@ -8,7 +8,8 @@ import {
   type InventoryItem,
   type StatusRules,
 } from "./managed-credential.js";
-import { DAY_MS, managedSecret, statusRules, type InventoryOptions } from "./inventory-options.js";
+import { DAY_MS, statusRules, type InventoryOptions } from "./inventory-options.js";
+import { managedSecret } from "./vault-lookup.js";
 
 export interface InventoryFilter {
   kind?: CredentialKind | undefined;

@@ -1,7 +1,6 @@
-import { SecretNotFoundError, type SecretProperties, type SecretStore } from "../vault/secret-store.js";
+import type { SecretStore } from "../vault/secret-store.js";
 import type { LeaseProvider } from "../lease/lease.js";
-import { InventoryError } from "./inventory-error.js";
-import { isManaged, type CredentialKind, type StatusRules } from "./managed-credential.js";
+import type { CredentialKind, StatusRules } from "./managed-credential.js";
 import type { UpstreamRevoker } from "./upstream-revoker.js";
 
 /** Creates a credential upstream and proves it works (rotation's first steps), for imports without a value. */
@@ -54,21 +53,4 @@ export const DAY_MS = 24 * 3600_000;
 
 export function statusRules(options: Pick<InventoryOptions, "now" | "noticeDays">): StatusRules {
   return { now: options.now(), noticeDays: Math.max(...options.noticeDays) };
-}
-
-/** The current version's properties, or undefined when there is no such (live) secret. */
-export async function currentSecret(store: SecretStore, name: string): Promise<SecretProperties | undefined> {
-  try {
-    return await store.getProperties(name);
-  } catch (error) {
-    if (error instanceof SecretNotFoundError) return undefined;
-    throw error;
-  }
-}
-
-/** A managed credential's current version; anything else is not_found (unmanaged secrets are invisible). */
-export async function managedSecret(store: SecretStore, name: string): Promise<SecretProperties> {
-  const current = await currentSecret(store, name);
-  if (current === undefined || !isManaged(current.tags)) throw new InventoryError("not_found");
-  return current;
 }

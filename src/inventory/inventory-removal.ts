@@ -1,5 +1,6 @@
 import { toItem, type InventoryItem } from "./managed-credential.js";
-import { managedSecret, statusRules, type InventoryOptions } from "./inventory-options.js";
+import { statusRules, type InventoryOptions } from "./inventory-options.js";
+import { managedSecret } from "./vault-lookup.js";
 import type { UpstreamRevocation } from "./upstream-revoker.js";
 
 export interface RemoveResult {

@@ -10,7 +10,8 @@ import { RotationError, SimulatedCrash } from "./rotation-error.js";
 import type { RotationContext, RotationOutcome, RotationReport } from "./rotation-types.js";
 import type { FreshCredential, Rotator } from "./rotator.js";
 
-// The steps a sweep and rotate-now share: rotate one credential, record a failure, revoke what waited out its grace.
+// The steps a sweep and rotate-now share: rotate one credential, record a failure, revoke what
+// waited out its grace.
 
 const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
 

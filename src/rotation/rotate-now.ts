@@ -1,9 +1,8 @@
-import { isManaged, TAG, type CredentialKind } from "../inventory/managed-credential.js";
-import { InventoryError } from "../inventory/inventory-error.js";
+import { TAG, type CredentialKind } from "../inventory/managed-credential.js";
 import { parsePending } from "../inventory/pending-revoke.js";
 import { parseVerifyPending } from "../inventory/verify-pending.js";
 import { withLease, type Leased } from "../lease/lease.js";
-import { SecretNotFoundError, type SecretProperties } from "../vault/secret-store.js";
+import { managedSecret } from "../inventory/vault-lookup.js";
 import { revokeDue, rotate } from "./rotate-credential.js";
 import { ROTATION_LEASE } from "./rotation-lease.js";
 import type { RotationContext, RotationOutcome } from "./rotation-types.js";
@@ -12,13 +11,7 @@ import { settle } from "./settle-pending.js";
 /** `POST /api/inventory/{name}/rotate`: now, whatever the date, under the sweep's lease. */
 export async function rotateNow(ctx: RotationContext, name: string): Promise<Leased<RotationOutcome>> {
   return withLease(ctx.options.leases, ROTATION_LEASE, async (lease) => {
-    let current: SecretProperties;
-    try {
-      current = await ctx.options.store.getProperties(name);
-    } catch (error) {
-      throw error instanceof SecretNotFoundError ? new InventoryError("not_found") : error;
-    }
-    if (!isManaged(current.tags)) throw new InventoryError("not_found");
+    let current = await managedSecret(ctx.options.store, name);
     const rotator = ctx.options.rotators[current.tags[TAG.kind] as CredentialKind];
     if (
       rotator !== undefined &&

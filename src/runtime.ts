@@ -176,6 +176,7 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
   });
   const inventory = new Inventory({
     store,
+    leases,
     revoker,
     now,
     noticeDays: config.noticeDays,

@@ -8,7 +8,9 @@ import { auditOutcome, toProblem } from "../src/http/errors.js";
 import { problems } from "../src/http/problem.js";
 import { InventoryError } from "../src/inventory/inventory-error.js";
 import { IssuanceError } from "../src/issuance/issuance-error.js";
-import { LeaseHeldError } from "../src/lease/lease.js";
+import { LeaseBusyError } from "../src/lease/lease-busy.js";
+import { NOTICE_SWEEP_LEASE } from "../src/notices/sweep.js";
+import { ROTATION_LEASE } from "../src/rotation/rotation-lease.js";
 import { createLogger } from "../src/log.js";
 import { DeliveryError } from "../src/notices/delivery.js";
 import { RotationError } from "../src/rotation/rotation-error.js";
@@ -255,7 +257,7 @@ const CASES: [string, DomainError, Expected][] = [
   ["vault vault_rejected", new VaultRejectedError(403), { status: 502, code: "upstream_error" }],
   [
     "lease held (rotation)",
-    new LeaseHeldError("rotation"),
+    new LeaseBusyError(ROTATION_LEASE),
     {
       status: 409,
       code: "sweep_in_progress",
@@ -265,7 +267,7 @@ const CASES: [string, DomainError, Expected][] = [
   ],
   [
     "lease held (notices)",
-    new LeaseHeldError("expiry-notice"),
+    new LeaseBusyError(NOTICE_SWEEP_LEASE),
     {
       status: 409,
       code: "sweep_in_progress",
@@ -330,7 +332,7 @@ describe("domain errors to problem+json (src/http/errors.ts)", () => {
     assert.equal(outcome(problems.profileNotGranted()), "denied");
     assert.equal(outcome(AuthError.missingToken()), "rejected");
     assert.equal(outcome(new InventoryError("not_found")), "rejected");
-    assert.equal(outcome(new LeaseHeldError("rotation")), "rejected");
+    assert.equal(outcome(new LeaseBusyError(ROTATION_LEASE)), "rejected");
     assert.equal(outcome(new VaultRejectedError(403)), "failed");
     assert.equal(outcome(AuthError.issuerUnavailable()), "failed");
     assert.equal(outcome(new Error("bug")), "failed");

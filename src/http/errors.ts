@@ -1,9 +1,10 @@
 import { AuthError } from "../auth/auth-error.js";
 import { IssuanceError } from "../issuance/issuance-error.js";
 import { InventoryError } from "../inventory/inventory-error.js";
-import { LeaseHeldError } from "../lease/lease.js";
+import { LeaseBusyError } from "../lease/lease-busy.js";
 import { describeError, type Logger } from "../log.js";
 import { DeliveryError } from "../notices/delivery.js";
+import { ROTATION_LEASE } from "../rotation/rotation-lease.js";
 import { RotationError } from "../rotation/rotation-error.js";
 import { VaultError, VaultUnavailableError } from "../vault/secret-store.js";
 import { Problem, problems, sweepInProgress } from "./problem.js";
@@ -36,7 +37,9 @@ function domainProblem(error: unknown): Problem | undefined {
   if (error instanceof InventoryError) return inventoryProblem(error);
   if (error instanceof RotationError) return rotationProblem(error);
   if (error instanceof VaultError) return vaultProblem(error);
-  if (error instanceof LeaseHeldError) return sweepInProgress(error.work);
+  // A write while a sweep holds the lease: 409 with Retry-After, nothing was changed.
+  if (error instanceof LeaseBusyError)
+    return sweepInProgress(error.lease === ROTATION_LEASE ? "rotation" : "expiry-notice");
   // Only if a route ever delivers a notice itself: sweeps report delivery failures per notice.
   if (error instanceof DeliveryError) return problems.upstreamError("The notice channel");
   return undefined;

@@ -1,5 +1,3 @@
-import { DomainError } from "../domain-error.js";
-
 /**
  * The lease port: mutual exclusion for sweeps that must not run twice at once, across processes
  * and instances (timer and admin route, scale-out). A held lease is renewed in the background
@@ -23,13 +21,6 @@ export interface LeaseProvider {
  * The work is already running under its lease elsewhere (timer, route, another instance): that
  * holder does it, so the caller is told to ask again later rather than wait.
  */
-export class LeaseHeldError extends DomainError<"lease_held"> {
-  override name = "LeaseHeldError";
-  constructor(readonly work: "rotation" | "expiry-notice") {
-    super("lease_held", `lease held: ${work}`);
-  }
-}
-
 export type Leased<T> = { acquired: true; value: T } | { acquired: false };
 
 /** Runs `work` under the named lease, or not at all when it is held elsewhere. */

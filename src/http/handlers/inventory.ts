@@ -2,23 +2,9 @@ import type { z } from "zod";
 import { toCsv, type CsvColumn } from "../../inventory/csv.js";
 import type { importRequestSchema } from "../../inventory/import-request.js";
 import { SECRET_NAME, type InventoryItem } from "../../inventory/managed-credential.js";
-import { withLease } from "../../lease/lease.js";
-import { ROTATION_LEASE } from "../../rotation/rotation.js";
-import type { Runtime } from "../../runtime.js";
 import { problems, sweepInProgress } from "../problem.js";
 import { json, type RouteHandler } from "../route.js";
 import type { deleteQuery, listQuery, putQuery } from "../schemas.js";
-
-/**
- * Writes to managed credentials take the rotation lease, like the sweep and rotate-now: a sweep
- * must not see a credential half-made (and revoke it as an orphan), nor two writers overwrite each
- * other's tags. While a sweep runs the answer is 409 with Retry-After.
- */
-async function underRotationLease<T>(rt: Runtime, work: () => Promise<T>): Promise<T> {
-  const outcome = await withLease(rt.leases, ROTATION_LEASE, work);
-  if (!outcome.acquired) throw sweepInProgress("rotation");
-  return outcome.value;
-}
 
 function nameOf(req: { params: Readonly<Record<string, string>> }): string {
   const name = req.params["name"] ?? "";
@@ -87,9 +73,8 @@ export const putInventoryItem: RouteHandler<
   const name = nameOf(req);
   const q = req.query;
   const body = req.body.value;
-  const { item, created } = await underRotationLease(rt, () =>
-    rt.inventory.put(name, body, { recover: q.recover === "true" }),
-  );
+  // The inventory takes the rotation lease itself: while a sweep runs, 409 with Retry-After.
+  const { item, created } = await rt.inventory.put(name, body, { recover: q.recover === "true" });
   return json(created ? 201 : 200, item, {
     ...NO_STORE,
     ...(created ? { location: `/api/inventory/${item.name}` } : {}),
@@ -106,8 +91,6 @@ export const rotateInventoryItem: RouteHandler = async (req, rt) => {
 export const deleteInventoryItem: RouteHandler<z.output<typeof deleteQuery>> = async (req, rt) => {
   const q = req.query;
   const name = nameOf(req);
-  const result = await underRotationLease(rt, () =>
-    rt.inventory.remove(name, { skipUpstream: q.upstream === "skip" }),
-  );
+  const result = await rt.inventory.remove(name, { skipUpstream: q.upstream === "skip" });
   return json(200, result, NO_STORE);
 };

@@ -1,4 +1,3 @@
-import { Cron } from "croner";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { assertHostAccepts } from "../functions/host-rules.js";
@@ -9,6 +8,7 @@ import type { HttpRoute } from "../http/route.js";
 import { MAX_BODY_BYTES, type BrokerRequest, type BrokerResponse } from "../http/types.js";
 import { describeError } from "../log.js";
 import type { Runtime } from "../runtime.js";
+import { scheduleTimer, type TimerClock } from "./timer-schedule.js";
 
 /**
  * The local Functions host: a node:http server that serves the same registration table as
@@ -21,6 +21,8 @@ export interface LocalHostOptions {
   port: number;
   host?: string;
   routePrefix?: string;
+  /** Tests: the clock the timers wait on (default: the wall clock). */
+  timerClock?: TimerClock;
 }
 
 export interface LocalHost {
@@ -191,24 +193,20 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     socket.end(`HTTP/1.1 ${status} ${problem.title}\r\n${head}\r\n\r\n${body}`);
   });
 
-  const jobs = registrations.timers.map(
-    (timer) =>
-      new Cron(
-        timer.schedule(runtime.config),
-        {
-          // No croner `name`: names are process-global there, and tests run several hosts at once.
-          mode: "6-part",
-          timezone: "UTC",
-          protect: true,
-          catch: (error: unknown) =>
-            runtime.log.error("timer.failed", { timer: timer.name, error: describeError(error) }),
-        },
-        async () => {
-          runtime.log.info("timer.started", { timer: timer.name });
-          await timer.handler(runtime, { isPastDue: false });
-          runtime.log.info("timer.finished", { timer: timer.name });
-        },
-      ),
+  const jobs = registrations.timers.map((timer) =>
+    scheduleTimer(
+      timer.schedule(runtime.config),
+      async () => {
+        runtime.log.info("timer.started", { timer: timer.name });
+        await timer.handler(runtime, { isPastDue: false });
+        runtime.log.info("timer.finished", { timer: timer.name });
+      },
+      {
+        onError: (error: unknown) =>
+          runtime.log.error("timer.failed", { timer: timer.name, error: describeError(error) }),
+        ...(options.timerClock !== undefined ? { clock: options.timerClock } : {}),
+      },
+    ),
   );
 
   await new Promise<void>((resolve, reject) => {

@@ -43,13 +43,23 @@ function assertOneLineFailure(r: Ran, pattern: RegExp, code = 1): void {
   assert.equal(r.stdout, "");
 }
 
-function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
+/**
+ * A port nothing listens on, held for the test: the local end of a live connection of ours, so no
+ * other listener can be given it meanwhile (a freed port could be).
+ */
+async function closedPort(): Promise<{ port: number; release: () => void }> {
+  const server = net.createServer((socket) => socket.on("error", () => undefined));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as net.AddressInfo;
+  const client = net.connect(port, "127.0.0.1");
+  await new Promise<void>((resolve, reject) => client.once("connect", resolve).once("error", reject));
+  return {
+    port: client.localPort ?? assert.fail("no local port"),
+    release: () => {
+      client.destroy();
+      server.close();
+    },
+  };
 }
 
 const DAY = 24 * 3600_000;
@@ -61,7 +71,8 @@ describe("ops CLI as a process against the dev stack", () => {
   let env: Record<string, string>;
 
   before(async () => {
-    stack = await startTestStack();
+    // No quick re-tries of a new client secret: the emulators accept one only minutes later anyway.
+    stack = await startTestStack({}, { rotationVerify: { retryDelaysMs: [] } });
     [admin, ops] = await Promise.all([callerToken(stack, "dev-admin"), callerToken(stack, "dev-ops")]);
     env = { TOKEN_BROKER_URL: stack.brokerUrl, TOKEN_BROKER_TOKEN: admin };
   });
@@ -106,9 +117,13 @@ describe("ops CLI as a process against the dev stack", () => {
   });
 
   test("an unreachable broker is one line and exit 1", async () => {
-    const port = await closedPort();
-    const r = await runCli(["--url", `http://127.0.0.1:${port}`, "inventory", "list"], env);
-    assertOneLineFailure(r, /cannot reach the broker at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/);
+    const closed = await closedPort();
+    try {
+      const r = await runCli(["--url", `http://127.0.0.1:${closed.port}`, "inventory", "list"], env);
+      assertOneLineFailure(r, /cannot reach the broker at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/);
+    } finally {
+      closed.release();
+    }
   });
 
   test("inventory list: a table by default, filters, --json and --csv", async () => {

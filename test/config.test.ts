@@ -200,3 +200,45 @@ describe("configuration", () => {
     }
   });
 });
+
+describe("notice settings", () => {
+  const noticeBase = {
+    KEY_VAULT_URL: "https://kv.vault.azure.net",
+    BROKER_TENANT_ID: "72f988bf-86f1-41af-91ab-2d7cd011db47",
+    BROKER_AUDIENCE: "api://token-broker",
+    BROKER_POLICY_FILE: "/policy.json",
+  };
+  test("BROKER_NOTICE_DAYS takes several thresholds, largest first, below the rotation start", () => {
+    assert.deepEqual(loadConfig({ ...noticeBase, BROKER_NOTICE_DAYS: "1, 7" }).noticeDays, [7, 1]);
+    assert.deepEqual(loadConfig({ ...noticeBase, BROKER_NOTICE_DAYS: "7,7,3" }).noticeDays, [7, 3]);
+    for (const bad of ["0", "7,x", "7,,1", "1,2,3,4,5,6"]) {
+      assert.throws(() => loadConfig({ ...noticeBase, BROKER_NOTICE_DAYS: bad }), /BROKER_NOTICE_DAYS/, bad);
+    }
+    assert.throws(
+      () => loadConfig({ ...noticeBase, BROKER_NOTICE_DAYS: "14,1" }),
+      /BROKER_ROTATE_BEFORE_DAYS: must be greater than the largest BROKER_NOTICE_DAYS/,
+    );
+  });
+
+  test("lease storage: a blob service URL first, else the Functions storage connection string", () => {
+    const conn =
+      "DefaultEndpointsProtocol=https;AccountName=st;AccountKey=a2V5;EndpointSuffix=core.windows.net";
+    assert.deepEqual(loadConfig({ ...noticeBase, AzureWebJobsStorage: conn }).leaseStorage, {
+      kind: "connection-string",
+      connectionString: conn,
+    });
+    assert.deepEqual(
+      loadConfig({
+        ...noticeBase,
+        AzureWebJobsStorage: conn,
+        AzureWebJobsStorage__blobServiceUri: "https://st.blob.core.windows.net/",
+      }).leaseStorage,
+      { kind: "service-url", url: "https://st.blob.core.windows.net" },
+    );
+    const secret = "SECRETKEY123";
+    assert.throws(
+      () => loadConfig({ ...noticeBase, AzureWebJobsStorage: `junk;${secret}` }),
+      (e: Error) => e.message.includes("AzureWebJobsStorage") && !e.message.includes(secret),
+    );
+  });
+});

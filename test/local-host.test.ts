@@ -12,6 +12,7 @@ import { compileRoute } from "../src/local/host.js";
 import { method, type RouteInput } from "../src/http/route.js";
 import { noQuery } from "../src/http/schemas.js";
 import { callerToken, startTestStack } from "./support/dev-stack.js";
+import { ManualClock } from "./support/manual-clock.js";
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../src/local/main.js");
 
@@ -54,38 +55,44 @@ describe("local host", () => {
 
   test("runs timer triggers on their NCRONTAB schedule", async () => {
     let runs = 0;
-    const stack = await startTestStackWith({
-      http: registrations.http,
-      timers: [
-        {
-          name: "every-second",
-          schedule: () => "*/1 * * * * *",
-          handler: () => {
-            runs += 1;
-            return Promise.resolve();
+    const clock = new ManualClock(Date.now());
+    const stack = await startTestStackWith(
+      {
+        http: registrations.http,
+        timers: [
+          {
+            name: "every-second",
+            schedule: () => "*/1 * * * * *",
+            handler: () => {
+              runs += 1;
+              return Promise.resolve();
+            },
           },
-        },
-      ],
-    });
+        ],
+      },
+      clock,
+    );
     try {
-      await new Promise((resolve) => setTimeout(resolve, 2500));
-      assert.ok(runs >= 2, `ran ${runs} times`);
+      assert.equal(runs, 0);
+      await clock.advance(2000);
+      assert.equal(runs, 2);
       assert.ok(stack.logs.some((l) => l.includes('"event":"timer.finished"') && l.includes("every-second")));
     } finally {
       await stack.close();
     }
-    const after = runs;
-    await new Promise((resolve) => setTimeout(resolve, 1200));
-    assert.equal(runs, after, "close() stops the timers");
+    assert.equal(clock.pending, 0, "close() stops the timers");
+    await clock.advance(5000);
+    assert.equal(runs, 2, "close() stops the timers");
   });
 });
 
-async function startTestStackWith(regs: Registrations) {
+async function startTestStackWith(regs: Registrations, timerClock?: ManualClock) {
   const logs: string[] = [];
   const stack = await startDevStack({
     env: { PORT: "0" },
     log: createLogger((l) => logs.push(l)),
     registrations: regs,
+    ...(timerClock !== undefined ? { timerClock } : {}),
   });
   return Object.assign(stack, { logs });
 }

@@ -12,6 +12,7 @@ import { createRuntime } from "../src/runtime.js";
 import { keyVaultClientOptions } from "../src/vault/key-vault-store.js";
 import { teamsWorkflowMessageSchema } from "./support/adaptive-card.js";
 import { callerToken, scratchDir, startTestStack, type TestStack } from "./support/dev-stack.js";
+import { ManualClock } from "./support/manual-clock.js";
 
 const DAY = 24 * 3600_000;
 const RUNBOOK = "https://wiki.contoso.com/token-broker/renew";
@@ -383,8 +384,13 @@ describe("expiry notices on the dev stack", () => {
 
 describe("the notice timer on the local host", () => {
   test("runs on its NCRONTAB schedule and notifies", async () => {
-    const stack = await startTestStack({ BROKER_NOTICE_SCHEDULE: "*/1 * * * * *" });
+    const timerClock = new ManualClock(Date.now());
+    const stack = await startTestStack({ BROKER_NOTICE_SCHEDULE: "*/1 * * * * *" }, { timerClock });
     try {
+      const got = () =>
+        stack.webhookSink
+          .received("/hook")
+          .filter((p) => (p.body as { name: string }).name === "notice-timer");
       const admin = await callerToken(stack, "dev-admin");
       const res = await stack.api("/inventory/notice-timer", {
         method: "PUT",
@@ -397,16 +403,14 @@ describe("the notice timer on the local host", () => {
         }),
       });
       assert.equal(res.status, 201, await res.text());
+      assert.equal(got().length, 0, "nothing before the schedule's next occurrence");
+      await timerClock.advance(1000);
       const deadline = Date.now() + 5000;
-      const got = () =>
-        stack.webhookSink
-          .received("/hook")
-          .filter((p) => (p.body as { name: string }).name === "notice-timer");
       // The sweep's own line comes after the delivery and the vault write: wait for both.
       const swept = () =>
         stack.logs.some((l) => l.includes('"notice.sweep"') && l.includes('"trigger":"timer"'));
       while ((got().length === 0 || !swept()) && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 100));
+        await new Promise((r) => setTimeout(r, 20)); // the sweep's I/O, not the schedule
       }
       assert.equal(got().length, 1);
       assert.ok(swept());

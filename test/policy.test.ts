@@ -6,6 +6,7 @@ import type { Principal } from "../src/auth/principal.js";
 import { ConfigError } from "../src/config.js";
 import { MAX_CLAIM_LENGTH } from "../src/policy/claim-pattern.js";
 import { loadPolicyFile } from "../src/policy/load.js";
+import { policySchema } from "../src/policy/schema.js";
 import type { BrokerIdentities } from "../src/policy/minting-identity.js";
 import { scratchDir } from "./support/dev-stack.js";
 
@@ -264,5 +265,18 @@ describe("policy", () => {
           !e.message.includes(url),
       );
     }
+  });
+});
+
+describe("policy schema", () => {
+  test("policy: notices.teams maps owners to https (or loopback) workflow URLs", () => {
+    const doc = { profiles: {}, grants: [] };
+    assert.ok(
+      policySchema.safeParse({ ...doc, notices: { teams: { "a@b.c": "https://x.example/wf" } } }).success,
+    );
+    assert.ok(
+      !policySchema.safeParse({ ...doc, notices: { teams: { "a@b.c": "http://x.example/wf" } } }).success,
+    );
+    assert.ok(!policySchema.safeParse({ ...doc, notices: { slack: {} } }).success);
   });
 });

@@ -23,6 +23,8 @@ export interface BlobLeaseOptions {
   credential: TokenCredential;
   log: Logger;
   renewEveryMs?: number;
+  /** Tests: the clock a lease's term is measured on (default: the wall clock). */
+  now?: () => number;
 }
 
 /** The storage SDK loads at the first lease, not at start: no request path but the sweeps needs it. */
@@ -75,10 +77,10 @@ export class BlobLeaseProvider implements LeaseProvider {
     let released = false;
     // Held for sure only until the last confirmed renewal's term runs out (less a margin for
     // clock and network): a renewal that hangs must not leave the holder believing it still holds.
-    let heldUntil = Date.now() + LEASE_SECONDS * 1000 - SAFETY_MARGIN_MS;
-    const { log } = this.options;
+    const { log, now = Date.now } = this.options;
+    let heldUntil = now() + LEASE_SECONDS * 1000 - SAFETY_MARGIN_MS;
     const timer = setInterval(() => {
-      const asked = Date.now();
+      const asked = now();
       client.renewLease().then(
         () => {
           heldUntil = asked + LEASE_SECONDS * 1000 - SAFETY_MARGIN_MS;
@@ -92,7 +94,7 @@ export class BlobLeaseProvider implements LeaseProvider {
     }, this.options.renewEveryMs ?? RENEW_EVERY_MS);
     timer.unref();
     return {
-      lost: () => lost || Date.now() > heldUntil,
+      lost: () => lost || now() > heldUntil,
       release: async () => {
         if (released) return;
         released = true;

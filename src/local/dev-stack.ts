@@ -36,7 +36,7 @@ import {
 } from "./emulators/managed-identity.js";
 import { DevSigner } from "./emulators/signer.js";
 import { startWebhookSink, type WebhookSink } from "./emulators/webhook-sink.js";
-import { startLocalHost, type LocalHost } from "./host.js";
+import { startLocalHost, type LocalHost, type LocalHostOptions } from "./host.js";
 import {
   randomClientSecret,
   randomPat,
@@ -115,6 +115,8 @@ export interface DevStackOptions {
   /** The Entra emulator's device-code polling interval (Entra: 5 s; tests shorten it). */
   deviceCodeIntervalSeconds?: number;
   outboundTimeoutMs?: RuntimeOptions["outboundTimeoutMs"];
+  /** Tests: the clock the local host's timers wait on. */
+  timerClock?: LocalHostOptions["timerClock"];
 }
 
 export async function startDevStack(options: DevStackOptions = {}): Promise<DevStack> {
@@ -298,6 +300,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       runtime,
       registrations: options.registrations ?? defaultRegistrations,
       port: config.port,
+      ...(options.timerClock !== undefined ? { timerClock: options.timerClock } : {}),
     });
     closers.push(host.close);
     return {

@@ -1,4 +1,3 @@
-import { Cron } from "croner";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { assertHostAccepts } from "../functions/host-rules.js";
@@ -14,6 +13,7 @@ import {
 } from "../functions/local-adapter.js";
 import { describeError } from "../log.js";
 import type { Runtime } from "../runtime.js";
+import { scheduleTimer, type TimerClock } from "./timer-schedule.js";
 
 /**
  * The local Functions host: a node:http server that serves the same registration table as
@@ -26,6 +26,8 @@ export interface LocalHostOptions {
   port: number;
   host?: string;
   routePrefix?: string;
+  /** Tests: the clock the timers wait on (default: the wall clock). */
+  timerClock?: TimerClock;
 }
 
 export interface LocalHost {
@@ -192,24 +194,20 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     socket.end(`HTTP/1.1 ${status} ${title}\r\n${head}\r\n\r\n${body}`);
   });
 
-  const jobs = registrations.timers.map(
-    (timer) =>
-      new Cron(
-        timer.schedule(runtime.config),
-        {
-          // No croner `name`: names are process-global there, and tests run several hosts at once.
-          mode: "6-part",
-          timezone: "UTC",
-          protect: true,
-          catch: (error: unknown) =>
-            runtime.log.error("timer.failed", { timer: timer.name, error: describeError(error) }),
-        },
-        async () => {
-          runtime.log.info("timer.started", { timer: timer.name });
-          await timer.handler(runtime, { isPastDue: false });
-          runtime.log.info("timer.finished", { timer: timer.name });
-        },
-      ),
+  const jobs = registrations.timers.map((timer) =>
+    scheduleTimer(
+      timer.schedule(runtime.config),
+      async () => {
+        runtime.log.info("timer.started", { timer: timer.name });
+        await timer.handler(runtime, { isPastDue: false });
+        runtime.log.info("timer.finished", { timer: timer.name });
+      },
+      {
+        onError: (error: unknown) =>
+          runtime.log.error("timer.failed", { timer: timer.name, error: describeError(error) }),
+        ...(options.timerClock !== undefined ? { clock: options.timerClock } : {}),
+      },
+    ),
   );
 
   await new Promise<void>((resolve, reject) => {

@@ -32,6 +32,7 @@ export async function startTestStack(
     | "orphanMinAgeMs"
     | "deviceCodeIntervalSeconds"
     | "outboundTimeoutMs"
+    | "timerClock"
   > = {},
 ): Promise<TestStack> {
   const logs: string[] = [];

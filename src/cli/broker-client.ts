@@ -1,5 +1,15 @@
 import { z } from "zod";
 import { KINDS, ROTATIONS, STATUSES } from "../inventory/managed-credential.js";
+import type { importRequestSchema } from "../inventory/import-request.js";
+import {
+  inventoryItemWire,
+  inventoryPageWire,
+  removeResultWire,
+  rotateOutcomeWire,
+  versionItemWire,
+  versionsWire,
+} from "../inventory/wire.js";
+import { problemBodyWire } from "../wire/problem-body.js";
 import { CliError, oneLine } from "./errors.js";
 
 /**
@@ -14,81 +24,18 @@ export type Kind = (typeof KINDS)[number];
 export type Status = (typeof STATUSES)[number];
 export type Rotation = (typeof ROTATIONS)[number];
 
-const isoDate = z.string().refine((s) => !Number.isNaN(Date.parse(s)), "not a date");
-
-export const itemSchema = z.looseObject({
-  name: z.string(),
-  kind: z.enum(KINDS),
-  owner: z.string().nullable(),
-  organization: z.string().nullable(),
-  scopes: z.array(z.string()),
-  expiresOn: isoDate.nullable(),
-  daysLeft: z.number().int().nullable(),
-  status: z.enum(STATUSES),
-  rotation: z.enum(ROTATIONS),
-  rotatedOn: isoDate.nullable(),
-  // null in list answers: the vault's listing names no versions (show has it).
-  version: z.string().nullable(),
-  enabled: z.boolean(),
-  // The vault may not report these for every secret, so the broker answers null.
-  createdOn: isoDate.nullable(),
-  updatedOn: isoDate.nullable(),
-  warnings: z.array(z.string()),
-  contentType: z.string().nullable().optional(),
-  authorizationId: z.string().optional(),
-  applicationObjectId: z.string().optional(),
-  keyId: z.string().optional(),
-  clientId: z.string().optional(),
-  rotationError: z.string().optional(),
-  pendingVerificationSince: isoDate.optional(),
-  clientType: z.string().optional(),
-  clientSecretName: z.string().optional(),
-  lastRedeemed: isoDate.optional(),
-});
+// The answers' shapes are the server's own (src/inventory/wire.ts): one definition for both sides.
+export const itemSchema = inventoryItemWire;
 export type Item = z.infer<typeof itemSchema>;
-
-export const listSchema = z.looseObject({
-  items: z.array(itemSchema),
-  continuation: z.string().nullable(),
-});
+export const listSchema = inventoryPageWire;
 export type ItemList = z.infer<typeof listSchema>;
-
-export const versionSchema = z.looseObject({
-  version: z.string(),
-  enabled: z.boolean(),
-  expiresOn: isoDate.nullable(),
-  createdOn: isoDate.nullable(),
-  updatedOn: isoDate.nullable(),
-  rotatedOn: isoDate.nullable().optional(),
-  current: z.boolean(),
-});
+export const versionSchema = versionItemWire;
 export type Version = z.infer<typeof versionSchema>;
-export const versionsSchema = z.looseObject({ items: z.array(versionSchema) });
-
-export const deletedSchema = z.looseObject({
-  name: z.string(),
-  deleted: z.literal(true),
-  // revoked | already-gone | not-applicable | not-configured today; a new outcome must not turn
-  // a revocation that happened into a reported failure, so any word is taken and shown.
-  upstreamRevocation: z.string().min(1),
-  recoverableDays: z.number().int(),
-});
+export const versionsSchema = versionsWire;
+export const deletedSchema = removeResultWire;
 export type Deleted = z.infer<typeof deletedSchema>;
-// `status` is absent from older brokers: they answered only once rotated.
-const rotatedSchema = z.looseObject({
-  name: z.string(),
-  version: z.string(),
-  status: z.enum(["rotated", "pending-verification"]).default("rotated"),
-});
-
-const problemSchema = z.looseObject({
-  type: z.string().optional(),
-  title: z.string().optional(),
-  status: z.number().int(),
-  detail: z.string(),
-  code: z.string(),
-  errors: z.array(z.looseObject({ field: z.string(), message: z.string() })).optional(),
-});
+const rotatedSchema = rotateOutcomeWire;
+const problemSchema = problemBodyWire;
 
 export interface ListFilter {
   kind?: Kind | undefined;
@@ -99,25 +46,11 @@ export interface ListFilter {
   continuation?: string | undefined;
 }
 
-export interface ImportBody {
-  kind: Kind;
-  /** Absent: the broker creates the credential upstream itself (or, for an update, keeps the value). */
-  value?: string;
-  expiresOn?: string;
-  owner?: string;
-  organization?: string;
-  allOrgs?: boolean;
-  scopes?: string[];
-  rotation?: Rotation;
-  lifetimeDays?: number;
-  authorizationId?: string;
-  applicationObjectId?: string;
-  keyId?: string;
-  clientId?: string;
-  clientType?: "public" | "confidential" | "spa";
-  clientSecretName?: string;
-  lastRedeemed?: string;
-}
+/**
+ * The body of `PUT /api/inventory/{name}`: the server's schema's input. Scopes stay plain strings:
+ * the broker judges them (and names the rule) rather than the CLI.
+ */
+export type ImportBody = Omit<z.input<typeof importRequestSchema>, "scopes"> & { scopes?: string[] };
 
 export interface BrokerClientOptions {
   /** The broker's origin (a path prefix is kept); the client adds `api/…`. */

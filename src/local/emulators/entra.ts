@@ -170,6 +170,17 @@ function resourceOf(scopes: readonly string[]): string | undefined {
   return match?.[1];
 }
 
+/** AADSTS7000218: a confidential client (or an SPA on the device flow) sent no credential. */
+function missingClientCredential(res: http.ServerResponse): void {
+  aadError(
+    res,
+    401,
+    "invalid_client",
+    7000218,
+    "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+  );
+}
+
 function aadError(
   res: http.ServerResponse,
   status: number,
@@ -276,13 +287,7 @@ export async function startEntraEmulator(options: EntraEmulatorOptions): Promise
       return aadError(res, 400, "unauthorized_client", 700016, "Application was not found in the directory.");
     }
     if (secret === undefined) {
-      return aadError(
-        res,
-        401,
-        "invalid_client",
-        7000218,
-        "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
-      );
+      return missingClientCredential(res);
     }
     if (!secretAccepted(client, secret)) {
       return aadError(res, 401, "invalid_client", 7000215, "Invalid client secret provided.");
@@ -382,13 +387,7 @@ export async function startEntraEmulator(options: EntraEmulatorOptions): Promise
     if (client.type === "public" || client.type === "spa") return true;
     const { secret } = clientFrom(req, form);
     if (secret === undefined) {
-      aadError(
-        res,
-        401,
-        "invalid_client",
-        7000218,
-        "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
-      );
+      missingClientCredential(res);
       return false;
     }
     const registered = clients.get(client.id);
@@ -525,13 +524,7 @@ export async function startEntraEmulator(options: EntraEmulatorOptions): Promise
     }
     if (entry.client.type === "spa") {
       // An app whose only platform is SPA is not a public client: the device flow wants a credential it has not got.
-      return aadError(
-        res,
-        401,
-        "invalid_client",
-        7000218,
-        "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
-      );
+      return missingClientCredential(res);
     }
     if (!clientAuthenticated(req, form, res, entry.client)) return;
     if (now() >= entry.expiresAt) {

@@ -1,4 +1,5 @@
 import { FetchRejectedError, FetchUnavailableError, httpSender } from "./http-request.js";
+import { isTransientStatus } from "./upstream-status.js";
 
 export { FetchRejectedError, FetchUnavailableError };
 
@@ -32,7 +33,7 @@ export async function getJson(url: string, options: FetchJsonOptions = {}): Prom
     ...(devStack !== undefined ? { devStack } : {}),
   });
   const res = await send({ method: "GET", url });
-  if (res.status >= 500 || res.status === 429) throw new FetchUnavailableError(`status ${res.status}`);
+  if (isTransientStatus(res.status)) throw new FetchUnavailableError(`status ${res.status}`);
   if (res.status !== 200) throw new FetchRejectedError(`status ${res.status}`);
   try {
     return { body: JSON.parse(res.body), headers: res.headers };

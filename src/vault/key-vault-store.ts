@@ -5,6 +5,7 @@ import { SecretClient, type SecretClientOptions } from "@azure/keyvault-secrets"
 import { z } from "zod";
 import { extraCaPolicy } from "../net/extra-ca-policy.js";
 import { jsonOrUndefined } from "../net/json-text.js";
+import { classifyStatus, retryAfterSeconds } from "../net/upstream-status.js";
 import { isLoopbackUrl } from "../net/loopback.js";
 import {
   SecretDeletedError,
@@ -274,36 +275,45 @@ const restErrorBody = z.object({
 export function mapVaultError(error: unknown): Error {
   if (isRestError(error)) {
     const status = error.statusCode;
-    if (status === 404) return new SecretNotFoundError("not found");
-    if (status === 409) {
-      const body = restErrorBody.safeParse(error.details);
-      const inner = body.success ? (body.data.error.innerError ?? body.data.error.innererror) : undefined;
-      if (inner?.code === "ObjectIsDeletedButRecoverable") return new SecretDeletedError("deleted");
-      return new VaultUnavailableError(undefined);
+    const kind = classifyStatus(status);
+    if (kind === "not_found") return new SecretNotFoundError("not found");
+    if (kind === "conflict") {
+      return innerCodeOf(error.details) === "ObjectIsDeletedButRecoverable"
+        ? new SecretDeletedError("deleted")
+        : new VaultUnavailableError(undefined);
     }
-    if (status === 403) {
-      const body = restErrorBody.safeParse(error.details);
-      const inner = body.success ? (body.data.error.innerError ?? body.data.error.innererror) : undefined;
-      if (inner?.code === "SecretDisabled") {
-        return new SecretDisabledError("disabled");
-      }
-      return new VaultRejectedError(status);
+    if (kind === "forbidden") {
+      return innerCodeOf(error.details) === "SecretDisabled"
+        ? new SecretDisabledError("disabled")
+        : new VaultRejectedError(status);
     }
-    if (status === 429 || status === 408 || status === undefined || status >= 500) {
-      return new VaultUnavailableError(retryAfterOf(error.response?.headers.get("retry-after")));
+    if (kind === "throttled" || kind === "transient") {
+      return new VaultUnavailableError(retryAfterSeconds(error.response?.headers.get("retry-after")));
     }
     return new VaultRejectedError(status);
   }
-  // Credential failures (no identity, Entra down) also mean "try again later" to our caller.
-  return new VaultUnavailableError(undefined);
+  // Credential failures (no identity, Entra down) and network errors mean "try again later";
+  // anything else is a bug and stays itself, so it is answered 500 and logged as one.
+  if (error instanceof Error && (CREDENTIAL_FAILURES.has(error.name) || isNetworkError(error))) {
+    return new VaultUnavailableError(undefined);
+  }
+  return error instanceof Error ? error : new Error("non-Error thrown by the vault client");
 }
 
-function retryAfterOf(header: string | undefined): number | undefined {
-  if (header === undefined) return undefined;
-  const seconds = Number(header);
-  // Our callers get at least a second and at most five minutes, whatever the vault said.
-  const clamp = (s: number) => Math.min(Math.max(1, Math.ceil(s)), 300);
-  if (Number.isFinite(seconds) && seconds >= 0) return clamp(seconds);
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : clamp((date - Date.now()) / 1000);
+// @azure/identity's failure classes, by name: importing them here would tie the vault to identity.
+const CREDENTIAL_FAILURES = new Set([
+  "CredentialUnavailableError",
+  "AuthenticationError",
+  "AggregateAuthenticationError",
+  "AuthenticationRequiredError",
+]);
+
+function isNetworkError(error: Error): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return typeof code === "string" && /^(E[A-Z]+|UND_ERR_[A-Z_]+)$/.test(code);
+}
+
+function innerCodeOf(details: unknown): string | undefined {
+  const body = restErrorBody.safeParse(details);
+  return body.success ? (body.data.error.innerError ?? body.data.error.innererror)?.code : undefined;
 }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { RestError } from "@azure/core-rest-pipeline";
 import { classifyStatus, isTransientStatus } from "../src/net/upstream-status.js";
-import { mapVaultError } from "../src/vault/key-vault-store.js";
+import { mapVaultError } from "../src/vault/vault-errors.js";
 import { SecretNotFoundError, VaultRejectedError, VaultUnavailableError } from "../src/vault/secret-store.js";
 
 test("each status has one meaning for every upstream", () => {

@@ -1,5 +1,6 @@
 import type { TokenCredential } from "@azure/core-auth";
 import { DefaultAzureCredential } from "@azure/identity";
+import { azureIdentityMinter } from "./entra/azure-identity-minter.js";
 import { Authenticator } from "./auth/authenticator.js";
 import { issuerTrusts } from "./auth/issuers.js";
 import type { BrokerConfig } from "./config.js";
@@ -91,12 +92,13 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
     ...(options.outboundTimeoutMs !== undefined ? { fetchDeadlineMs: options.outboundTimeoutMs } : {}),
     ...(extraCa !== undefined ? { extraCa } : {}),
   });
+  // The one @azure/identity adapter for minting: the issuer and the client-secret verifier share it.
+  const minter = azureIdentityMinter({ authorityHost: config.authorityHost, extraCa });
   const issuer = new CredentialIssuer({
     store: vault,
     revokeGraceMs: config.revokeGraceMinutes * 60_000,
-    authorityHost: config.authorityHost,
+    minter,
     identities,
-    extraCa,
     now,
   });
   // Every write through the broker (import, rotate, disable, delete, recover) evicts what the
@@ -123,9 +125,8 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
     deploymentId,
     passwords,
     tenantId: config.tenantId,
-    authorityHost: config.authorityHost,
+    minter,
     verifyScope: `${config.graphUrl}/.default`,
-    extraCa,
     now,
     managedApplications: () => policy.managedApplications(),
     ...options.rotationVerify,

@@ -241,3 +241,25 @@ describe("JwksSource", () => {
     });
   }
 });
+
+test("discovery and JWKS ride on an injected sender, within the fetch deadline", async () => {
+  const { generateKeyPair, SignJWT } = await import("jose");
+  const { privateKey, publicKey } = await generateKeyPair("RS256");
+  const jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "RS256" };
+  const requests: { url: string; timeoutMs: number | undefined }[] = [];
+  const s = new JwksSource(trusted("https://issuer.example", { jwksUri: "https://keys.example/jwks" }), {
+    fetchDeadlineMs: 2000,
+    send: (request) => {
+      requests.push({ url: request.url, timeoutMs: request.timeoutMs });
+      return Promise.resolve({ status: 200, headers: {}, body: JSON.stringify({ keys: [jwk] }) });
+    },
+  });
+  const token = await new SignJWT({}).setProtectedHeader({ alg: "RS256", kid: "k1" }).sign(privateKey);
+  await keyFor(s, token);
+  assert.equal(requests.length, 1);
+  assert.deepEqual(
+    requests.map((r) => r.url),
+    ["https://keys.example/jwks"],
+  );
+  assert.ok(requests.every((r) => r.timeoutMs !== undefined && r.timeoutMs <= 2000));
+});

@@ -1,3 +1,4 @@
+import { azureIdentityMinter } from "../src/entra/azure-identity-minter.js";
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { ClientSecretCredential, ManagedIdentityCredential } from "@azure/identity";
@@ -397,12 +398,14 @@ describe("client secrets across Entra's propagation delay (fake clock)", () => {
     assert.equal(await h.issuable("app-slow"), old);
     const issuer = new CredentialIssuer({
       store: h.stack.runtime.store,
-      authorityHost: h.stack.entra.url,
+      minter: azureIdentityMinter({
+        authorityHost: h.stack.entra.url,
+        extraCa: readFileSync(h.stack.caFile, "utf8"),
+      }),
       identities: {
         controlClientId: h.stack.config.managedIdentityClientId,
         mintingClientId: h.stack.config.mintingClientId,
       },
-      extraCa: readFileSync(h.stack.caFile, "utf8"),
       now: () => Date.now() + offset,
     });
     const profile = {

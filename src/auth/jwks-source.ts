@@ -1,6 +1,7 @@
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from "jose";
 import { z } from "zod";
 import { FetchUnavailableError, getJson } from "../net/fetch-json.js";
+import type { HttpSend } from "../net/http-request.js";
 import { isAllowedFetchUrl } from "../net/loopback.js";
 import type { IssuerTrust } from "./issuers.js";
 
@@ -42,6 +43,8 @@ export interface JwksSourceOptions {
   /** Total time for one refresh (discovery and JWKS together); every caller waiting on it is answered within it. */
   fetchDeadlineMs?: number;
   now?: () => number;
+  /** The transport for discovery and JWKS (default: the upstream sender built from extraCa and devStack). */
+  send?: HttpSend;
 }
 
 /** `Cache-Control: max-age` in ms, within [min, max]; no-cache/no-store count as the minimum. */
@@ -132,6 +135,7 @@ export class JwksSource {
       timeoutMs: Math.max(1, this.deadlineMs - (Date.now() - started)),
       ...(this.options.extraCa !== undefined ? { extraCa: this.options.extraCa } : {}),
       ...(this.options.devStack !== undefined ? { devStack: this.options.devStack } : {}),
+      ...(this.options.send !== undefined ? { send: this.options.send } : {}),
     });
     try {
       let jwksUri: string;

@@ -1,12 +1,7 @@
 import { z } from "zod";
 import { jsonOrUndefined } from "../net/json-text.js";
-import {
-  FetchRejectedError,
-  httpSender,
-  retryAfterSeconds,
-  type HttpResponse,
-  type HttpSend,
-} from "../net/http-request.js";
+import { FetchRejectedError, httpSender, type HttpResponse, type HttpSend } from "../net/http-request.js";
+import { classifyStatus, retryAfterSeconds } from "../net/upstream-status.js";
 import { DevOpsError, type DevOpsOperation } from "./devops-error.js";
 import { isPatFormat } from "./pat-format.js";
 
@@ -267,12 +262,15 @@ export class PatLifecycleClient {
 export function devOpsFailure(operation: DevOpsOperation, res: HttpResponse): DevOpsError {
   const { status } = res;
   // 203 is Azure DevOps' sign-in page for a credential it did not accept.
-  if (status === 401 || status === 203) return new DevOpsError(operation, { kind: "unauthorized" });
-  if (status === 403) return new DevOpsError(operation, { kind: "forbidden" });
-  const retryAfter = retryAfterSeconds(res.headers["retry-after"]);
-  if (status === 429) return new DevOpsError(operation, { kind: "throttled", retryAfterSeconds: retryAfter });
-  if (status >= 500 || status === 408) {
-    return new DevOpsError(operation, { kind: "unavailable", retryAfterSeconds: retryAfter });
+  const kind = status === 203 ? "unauthorized" : classifyStatus(status);
+  if (kind === "unauthorized") return new DevOpsError(operation, { kind: "unauthorized" });
+  if (kind === "forbidden") return new DevOpsError(operation, { kind: "forbidden" });
+  if (kind === "throttled" || kind === "transient") {
+    const retryAfter = retryAfterSeconds(res.headers["retry-after"]);
+    return new DevOpsError(operation, {
+      kind: kind === "throttled" ? "throttled" : "unavailable",
+      retryAfterSeconds: retryAfter,
+    });
   }
   const error = errorResultSchema.safeParse(jsonOrUndefined(res.body));
   const patTokenError =

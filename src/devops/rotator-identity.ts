@@ -86,14 +86,27 @@ interface Grant {
   organization: string | undefined;
 }
 
+/** The enabled, broker-managed refresh-token grants of a vault listing, by name. */
+function grantsOf(listed: readonly SecretProperties[]): Grant[] {
+  const list: Grant[] = [];
+  for (const p of listed) {
+    if (p.enabled && isManaged(p.tags) && p.tags[TAG.kind] === "refresh-token") {
+      list.push({ name: p.name, organization: p.tags[TAG.organization] });
+    }
+  }
+  return list.sort((a, b) => a.name.localeCompare(b.name));
+}
+
 export class RotatorIdentity {
   private readonly now: () => number;
   private readonly tokens: ExpiringCache<string, string>;
-  private grants: { list: Grant[]; until: number } | undefined;
+  /** The vault's refresh-token grants, under one key: listed once per GRANTS_CACHE_MS. */
+  private readonly grants: ExpiringCache<"grants", Grant[]>;
 
   constructor(private readonly options: RotatorIdentityOptions) {
     this.now = options.now ?? Date.now;
     this.tokens = new ExpiringCache(this.now);
+    this.grants = new ExpiringCache(this.now);
   }
 
   /**
@@ -106,31 +119,26 @@ export class RotatorIdentity {
         grants.find((g) => g.organization?.toLowerCase() === organization.toLowerCase()) ??
         grants.find((g) => g.organization === undefined)
       )?.name;
-    const cached = this.grants;
+    const cached = this.grants.peek("grants") !== undefined;
     const found = pick(await this.listGrants());
-    if (found !== undefined || cached === undefined) return found;
+    if (found !== undefined || !cached) return found;
     // None in a cached list: a grant stored since then is looked for once more.
-    this.grants = undefined;
+    this.grants.delete("grants");
     return pick(await this.listGrants());
   }
 
   private async listGrants(): Promise<Grant[]> {
-    if (this.grants !== undefined && this.now() < this.grants.until) return this.grants.list;
-    const listed: SecretProperties[] = [];
-    for await (const p of allSecrets(this.options.store)) listed.push(p);
-    return this.learnGrants(listed);
+    return this.grants.getOrLoad("grants", async () => {
+      const listed: SecretProperties[] = [];
+      for await (const p of allSecrets(this.options.store)) listed.push(p);
+      return { value: grantsOf(listed), until: this.now() + GRANTS_CACHE_MS };
+    });
   }
 
   /** Takes the grants from a listing the caller already made (a sweep), saving a second pass over the vault. */
   learnGrants(listed: readonly SecretProperties[]): Grant[] {
-    const list: Grant[] = [];
-    for (const p of listed) {
-      if (p.enabled && isManaged(p.tags) && p.tags[TAG.kind] === "refresh-token") {
-        list.push({ name: p.name, organization: p.tags[TAG.organization] });
-      }
-    }
-    list.sort((a, b) => a.name.localeCompare(b.name));
-    this.grants = { list, until: this.now() + GRANTS_CACHE_MS };
+    const list = grantsOf(listed);
+    this.grants.set("grants", list, this.now() + GRANTS_CACHE_MS);
     return list;
   }
 

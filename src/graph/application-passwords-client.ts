@@ -1,13 +1,8 @@
 import type { TokenCredential } from "@azure/core-auth";
 import { jsonOrUndefined } from "../net/json-text.js";
 import { z } from "zod";
-import {
-  FetchRejectedError,
-  httpSender,
-  retryAfterSeconds,
-  type HttpResponse,
-  type HttpSend,
-} from "../net/http-request.js";
+import { FetchRejectedError, httpSender, type HttpResponse, type HttpSend } from "../net/http-request.js";
+import { classifyStatus, retryAfterSeconds } from "../net/upstream-status.js";
 import { GraphError, type GraphOperation } from "./graph-error.js";
 
 /**
@@ -206,15 +201,21 @@ function graphFailure(operation: GraphOperation, res: HttpResponse): GraphError 
   const { status } = res;
   const parsed = errorSchema.safeParse(jsonOrUndefined(res.body));
   const code = parsed.success ? parsed.data.error.code : undefined;
-  if (status === 401) return new GraphError(operation, { kind: "unauthorized" });
-  if (status === 403) return new GraphError(operation, { kind: "forbidden", code });
-  if (status === 404) return new GraphError(operation, { kind: "not-found" });
-  const retryAfter = retryAfterSeconds(res.headers["retry-after"]);
-  if (status === 429) return new GraphError(operation, { kind: "throttled", retryAfterSeconds: retryAfter });
-  if (status >= 500 || status === 408) {
-    return new GraphError(operation, { kind: "unavailable", retryAfterSeconds: retryAfter });
+  const retryAfter = () => retryAfterSeconds(res.headers["retry-after"]);
+  switch (classifyStatus(status)) {
+    case "unauthorized":
+      return new GraphError(operation, { kind: "unauthorized" });
+    case "forbidden":
+      return new GraphError(operation, { kind: "forbidden", code });
+    case "not_found":
+      return new GraphError(operation, { kind: "not-found" });
+    case "throttled":
+      return new GraphError(operation, { kind: "throttled", retryAfterSeconds: retryAfter() });
+    case "transient":
+      return new GraphError(operation, { kind: "unavailable", retryAfterSeconds: retryAfter() });
+    default:
+      return new GraphError(operation, { kind: "rejected", code, status });
   }
-  return new GraphError(operation, { kind: "rejected", code, status });
 }
 
 function guid(value: string): string {

@@ -1,16 +1,9 @@
 import type { AccessToken, TokenCredential } from "@azure/core-auth";
 import { createHash } from "node:crypto";
-import {
-  AuthenticationError,
-  AuthenticationRequiredError,
-  ClientSecretCredential,
-  ManagedIdentityCredential,
-} from "@azure/identity";
 import { isPatFormat, patAuthorization } from "../devops/pat-format.js";
 import { isManaged, TAG } from "../inventory/managed-credential.js";
 import { issuableSecret } from "../inventory/verify-pending.js";
-import { extraCaPolicy } from "../net/extra-ca-policy.js";
-import { isLoopbackUrl } from "../net/loopback.js";
+import type { TokenMinter } from "../entra/token-minter.js";
 import { resolveMintingClientId, type BrokerIdentities } from "../policy/minting-identity.js";
 import type { Profile } from "../policy/schema.js";
 import { SecretDisabledError, type SecretStore, type StoredSecret } from "../vault/secret-store.js";
@@ -35,13 +28,13 @@ export function fingerprint(secret: string): string {
 
 export interface CredentialIssuerOptions {
   store: SecretStore;
-  authorityHost: string;
+  /** Builds the Entra credentials minted with (the @azure/identity adapter). */
+  minter: TokenMinter;
   /**
    * The broker's identities: managed-identity profiles mint with their clientId, else the minting
    * identity; never with the control identity (the policy load refuses such a profile, and so does this).
    */
   identities: BrokerIdentities;
-  extraCa?: string | undefined;
   now?: () => number;
   /** How long a vault read is reused. */
   vaultCacheMs?: number;
@@ -61,21 +54,6 @@ type EntraProfile = Extract<Profile, { kind: "entra" }>;
 interface Minted {
   issued: IssuedCredential;
   secret?: { name: string; version: string };
-}
-
-/**
- * @azure/identity's failures, by class (their messages quote Entra and are never passed on):
- * MSAL server errors for client credentials (bad secret, unknown app, no consent) surface as
- * AuthenticationRequiredError; AuthenticationError carries the HTTP status; anything else
- * (CredentialUnavailableError from the identity endpoint, network) may pass with time.
- */
-export function classifyCredentialError(error: unknown): "entra_refused" | "entra_unavailable" {
-  if (error instanceof AuthenticationRequiredError) return "entra_refused";
-  if (error instanceof AuthenticationError) {
-    const s = error.statusCode;
-    return s >= 400 && s < 500 && s !== 408 && s !== 429 ? "entra_refused" : "entra_unavailable";
-  }
-  return "entra_unavailable";
 }
 
 /** Stored secrets the broker hands out carry its tags; anything else in the vault is not ours to give. */
@@ -207,7 +185,7 @@ export class CredentialIssuer {
     try {
       token = await credential.getToken(p.scope);
     } catch (error) {
-      throw new IssuanceError(classifyCredentialError(error));
+      throw new IssuanceError(this.options.minter.classify(error));
     }
     if (token === null || token.token === "" || !Number.isFinite(token.expiresOnTimestamp)) {
       throw new IssuanceError("entra_unavailable");
@@ -234,10 +212,7 @@ export class CredentialIssuer {
       if (!resolved.ok) throw new IssuanceError("credential_invalid");
       let credential = this.managedIdentities.get(resolved.clientId);
       if (credential === undefined) {
-        credential = new ManagedIdentityCredential({
-          clientId: resolved.clientId,
-          retryOptions: { maxRetries: 2 },
-        });
+        credential = this.options.minter.managedIdentity(resolved.clientId);
         this.managedIdentities.set(resolved.clientId, credential);
       }
       return { credential };
@@ -249,15 +224,7 @@ export class CredentialIssuer {
     const known = this.appCredentials.get(key);
     let credential = known?.version === secret.version ? known.credential : undefined;
     if (credential === undefined) {
-      const { authorityHost, extraCa } = this.options;
-      credential = new ClientSecretCredential(c.tenantId, c.clientId, secret.value, {
-        authorityHost,
-        disableInstanceDiscovery: isLoopbackUrl(authorityHost),
-        retryOptions: { maxRetries: 2 },
-        ...(extraCa !== undefined
-          ? { additionalPolicies: [{ policy: extraCaPolicy(extraCa), position: "perCall" as const }] }
-          : {}),
-      });
+      credential = this.options.minter.clientSecret(c.tenantId, c.clientId, secret.value, { maxRetries: 2 });
       this.appCredentials.set(key, { version: secret.version, credential });
     }
     return { credential, secret: { name: c.secret, version: secret.version } };

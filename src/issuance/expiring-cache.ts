@@ -37,6 +37,13 @@ export class ExpiringCache<K, V> {
     return pending;
   }
 
+  /** Stores a value learnt elsewhere; a load in flight for the key is superseded by it. */
+  set(key: K, value: V, until: number): void {
+    this.inflight.delete(key);
+    if (until > this.now()) this.values.set(key, { value, until });
+    else this.values.delete(key);
+  }
+
   /** Forgets the value and any load in flight: the next caller loads afresh. */
   delete(key: K): void {
     this.values.delete(key);

@@ -1,4 +1,5 @@
-import { FetchRejectedError, FetchUnavailableError, httpSender } from "./http-request.js";
+import { FetchRejectedError, FetchUnavailableError, httpSender, type HttpSend } from "./http-request.js";
+import { isTransientStatus } from "./upstream-status.js";
 
 export { FetchRejectedError, FetchUnavailableError };
 
@@ -10,6 +11,8 @@ export interface FetchJsonOptions {
   extraCa?: string;
   /** BROKER_DEV_STACK: plain http:// and loopback allowed. */
   devStack?: boolean;
+  /** The shared upstream sender; when given, its own CA, cap and URL rules apply and timeoutMs bounds this GET. */
+  send?: HttpSend;
 }
 
 export interface JsonAnswer {
@@ -25,14 +28,16 @@ export interface JsonAnswer {
  */
 export async function getJson(url: string, options: FetchJsonOptions = {}): Promise<JsonAnswer> {
   const { timeoutMs = 5000, maxBytes = 512 * 1024, extraCa, devStack } = options;
-  const send = httpSender({
-    timeoutMs,
-    maxBytes,
-    ...(extraCa !== undefined ? { extraCa } : {}),
-    ...(devStack !== undefined ? { devStack } : {}),
-  });
-  const res = await send({ method: "GET", url });
-  if (res.status >= 500 || res.status === 429) throw new FetchUnavailableError(`status ${res.status}`);
+  const send =
+    options.send ??
+    httpSender({
+      timeoutMs,
+      maxBytes,
+      ...(extraCa !== undefined ? { extraCa } : {}),
+      ...(devStack !== undefined ? { devStack } : {}),
+    });
+  const res = await send({ method: "GET", url, timeoutMs });
+  if (isTransientStatus(res.status)) throw new FetchUnavailableError(`status ${res.status}`);
   if (res.status !== 200) throw new FetchRejectedError(`status ${res.status}`);
   try {
     return { body: JSON.parse(res.body), headers: res.headers };

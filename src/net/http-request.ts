@@ -131,12 +131,3 @@ function classify(error: Error): Error {
   if (error instanceof FetchUnavailableError || error instanceof FetchRejectedError) return error;
   return new FetchUnavailableError(`network error (${(error as NodeJS.ErrnoException).code ?? error.name})`);
 }
-
-/** Retry-After as seconds (delta or HTTP date), capped; undefined when absent or unreadable. */
-export function retryAfterSeconds(header: string | undefined, now = Date.now()): number | undefined {
-  if (header === undefined || header.trim() === "") return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.min(Math.ceil(seconds), 3600);
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.min(Math.max(0, Math.ceil((date - now) / 1000)), 3600);
-}

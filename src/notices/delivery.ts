@@ -6,6 +6,7 @@
 
 import { DomainError } from "../domain-error.js";
 import { FetchRejectedError, httpSender, type HttpSend } from "../net/http-request.js";
+import { classifyStatus, isTransientStatus } from "../net/upstream-status.js";
 
 export interface DeliveryOptions {
   /** Total deadline per try: connect, headers and body. */
@@ -28,7 +29,6 @@ export class DeliveryError extends DomainError<"delivery_failed"> {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const transient = (status: number) => status === 408 || status === 429 || status >= 500;
 
 async function tryOnce(
   send: HttpSend,
@@ -50,7 +50,7 @@ async function tryOnce(
     if (error instanceof FetchRejectedError) return "refused";
     return error instanceof Error && error.message === "timed out" ? "timeout" : "unreachable";
   }
-  if (status >= 200 && status < 300) return undefined;
+  if (classifyStatus(status) === "ok") return undefined;
   return `http ${status}`;
 }
 
@@ -64,7 +64,7 @@ export async function postJson(url: string, payload: unknown, options: DeliveryO
     if (outcome === undefined) return;
     failure = outcome;
     const status = /^http (\d+)$/.exec(outcome)?.[1];
-    if (status !== undefined && !transient(Number(status))) break;
+    if (status !== undefined && !isTransientStatus(Number(status))) break;
     if (attempt < options.tries) {
       const base = options.backoffMs * 2 ** (attempt - 1);
       await sleep(base + Math.random() * base * 0.5);

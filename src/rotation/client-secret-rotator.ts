@@ -1,5 +1,4 @@
-import { ClientSecretCredential } from "@azure/identity";
-import { classifyCredentialError } from "../issuance/credential-issuer.js";
+import type { TokenMinter } from "../entra/token-minter.js";
 import type {
   ApplicationPasswords,
   ApplicationPasswordsClient,
@@ -7,8 +6,6 @@ import type {
 } from "../graph/application-passwords-client.js";
 import { GraphError } from "../graph/graph-error.js";
 import { TAG } from "../inventory/managed-credential.js";
-import { extraCaPolicy } from "../net/extra-ca-policy.js";
-import { isLoopbackUrl } from "../net/loopback.js";
 import type { SecretProperties } from "../vault/secret-store.js";
 import { credentialOfMarker, markerFor } from "./marker.js";
 import { refuse, verifiedKeyIds } from "./password-ownership.js";
@@ -28,10 +25,10 @@ export interface ClientSecretRotatorOptions {
   deploymentId: string;
   passwords: ApplicationPasswordsClient;
   tenantId: string;
-  authorityHost: string;
+  /** Builds the client-secret credential each verification try requests a token with. */
+  minter: TokenMinter;
   /** A resource any app may get a client-credentials token for (Graph), as `{resource}/.default`. */
   verifyScope: string;
-  extraCa?: string | undefined;
   now: () => number;
   /**
    * Right after addPassword, the waits between further tries (default 3 s, then 6 s): Entra often
@@ -147,22 +144,15 @@ export class ClientSecretRotator implements Rotator {
 
   /** One real client-credentials token request with the secret. */
   private async accepted(clientId: string, secret: string): Promise<Acceptance> {
-    const { tenantId, authorityHost, extraCa } = this.options;
+    const { tenantId, minter } = this.options;
     // A new credential each try: MSAL must not answer from a cache.
-    const credential = new ClientSecretCredential(tenantId, clientId, secret, {
-      authorityHost,
-      disableInstanceDiscovery: isLoopbackUrl(authorityHost),
-      retryOptions: { maxRetries: 0 },
-      ...(extraCa !== undefined
-        ? { additionalPolicies: [{ policy: extraCaPolicy(extraCa), position: "perCall" as const }] }
-        : {}),
-    });
+    const credential = minter.clientSecret(tenantId, clientId, secret, { maxRetries: 0 });
     try {
       await credential.getToken(this.options.verifyScope);
       return "accepted";
     } catch (error) {
       // Refused: not yet propagated, or never will be. Unavailable: no verdict either way.
-      return classifyCredentialError(error) === "entra_refused" ? "refused" : "unavailable";
+      return minter.classify(error) === "entra_refused" ? "refused" : "unavailable";
     }
   }
 

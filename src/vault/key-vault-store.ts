@@ -7,17 +7,16 @@ import { extraCaPolicy } from "../net/extra-ca-policy.js";
 import { jsonOrUndefined } from "../net/json-text.js";
 import { isLoopbackUrl } from "../net/loopback.js";
 import {
-  SecretDeletedError,
   SecretDisabledError,
   SecretNotFoundError,
   VaultRejectedError,
-  VaultUnavailableError,
   type SecretPage,
   type SecretProperties,
   type SecretStore,
   type SecretWrite,
   type StoredSecret,
 } from "./secret-store.js";
+import { mapVaultError } from "./vault-errors.js";
 
 export interface KeyVaultStoreOptions {
   /** Dev stack only: trust the emulator's self-signed CA and its loopback host. */
@@ -262,48 +261,4 @@ export class KeyVaultSecretStore implements SecretStore {
       tags: p.tags ?? {},
     };
   }
-}
-
-// The SDK's deserialiser renames the wire's `innererror` to `innerError`; accept both.
-const innerCode = z.object({ code: z.string() }).optional();
-const restErrorBody = z.object({
-  error: z.object({ code: z.string().optional(), innererror: innerCode, innerError: innerCode }),
-});
-
-/** SDK errors -> our errors, by status and code only: messages may quote upstream text. */
-export function mapVaultError(error: unknown): Error {
-  if (isRestError(error)) {
-    const status = error.statusCode;
-    if (status === 404) return new SecretNotFoundError("not found");
-    if (status === 409) {
-      const body = restErrorBody.safeParse(error.details);
-      const inner = body.success ? (body.data.error.innerError ?? body.data.error.innererror) : undefined;
-      if (inner?.code === "ObjectIsDeletedButRecoverable") return new SecretDeletedError("deleted");
-      return new VaultUnavailableError(undefined);
-    }
-    if (status === 403) {
-      const body = restErrorBody.safeParse(error.details);
-      const inner = body.success ? (body.data.error.innerError ?? body.data.error.innererror) : undefined;
-      if (inner?.code === "SecretDisabled") {
-        return new SecretDisabledError("disabled");
-      }
-      return new VaultRejectedError(status);
-    }
-    if (status === 429 || status === 408 || status === undefined || status >= 500) {
-      return new VaultUnavailableError(retryAfterOf(error.response?.headers.get("retry-after")));
-    }
-    return new VaultRejectedError(status);
-  }
-  // Credential failures (no identity, Entra down) also mean "try again later" to our caller.
-  return new VaultUnavailableError(undefined);
-}
-
-function retryAfterOf(header: string | undefined): number | undefined {
-  if (header === undefined) return undefined;
-  const seconds = Number(header);
-  // Our callers get at least a second and at most five minutes, whatever the vault said.
-  const clamp = (s: number) => Math.min(Math.max(1, Math.ceil(s)), 300);
-  if (Number.isFinite(seconds) && seconds >= 0) return clamp(seconds);
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : clamp((date - Date.now()) / 1000);
 }

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { jsonOrUndefined } from "../net/json-text.js";
-import { FetchRejectedError, httpSender, type HttpResponse, type HttpSend } from "../net/http-request.js";
+import { sendBearerJson } from "../net/bearer-json.js";
+import { httpSender, type HttpResponse, type HttpSend } from "../net/http-request.js";
 import { classifyStatus, retryAfterSeconds } from "../net/upstream-status.js";
 import { DevOpsError, type DevOpsOperation } from "./devops-error.js";
 import { isPatFormat } from "./pat-format.js";
@@ -236,21 +237,14 @@ export class PatLifecycleClient {
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
     // The caller's token source may fail on its own terms (e.g. a revoked refresh token): its error stands.
     const token = await this.options.accessToken();
-    try {
-      return await this.send({
-        method,
-        url: url.toString(),
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(body !== undefined ? { "content-type": "application/json" } : {}),
-        },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
-    } catch (error) {
-      if (error instanceof FetchRejectedError)
-        throw new DevOpsError(operation, { kind: "malformed", status: 0 });
-      throw new DevOpsError(operation, { kind: "unavailable", retryAfterSeconds: undefined });
-    }
+    return sendBearerJson(
+      this.send,
+      { method, url: url.toString(), token, body },
+      {
+        rejected: () => new DevOpsError(operation, { kind: "malformed", status: 0 }),
+        unavailable: () => new DevOpsError(operation, { kind: "unavailable", retryAfterSeconds: undefined }),
+      },
+    );
   }
 
   private failure(operation: DevOpsOperation, res: HttpResponse): DevOpsError {

@@ -1,7 +1,8 @@
 import type { TokenCredential } from "@azure/core-auth";
 import { jsonOrUndefined } from "../net/json-text.js";
 import { z } from "zod";
-import { FetchRejectedError, httpSender, type HttpResponse, type HttpSend } from "../net/http-request.js";
+import { sendBearerJson } from "../net/bearer-json.js";
+import { httpSender, type HttpResponse, type HttpSend } from "../net/http-request.js";
 import { classifyStatus, retryAfterSeconds } from "../net/upstream-status.js";
 import { GraphError, type GraphOperation } from "./graph-error.js";
 
@@ -178,21 +179,14 @@ export class ApplicationPasswordsClient {
       // The broker's own identity failing (no identity, Entra down) is "try again later" here.
       throw new GraphError(operation, { kind: "unavailable", retryAfterSeconds: undefined });
     }
-    try {
-      return await this.send({
-        method,
-        url: `${this.baseUrl}/v1.0/applications/${path}`,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(body !== undefined ? { "content-type": "application/json" } : {}),
-        },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
-    } catch (error) {
-      if (error instanceof FetchRejectedError)
-        throw new GraphError(operation, { kind: "malformed", status: 0 });
-      throw new GraphError(operation, { kind: "unavailable", retryAfterSeconds: undefined });
-    }
+    return sendBearerJson(
+      this.send,
+      { method, url: `${this.baseUrl}/v1.0/applications/${path}`, token, body },
+      {
+        rejected: () => new GraphError(operation, { kind: "malformed", status: 0 }),
+        unavailable: () => new GraphError(operation, { kind: "unavailable", retryAfterSeconds: undefined }),
+      },
+    );
   }
 }
 

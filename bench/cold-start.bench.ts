@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
+import { DEV_MANAGED_IDENTITIES } from "../src/local/dev-identities.js";
 import { ROOT, startStandInWorker } from "../test/support/functions-worker.js";
 
 /**
@@ -17,6 +18,8 @@ const ENV = {
   BROKER_TENANT_ID: "72f988bf-86f1-41af-91ab-2d7cd011db47",
   BROKER_AUDIENCE: "api://token-broker",
   BROKER_POLICY_FILE: path.join(ROOT, "policy", "dev.json"),
+  // dev.json mints with the minting identity, as the dev stack's app settings name it.
+  BROKER_MINTING_CLIENT_ID: DEV_MANAGED_IDENTITIES.minting.clientId,
 };
 
 function bareNode(): Promise<number> {

@@ -4,8 +4,13 @@ import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { DevOpsError } from "../src/devops/devops-error.js";
 import { PatLifecycleClient } from "../src/devops/pat-lifecycle-client.js";
+import { RotatorIdentity, RotatorIdentityError } from "../src/devops/rotator-identity.js";
+import { ApplicationPasswordsClient } from "../src/graph/application-passwords-client.js";
+import { GraphError } from "../src/graph/graph-error.js";
+import { MANAGED_BY, TAG } from "../src/inventory/managed-credential.js";
 import { FetchRejectedError, FetchUnavailableError, httpSender } from "../src/net/http-request.js";
 import { postJson } from "../src/notices/delivery.js";
+import type { SecretStore } from "../src/vault/secret-store.js";
 import { startTestStack, writePolicy, type TestStack } from "./support/dev-stack.js";
 import { startTestIssuer, type TestIssuer } from "./support/test-issuer.js";
 import { startTrickleServer, type TrickleServer } from "./support/trickle-server.js";
@@ -79,6 +84,60 @@ describe("a total deadline on every outbound exchange", () => {
       return true;
     });
     assert.ok(Date.now() - started < WITHIN);
+  });
+
+  test("Graph (application passwords) gives up within the sender's deadline, as unavailable", async () => {
+    const client = new ApplicationPasswordsClient({
+      baseUrl: trickle.url,
+      credential: {
+        getToken: () => Promise.resolve({ token: "t", expiresOnTimestamp: Date.now() + 3600_000 }),
+      },
+      send: httpSender({ timeoutMs: 300, devStack: true }),
+    });
+    const started = Date.now();
+    await assert.rejects(client.listPasswords("6a1f6f4e-7c0b-4b8e-9d59-0c1d7c9f0a12"), (e: unknown) => {
+      assert.ok(e instanceof GraphError);
+      assert.equal(e.reason.kind, "unavailable");
+      return true;
+    });
+    assert.ok(Date.now() - started < WITHIN);
+  });
+
+  test("refresh-token redemption rides the sender it is given: deadline, and its URL rules", async () => {
+    // The vault's side of a grant, as Key Vault would answer; the rest of the port is not reached.
+    const unused = () => Promise.reject(new Error("not used by a redemption"));
+    const store: SecretStore = {
+      getSecret: (name) =>
+        Promise.resolve({
+          name,
+          value: "refresh-token-value",
+          version: "1",
+          contentType: undefined,
+          expiresOn: undefined,
+          tags: { [TAG.managedBy]: MANAGED_BY, [TAG.kind]: "refresh-token", [TAG.clientId]: ADO },
+        }),
+      getProperties: unused,
+      listPage: unused,
+      isOwnContinuation: () => false,
+      listVersions: unused,
+      setSecret: unused,
+      updateProperties: unused,
+      deleteSecret: unused,
+      getDeletedProperties: unused,
+      recoverDeleted: unused,
+    };
+    const identity = (send: ReturnType<typeof httpSender>) =>
+      new RotatorIdentity({ store, authorityHost: trickle.url, tenantId: "contoso", send });
+    const before = trickle.requests;
+    const started = Date.now();
+    await assert.rejects(identity(httpSender({ timeoutMs: 300, devStack: true })).accessToken("grant"), {
+      reason: "unavailable",
+    });
+    assert.ok(Date.now() - started < WITHIN);
+    assert.equal(trickle.requests, before + 1, "the token endpoint was asked once");
+    // Outside the dev stack a loopback authority is refused unsent.
+    await assert.rejects(identity(httpSender()).accessToken("grant"), RotatorIdentityError);
+    assert.equal(trickle.requests, before + 1);
   });
 
   test("notice delivery rides the same sender: deadline per try, and its URL rules", async () => {

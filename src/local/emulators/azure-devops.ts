@@ -3,8 +3,17 @@ import type http from "node:http";
 import https from "node:https";
 import { z } from "zod";
 import type { DevCertificate } from "../dev-certificate.js";
-import { randomPat } from "../sample-data.js";
-import { listen, readText, sendJson, FaultQueue, serveControl } from "./emulator-http.js";
+import { devOpsRoutes } from "./azure-devops-routes.js";
+import { AdoError, PatTokenErrorResult, createPatState } from "./azure-devops-state.js";
+import { adoErrorBody, iso } from "./azure-devops-wire.js";
+import {
+  listen,
+  sendJson,
+  FaultQueue,
+  serveControl,
+  operationFaultShape,
+  OperationStats,
+} from "./emulator-http.js";
 import type { DevSigner } from "./signer.js";
 
 /**
@@ -73,345 +82,21 @@ export interface AzureDevOpsEmulator {
   close: () => Promise<void>;
 }
 
-const API_VERSION = "7.1-preview.1";
-const ADO_RESOURCE = "499b84ac-1321-427f-aa17-267ca6975798";
-const MAX_TOP = 100;
-const SCOPE = /^(app_token|vso\.[a-z_]+)$/;
-
-interface StoredPat {
-  authorizationId: string;
-  organization: string;
-  ownerObjectId: string;
-  displayName: string;
-  scope: string;
-  validFrom: number;
-  validTo: number;
-  revoked: boolean;
-  token: string;
-  targetAccounts: string[];
-  serial: number;
-}
-
-/** Azure DevOps' error body shape (`$id`, `message`, `typeKey`…). */
-class AdoError extends Error {
-  constructor(
-    readonly status: number,
-    readonly typeKey: string,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
-/** A PatTokenResult with an error, answered with the configured status. */
-class PatTokenErrorResult extends Error {
-  constructor(readonly patTokenError: string) {
-    super(patTokenError);
-  }
-}
-
-const createSchema = z.object({
-  displayName: z.string().optional(),
-  scope: z.string().optional(),
-  validTo: z.string().optional(),
-  allOrgs: z.boolean().optional(),
-});
-const updateSchema = createSchema.extend({ authorizationId: z.string() });
-const faultSchema = z.strictObject({
-  status: z.union([z.literal(401), z.literal(403), z.literal(429), z.literal(500), z.literal(503)]),
-  count: z.number().int().min(1).max(1000),
-  retryAfterSeconds: z.number().int().min(0).max(3600).optional(),
-  operation: z.enum(["create", "get", "list", "update", "revoke", "connectionData"]).optional(),
-});
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const faultSchema = z.strictObject(
+  operationFaultShape(["create", "get", "list", "update", "revoke", "connectionData"]),
+);
 
 export async function startAzureDevOpsEmulator(
   options: AzureDevOpsEmulatorOptions,
 ): Promise<AzureDevOpsEmulator> {
   const now = options.now ?? Date.now;
   const host = options.host ?? "127.0.0.1";
-  const defaultPage = options.pageSize ?? 20;
-  const maxLifetimeMs = (options.maxLifetimeDays ?? 365) * 24 * 3600_000;
   const errorStatus = options.patTokenErrorStatus ?? 200;
-  const orgs = new Map(options.organizations.map((o) => [o.name.toLowerCase(), o]));
-  const pats = new Map<string, StoredPat>();
   const faults = new FaultQueue<DevOpsFault>();
-  let serial = 0;
-  let stats = { requests: 0, byOperation: {} as Partial<Record<DevOpsOperation, number>> };
-
-  const statusOf = (p: StoredPat): PatStatus =>
-    p.revoked ? "revoked" : p.validTo <= now() ? "expired" : "active";
-  const iso = (ms: number) => new Date(ms).toISOString();
-  const wire = (p: StoredPat, withToken: boolean) => ({
-    displayName: p.displayName,
-    validTo: iso(p.validTo),
-    scope: p.scope,
-    targetAccounts: p.targetAccounts,
-    validFrom: iso(p.validFrom),
-    authorizationId: p.authorizationId,
-    token: withToken ? p.token : null,
-  });
-
-  function store(
-    org: { name: string; id: string },
-    p: Omit<StoredPat, "serial" | "targetAccounts" | "organization">,
-  ): StoredPat {
-    serial += 1;
-    const stored = { ...p, organization: org.name, targetAccounts: [org.id], serial };
-    pats.set(p.authorizationId, stored);
-    return stored;
-  }
-
-  function orgOf(name: string): { name: string; id: string } {
-    const org = orgs.get(name.toLowerCase());
-    if (org === undefined) {
-      throw new AdoError(
-        404,
-        "AccountNotFoundException",
-        `TF400813: The organization '${name.slice(0, 60)}' was not found.`,
-      );
-    }
-    return org;
-  }
-
-  /** The requesting user's PAT in this organization, or authorizationNotFound. */
-  function patOf(org: { name: string }, user: string, id: string | null): StoredPat {
-    if (id === null || !GUID.test(id)) throw new PatTokenErrorResult("invalidAuthorizationId");
-    const p = pats.get(id.toLowerCase());
-    if (p === undefined || p.organization !== org.name || p.ownerObjectId !== user) {
-      throw new PatTokenErrorResult("authorizationNotFound");
-    }
-    return p;
-  }
-
-  function checkValidTo(text: string | undefined): number {
-    const validTo = text === undefined ? Number.NaN : Date.parse(text);
-    if (Number.isNaN(validTo) || validTo <= now()) throw new PatTokenErrorResult("invalidValidTo");
-    if (validTo > now() + maxLifetimeMs) throw new PatTokenErrorResult("patLifespanPolicyViolation");
-    return validTo;
-  }
-
-  function checkScope(scope: string | undefined): string {
-    const names = (scope ?? "").split(" ").filter((s) => s !== "");
-    if (names.length === 0 || !names.every((n) => SCOPE.test(n)))
-      throw new PatTokenErrorResult("invalidScope");
-    return names.join(" ");
-  }
-
-  function checkDisplayName(name: string | undefined): string {
-    if (name === undefined || name.trim() === "") throw new PatTokenErrorResult("displayNameRequired");
-    // eslint-disable-next-line no-control-regex
-    if (name.length > 256 || /[\u0000-\u001f<>]/.test(name))
-      throw new PatTokenErrorResult("invalidDisplayName");
-    return name;
-  }
-
-  async function body<T extends z.ZodType>(req: http.IncomingMessage, schema: T): Promise<z.output<T>> {
-    const text = await readText(req, 16 * 1024);
-    let json: unknown;
-    try {
-      json = text === null ? undefined : JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    const parsed = schema.safeParse(json);
-    if (!parsed.success) {
-      throw new AdoError(400, "InvalidArgumentValueException", "The request body is missing or not valid.");
-    }
-    return parsed.data;
-  }
-
-  /** The user-delegated caller of the PAT API: Entra token of the dev tenant with `scp`. */
-  async function delegatedUser(req: http.IncomingMessage): Promise<string> {
-    const challenge = {
-      "www-authenticate": `Bearer authorization_uri=https://login.microsoftonline.com/${options.tenantId}`,
-    };
-    const bearer = /^Bearer (\S+)$/i.exec(req.headers.authorization ?? "")?.[1];
-    const claims =
-      bearer === undefined ? undefined : await options.signer.verify(bearer, ADO_RESOURCE, now());
-    if (claims === undefined || claims["tid"] !== options.tenantId || typeof claims["oid"] !== "string") {
-      throw new AdoError(
-        401,
-        "UnauthorizedRequestException",
-        "TF400813: The user is not authorized to access this resource.",
-        challenge,
-      );
-    }
-    // Service principals, managed identities and client-credential flows cannot manage PATs.
-    if (typeof claims["scp"] !== "string" || claims["scp"] === "") {
-      throw new AdoError(
-        403,
-        "InvalidAccessException",
-        "Service principals and managed identities cannot use the PAT lifecycle management API.",
-      );
-    }
-    return claims["oid"];
-  }
-
-  /** Listing state: where the next page starts and the filters it was made with (they must be resent). */
-  function continuation(offset: number, filters: string): string {
-    return Buffer.from(JSON.stringify({ o: offset, f: filters })).toString("base64url");
-  }
-
-  function list(org: { name: string }, user: string, q: URLSearchParams): unknown {
-    const display = q.get("displayFilterOption") ?? "active";
-    const sortBy = q.get("sortByOption") ?? "displayDate";
-    const ascending = (q.get("isSortAscending") ?? "true").toLowerCase() !== "false";
-    const top = q.has("$top") ? Number(q.get("$top")) : defaultPage;
-    if (
-      !["active", "revoked", "expired", "all"].includes(display) ||
-      !["displayName", "displayDate", "status"].includes(sortBy)
-    ) {
-      throw new AdoError(400, "InvalidArgumentValueException", "A filter or sort option is not valid.");
-    }
-    if (!Number.isInteger(top) || top < 1 || top > MAX_TOP) {
-      throw new AdoError(400, "InvalidArgumentValueException", "$top must be between 1 and 100.");
-    }
-    const filters = `${display}|${sortBy}|${String(ascending)}|${top}`;
-    let offset = 0;
-    const token = q.get("continuationToken");
-    if (token !== null && token !== "") {
-      let state: { o?: unknown; f?: unknown } = {};
-      try {
-        state = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as typeof state;
-      } catch {
-        state = {};
-      }
-      if (typeof state.o !== "number" || state.f !== filters) {
-        throw new AdoError(
-          400,
-          "InvalidContinuationTokenException",
-          "The continuation token is not valid for these filters.",
-        );
-      }
-      offset = state.o;
-    }
-    const key = (p: StoredPat): string | number =>
-      sortBy === "displayName" ? p.displayName.toLowerCase() : sortBy === "status" ? statusOf(p) : p.serial;
-    const all = [...pats.values()]
-      .filter((p) => p.organization === org.name && p.ownerObjectId === user)
-      .filter((p) => display === "all" || statusOf(p) === display)
-      .sort((a, b) => {
-        const [x, y] = [key(a), key(b)];
-        const order = x < y ? -1 : x > y ? 1 : a.serial - b.serial;
-        return ascending ? order : -order;
-      });
-    const chunk = all.slice(offset, offset + top);
-    const more = offset + top < all.length;
-    return {
-      continuationToken: more ? continuation(offset + top, filters) : "",
-      patTokens: chunk.map((p) => wire(p, false)),
-    };
-  }
-
-  async function patApi(
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    org: { name: string; id: string },
-    q: URLSearchParams,
-    op: DevOpsOperation,
-  ): Promise<void> {
-    const user = await delegatedUser(req);
-    if (q.get("api-version") !== API_VERSION) {
-      throw new AdoError(
-        400,
-        "VssVersionOutOfRangeException",
-        "The requested REST API version is not supported.",
-      );
-    }
-    const result = (p: StoredPat, withToken = false) =>
-      sendJson(res, 200, { patToken: wire(p, withToken), patTokenError: "none" });
-    switch (op) {
-      case "list":
-        return sendJson(res, 200, list(org, user, q));
-      case "get":
-        return result(patOf(org, user, q.get("authorizationId")));
-      case "revoke": {
-        const p = patOf(org, user, q.get("authorizationId"));
-        p.revoked = true;
-        if (options.revokeStatus === 200) {
-          res.writeHead(200, { "content-length": "0" }).end();
-        } else {
-          res.writeHead(204).end();
-        }
-        return;
-      }
-      case "create": {
-        const input = await body(req, createSchema);
-        const displayName = checkDisplayName(input.displayName);
-        const scope = checkScope(input.scope);
-        const validTo = checkValidTo(input.validTo);
-        if (input.allOrgs === true) throw new PatTokenErrorResult("globalPatPolicyViolation");
-        const p = store(org, {
-          authorizationId: randomUUID(),
-          ownerObjectId: user,
-          displayName,
-          scope,
-          validFrom: now(),
-          validTo,
-          revoked: false,
-          token: randomPat(),
-        });
-        return result(p, true);
-      }
-      case "update": {
-        const input = await body(req, updateSchema);
-        const p = patOf(org, user, input.authorizationId);
-        if (statusOf(p) === "revoked") throw new PatTokenErrorResult("authorizationNotFound");
-        if (input.allOrgs === true) throw new PatTokenErrorResult("globalPatPolicyViolation");
-        const changes = {
-          ...(input.displayName !== undefined ? { displayName: checkDisplayName(input.displayName) } : {}),
-          ...(input.scope !== undefined ? { scope: checkScope(input.scope) } : {}),
-          ...(input.validTo !== undefined ? { validTo: checkValidTo(input.validTo) } : {}),
-        };
-        Object.assign(p, changes);
-        return result(p);
-      }
-      default:
-        throw new AdoError(405, "MethodNotAllowedException", "The method is not allowed.");
-    }
-  }
-
-  /** connectionData with a PAT (Basic): proves the PAT works in this organization. */
-  function connectionData(
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    org: { name: string; id: string },
-  ): void {
-    const basic = /^Basic (\S+)$/i.exec(req.headers.authorization ?? "")?.[1];
-    const password =
-      basic === undefined ? "" : Buffer.from(basic, "base64").toString("utf8").split(":").slice(1).join(":");
-    const p = [...pats.values()].find((x) => x.token === password && password !== "");
-    if (p === undefined || statusOf(p) !== "active" || !p.targetAccounts.includes(org.id)) {
-      throw new AdoError(
-        401,
-        "UnauthorizedRequestException",
-        "TF400813: The user is not authorized to access this resource.",
-        {
-          "www-authenticate": 'Basic realm="https://dev.azure.com/"',
-        },
-      );
-    }
-    const identity = {
-      id: p.ownerObjectId,
-      descriptor: `Microsoft.IdentityModel.Claims.ClaimsIdentity;${options.tenantId}\\${p.ownerObjectId}`,
-      providerDisplayName: "PAT owner",
-      isActive: true,
-      properties: {},
-    };
-    sendJson(res, 200, {
-      authenticatedUser: identity,
-      authorizedUser: identity,
-      instanceId: org.id,
-      deploymentId: org.id,
-      deploymentType: "hosted",
-      locationServiceData: {
-        serviceOwner: "00025394-6065-48ca-87d9-7f5672854ef7",
-        defaultAccessMappingMoniker: "PublicAccessMapping",
-      },
-    });
-  }
+  const stats = new OperationStats<DevOpsOperation>();
+  const state = createPatState(options, now);
+  const { orgs, pats, statusOf, store, orgOf } = state;
+  const { patApi, connectionData } = devOpsRoutes(options, now, state);
 
   function operationOf(method: string | undefined, rest: string): DevOpsOperation | undefined {
     if (rest === "connectiondata") return method === "GET" ? "connectionData" : undefined;
@@ -428,7 +113,7 @@ export async function startAzureDevOpsEmulator(
     const url = new URL(req.url ?? "/", "https://localhost");
     const path = url.pathname.replace(/\/{2,}/g, "/");
     const controlled = await serveControl(req, res, path, {
-      stats: () => stats,
+      stats: () => stats.snapshot(),
       faults,
       faultSchema: faultSchema,
     });
@@ -442,8 +127,7 @@ export async function startAzureDevOpsEmulator(
       req.resume();
       throw new AdoError(404, "NotFoundException", "The requested resource was not found.");
     }
-    stats.requests += 1;
-    stats.byOperation[op] = (stats.byOperation[op] ?? 0) + 1;
+    stats.count(op);
     const fault = faults.take(op);
     if (fault !== undefined) {
       req.resume();
@@ -469,20 +153,10 @@ export async function startAzureDevOpsEmulator(
         return sendJson(res, errorStatus, { patToken: null, patTokenError: error.patTokenError });
       }
       if (error instanceof AdoError) {
-        return sendJson(
-          res,
-          error.status,
-          {
-            $id: "1",
-            innerException: null,
-            message: error.message,
-            typeName: `Microsoft.VisualStudio.Services.WebApi.${error.typeKey}, Microsoft.VisualStudio.Services.WebApi`,
-            typeKey: error.typeKey,
-            errorCode: 0,
-            eventId: 3000,
-          },
-          { activityid: randomUUID(), ...error.headers },
-        );
+        return sendJson(res, error.status, adoErrorBody(error), {
+          activityid: randomUUID(),
+          ...error.headers,
+        });
       }
       sendJson(res, 500, {
         $id: "1",
@@ -524,10 +198,8 @@ export async function startAzureDevOpsEmulator(
         token: pat.token,
       }).authorizationId;
     },
-    stats: () => ({ requests: stats.requests, byOperation: { ...stats.byOperation } }),
-    resetStats: () => {
-      stats = { requests: 0, byOperation: {} };
-    },
+    stats: () => stats.snapshot(),
+    resetStats: () => stats.reset(),
     injectFault: (fault) => faults.add(fault),
     clearFaults: () => faults.clear(),
     close: listening.close,

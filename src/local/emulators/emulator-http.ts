@@ -126,3 +126,45 @@ export async function serveControl<F extends { count: number; operation?: string
   }
   return true;
 }
+
+/**
+ * A JSON request body checked by `schema`; undefined when it is too large, not JSON or refused,
+ * so each emulator answers in its own service's error shape.
+ */
+export async function readJsonBody<T extends z.ZodType>(
+  req: http.IncomingMessage,
+  schema: T,
+  limit = 16 * 1024,
+): Promise<z.output<T> | undefined> {
+  const parsed = schema.safeParse(jsonOrUndefined(await readText(req, limit)));
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** The fault fields of emulators whose faults may name an operation and ask for a Retry-After. */
+export function operationFaultShape<const Op extends readonly [string, ...string[]]>(operations: Op) {
+  return {
+    status: z.union([z.literal(401), z.literal(403), z.literal(429), z.literal(500), z.literal(503)]),
+    count: z.number().int().min(1).max(1000),
+    retryAfterSeconds: z.number().int().min(0).max(3600).optional(),
+    operation: z.enum(operations).optional(),
+  };
+}
+
+/** Requests counted by operation, as an emulator's stats hook and `GET /_emulator/stats` show them. */
+export class OperationStats<Op extends string> {
+  private counts = { requests: 0, byOperation: {} as Partial<Record<Op, number>> };
+
+  count(op: Op): void {
+    this.counts.requests += 1;
+    this.counts.byOperation[op] = (this.counts.byOperation[op] ?? 0) + 1;
+  }
+
+  /** A copy: what a test read does not change under it with later requests. */
+  snapshot(): { requests: number; byOperation: Partial<Record<Op, number>> } {
+    return { requests: this.counts.requests, byOperation: { ...this.counts.byOperation } };
+  }
+
+  reset(): void {
+    this.counts = { requests: 0, byOperation: {} };
+  }
+}

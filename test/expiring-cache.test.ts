@@ -16,3 +16,22 @@ test("ExpiringCache.set stores a value learnt elsewhere until its time, supersed
   cache.set("k", "already-expired", 50);
   assert.equal(await cache.getOrLoad("k", () => Promise.resolve({ value: "loaded", until: 200 })), "loaded");
 });
+
+test("ExpiringCache bounded by maxEntries evicts the value stored longest ago and drops expired ones", async () => {
+  let now = 0;
+  const cache = new ExpiringCache<string, string>(() => now, 2);
+  cache.set("a", "A", 100);
+  cache.set("b", "B", 100);
+  cache.set("a", "A2", 100); // stored again: now the newest
+  assert.equal(await cache.getOrLoad("c", () => Promise.resolve({ value: "C", until: 100 })), "C");
+  assert.equal(cache.size, 2);
+  assert.equal(cache.peek("b"), undefined, "b was stored longest ago");
+  assert.equal(cache.peek("a"), "A2");
+  assert.equal(cache.peek("c"), "C");
+  cache.set("short", "S", 10);
+  assert.equal(cache.peek("a"), undefined, "a evicted by short");
+  now = 10;
+  assert.equal(cache.peek("short"), undefined);
+  assert.equal(cache.size, 1, "the expired value was dropped on peek");
+  assert.equal(cache.peek("c"), "C");
+});

@@ -2,6 +2,7 @@ import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } f
 import { z } from "zod";
 import { FetchUnavailableError, getJson } from "../net/fetch-json.js";
 import type { HttpSend } from "../net/http-request.js";
+import { ExpiringCache } from "../issuance/expiring-cache.js";
 import { isAllowedFetchUrl } from "../net/loopback.js";
 import type { IssuerTrust } from "./issuers.js";
 
@@ -64,12 +65,12 @@ export function keysMaxAge(cacheControl: string | undefined, maxMs: number): num
  * failed refresh keeps the last good keys, so an issuer outage does not stop known callers.
  */
 export class JwksSource {
+  /** The last good key set: served past its max-age while the issuer cannot be reached. */
   private keys: JWTVerifyGetKey | undefined;
-  private fetchedAt = 0;
-  private keysAgeMs: number;
+  /** The same set while within its max-age; its single-flight load is the one refresh all callers share. */
+  private readonly fresh: ExpiringCache<"keys", JWTVerifyGetKey>;
   private lastAttempt = Number.NEGATIVE_INFINITY;
   private lastAttemptFailed = false;
-  private inflight: Promise<void> | undefined;
   private readonly cooldownMs: number;
   private readonly maxAgeMs: number;
   private readonly deadlineMs: number;
@@ -81,9 +82,9 @@ export class JwksSource {
   ) {
     this.cooldownMs = options.refreshCooldownMs ?? 30_000;
     this.maxAgeMs = Math.min(options.maxAgeMs ?? MAX_KEYS_AGE_MS, MAX_KEYS_AGE_MS);
-    this.keysAgeMs = this.maxAgeMs;
     this.deadlineMs = options.fetchDeadlineMs ?? 5000;
     this.now = options.now ?? Date.now;
+    this.fresh = new ExpiringCache(this.now);
   }
 
   /** The key resolver handed to jose's jwtVerify. */
@@ -94,10 +95,7 @@ export class JwksSource {
         throw new IssuerUnavailableError("unreachable");
       }
       await this.refresh();
-    } else if (
-      this.now() - this.fetchedAt > this.keysAgeMs &&
-      this.now() - this.lastAttempt > this.cooldownMs
-    ) {
+    } else if (this.fresh.peek("keys") === undefined && this.now() - this.lastAttempt > this.cooldownMs) {
       // Stale: refetch before answering, so a removed key is not trusted past max-age. If the
       // issuer cannot be reached the last good keys serve (within the fetch deadline).
       await this.refresh().catch(() => undefined);
@@ -120,14 +118,13 @@ export class JwksSource {
   };
 
   /** One fetch at a time, shared by every waiting caller, and bounded by one deadline for all of them. */
-  private refresh(): Promise<void> {
-    this.inflight ??= this.load().finally(() => {
-      this.inflight = undefined;
-    });
-    return this.inflight;
+  private async refresh(): Promise<void> {
+    // Asked for while the set is fresh (an unknown kid): that set is replaced, not served.
+    if (this.fresh.peek("keys") !== undefined) this.fresh.delete("keys");
+    await this.fresh.getOrLoad("keys", () => this.load());
   }
 
-  private async load(): Promise<void> {
+  private async load(): Promise<{ value: JWTVerifyGetKey; until: number }> {
     this.lastAttempt = this.now();
     const started = Date.now();
     // Discovery and JWKS share one budget: the second fetch gets what the first left.
@@ -162,10 +159,14 @@ export class JwksSource {
       const raw = jwksSchema.parse(answer.body);
       // Keep only well-formed public keys; a bad entry must not poison the others.
       const keys = raw.keys.filter((k) => jwkSchema.safeParse(k).success && !hasPrivateParts(k));
-      this.keys = createLocalJWKSet({ keys } as JSONWebKeySet);
-      this.fetchedAt = this.now();
-      this.keysAgeMs = keysMaxAge(answer.headers["cache-control"], this.maxAgeMs);
+      const set = createLocalJWKSet({ keys } as JSONWebKeySet);
+      this.keys = set;
       this.lastAttemptFailed = false;
+      // Fresh up to and including fetch time + max-age (stale only once past it): hence the + 1.
+      return {
+        value: set,
+        until: this.now() + keysMaxAge(answer.headers["cache-control"], this.maxAgeMs) + 1,
+      };
     } catch (error) {
       // The last good keys stay in place; the caller decides whether this failure matters.
       this.lastAttemptFailed = true;

@@ -1,4 +1,5 @@
 import { hash } from "node:crypto";
+import { ExpiringCache } from "../issuance/expiring-cache.js";
 
 /**
  * Verified callers by SHA-256 of their token, so the hot path skips signature checks. Bounded
@@ -6,38 +7,26 @@ import { hash } from "node:crypto";
  * Keyed by a hash so the cache itself never holds a usable token.
  */
 export class VerifiedTokenCache<T> {
-  private readonly entries = new Map<string, { value: T; until: number }>();
+  private readonly entries: ExpiringCache<string, T>;
 
   constructor(
-    private readonly maxEntries = 10_000,
+    maxEntries = 10_000,
     private readonly maxAgeMs = 5 * 60_000,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.entries = new ExpiringCache(now, maxEntries);
+  }
 
   static keyOf(token: string): string {
     return hash("sha256", token, "base64url");
   }
 
   get(key: string): T | undefined {
-    const entry = this.entries.get(key);
-    if (entry === undefined) return undefined;
-    if (this.now() >= entry.until) {
-      this.entries.delete(key);
-      return undefined;
-    }
-    return entry.value;
+    return this.entries.peek(key);
   }
 
   set(key: string, value: T, expiresAt: number): void {
-    const until = Math.min(expiresAt, this.now() + this.maxAgeMs);
-    if (until <= this.now()) return;
-    this.entries.delete(key);
-    this.entries.set(key, { value, until });
-    while (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done === true) break;
-      this.entries.delete(oldest.value);
-    }
+    this.entries.set(key, value, Math.min(expiresAt, this.now() + this.maxAgeMs));
   }
 
   get size(): number {

@@ -67,10 +67,14 @@ function requireManaged(secret: StoredSecret, kind: string): void {
 export class CredentialIssuer {
   private readonly minted: ExpiringCache<string, Minted>;
   private readonly secrets: ExpiringCache<string, StoredSecret>;
-  private readonly managedIdentities = new Map<string, TokenCredential>();
-  private readonly appCredentials = new Map<string, { version: string; credential: TokenCredential }>();
-  /** The answer built from one cached vault read, so the hot path neither re-checks nor re-hashes it. */
-  private readonly patAnswers = new WeakMap<StoredSecret, Map<string, IssuedCredential>>();
+  /** Credentials never expire by time: kept until forget() (app secrets) or for the runtime's life. */
+  private readonly managedIdentities: ExpiringCache<string, TokenCredential>;
+  private readonly appCredentials: ExpiringCache<string, { version: string; credential: TokenCredential }>;
+  /**
+   * Per profile, the answer built from one cached vault read (that very object), so the hot path
+   * neither re-checks nor re-hashes it; a newer read of the secret makes it stale.
+   */
+  private readonly patAnswers: ExpiringCache<string, { secret: StoredSecret; issued: IssuedCredential }>;
   private readonly now: () => number;
   private readonly vaultCacheMs: number;
   private readonly refreshMarginMs: number;
@@ -79,6 +83,9 @@ export class CredentialIssuer {
     this.now = options.now ?? Date.now;
     this.secrets = new ExpiringCache(this.now);
     this.minted = new ExpiringCache(this.now);
+    this.managedIdentities = new ExpiringCache(this.now);
+    this.appCredentials = new ExpiringCache(this.now);
+    this.patAnswers = new ExpiringCache(this.now);
     this.vaultCacheMs = options.vaultCacheMs ?? 30_000;
     this.refreshMarginMs = options.refreshMarginMs ?? 5 * 60_000;
   }
@@ -94,8 +101,8 @@ export class CredentialIssuer {
     }
     const secret = this.secrets.peek(profile.secret);
     // Per profile: several profiles may share one stored PAT, each with its own cached answer.
-    const issued = secret !== undefined ? this.patAnswers.get(secret)?.get(name) : undefined;
-    return issued !== undefined && issued.expiresOn.getTime() > this.now() ? issued : undefined;
+    const answer = secret !== undefined ? this.patAnswers.peek(name) : undefined;
+    return answer?.secret === secret ? answer?.issued : undefined;
   }
 
   async issue(name: string, profile: Profile): Promise<IssuedCredential> {
@@ -127,9 +134,8 @@ export class CredentialIssuer {
     const name = secretName.toLowerCase();
     this.secrets.deleteWhere((_value, key) => key.toLowerCase() === name);
     this.minted.deleteWhere((m) => m.secret?.name.toLowerCase() === name);
-    for (const key of this.appCredentials.keys()) {
-      if (key.toLowerCase().endsWith(`/${name}`)) this.appCredentials.delete(key);
-    }
+    this.patAnswers.deleteWhere((a) => a.secret.name.toLowerCase() === name);
+    this.appCredentials.deleteWhere((_value, key) => key.toLowerCase().endsWith(`/${name}`));
   }
 
   /** A new client secret still pending verification is never handed out: the proven one is. */
@@ -148,12 +154,8 @@ export class CredentialIssuer {
       if (error instanceof SecretDisabledError) throw new IssuanceError("credential_disabled");
       throw error;
     }
-    let answers = this.patAnswers.get(secret);
-    if (answers === undefined) {
-      answers = new Map();
-      this.patAnswers.set(secret, answers);
-    }
-    let issued = answers.get(profile);
+    const answer = this.patAnswers.peek(profile);
+    let issued = answer?.secret === secret ? answer.issued : undefined;
     if (issued === undefined) {
       requireManaged(secret, "pat");
       if (!isPatFormat(secret.value)) throw new IssuanceError("credential_invalid");
@@ -169,7 +171,7 @@ export class CredentialIssuer {
         authorization: patAuthorization(secret.value),
         fingerprint: fingerprint(secret.value),
       };
-      answers.set(profile, issued);
+      this.patAnswers.set(profile, { secret, issued }, issued.expiresOn.getTime());
     }
     // Checked on every request: a cached read must not outlive the PAT itself.
     if ((secret.expiresOn?.getTime() ?? 0) <= this.now()) throw new IssuanceError("credential_expired");
@@ -210,10 +212,10 @@ export class CredentialIssuer {
       // Always a named user-assigned identity: the default (system-assigned) one is never minted with.
       const resolved = resolveMintingClientId(c.clientId, this.options.identities);
       if (!resolved.ok) throw new IssuanceError("credential_invalid");
-      let credential = this.managedIdentities.get(resolved.clientId);
+      let credential = this.managedIdentities.peek(resolved.clientId);
       if (credential === undefined) {
         credential = this.options.minter.managedIdentity(resolved.clientId);
-        this.managedIdentities.set(resolved.clientId, credential);
+        this.managedIdentities.set(resolved.clientId, credential, Number.POSITIVE_INFINITY);
       }
       return { credential };
     }
@@ -221,11 +223,11 @@ export class CredentialIssuer {
     // One credential per app and secret, replaced when the stored version changes (rotation), so
     // the map holds one entry per profile credential however often secrets rotate.
     const key = `${c.tenantId}/${c.clientId}/${secret.name}`;
-    const known = this.appCredentials.get(key);
+    const known = this.appCredentials.peek(key);
     let credential = known?.version === secret.version ? known.credential : undefined;
     if (credential === undefined) {
       credential = this.options.minter.clientSecret(c.tenantId, c.clientId, secret.value, { maxRetries: 2 });
-      this.appCredentials.set(key, { version: secret.version, credential });
+      this.appCredentials.set(key, { version: secret.version, credential }, Number.POSITIVE_INFINITY);
     }
     return { credential, secret: { name: c.secret, version: secret.version } };
   }

@@ -80,10 +80,14 @@ export interface DevEmulators {
   entra: EntraEmulator;
   keyVault: KeyVaultEmulator;
   managedIdentity: ManagedIdentityEmulator;
+  /** Receives expiry notices: `/hook` (JSON webhook) and `/teams` (Teams workflow). */
   webhookSink: WebhookSink;
+  /** Azurite's blob service: the sweeps' leases. */
   storage: AzuriteBlob;
+  /** Azure DevOps: PAT Lifecycle API and connectionData, one origin for both hosts. */
   devops: AzureDevOpsEmulator;
   graph: GraphEmulator;
+  /** The broker's control identity (vault, storage, Graph) and its minting identity (no roles). */
   identities: { control: ManagedIdentity; minting: ManagedIdentity };
 }
 

@@ -4,15 +4,8 @@ import { createLogger, type Logger } from "../log.js";
 import { createRuntime, type Runtime, type RuntimeOptions } from "../runtime.js";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { startDevEmulators } from "./dev-emulators.js";
+import { startDevEmulators, type DevEmulators } from "./dev-emulators.js";
 import { DEV_BROKER_AUDIENCE, DEV_CLIENTS, DEV_DEVOPS_ORGANIZATIONS } from "./dev-identities.js";
-import type { AzuriteBlob } from "./emulators/azurite.js";
-import type { AzureDevOpsEmulator } from "./emulators/azure-devops.js";
-import type { EntraEmulator } from "./emulators/entra.js";
-import type { GraphEmulator } from "./emulators/graph.js";
-import type { KeyVaultEmulator } from "./emulators/keyvault.js";
-import type { ManagedIdentity, ManagedIdentityEmulator } from "./emulators/managed-identity.js";
-import type { WebhookSink } from "./emulators/webhook-sink.js";
 import { startLocalHost, type LocalHost, type LocalHostOptions } from "./host.js";
 
 /**
@@ -23,21 +16,9 @@ import { startLocalHost, type LocalHost, type LocalHostOptions } from "./host.js
 const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 export const DEV_POLICY_FILE = path.join(PACKAGE_ROOT, "policy", "dev.json");
 
-export interface DevStack {
+/** The emulators (see DevEmulators) and the broker running on them. */
+export interface DevStack extends Omit<DevEmulators, "tenantId" | "ca"> {
   brokerUrl: string;
-  entra: EntraEmulator;
-  keyVault: KeyVaultEmulator;
-  managedIdentity: ManagedIdentityEmulator;
-  /** Receives expiry notices: `/hook` (JSON webhook) and `/teams` (Teams workflow). */
-  webhookSink: WebhookSink;
-  /** Azurite's blob service: the sweeps' leases. */
-  storage: AzuriteBlob;
-  /** Azure DevOps: PAT Lifecycle API and connectionData, one origin for both hosts. */
-  devops: AzureDevOpsEmulator;
-  graph: GraphEmulator;
-  /** The broker's control identity (vault, storage, Graph) and its minting identity (no roles). */
-  identities: { control: ManagedIdentity; minting: ManagedIdentity };
-  caFile: string;
   /** The settings the broker's configuration was loaded from (what a second process needs, with the CA). */
   appSettings: Readonly<Record<string, string | undefined>>;
   config: BrokerConfig;

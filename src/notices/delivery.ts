@@ -5,7 +5,7 @@
  */
 
 import { DomainError } from "../domain-error.js";
-import { FetchRejectedError, httpSender, type HttpSend } from "../net/http-request.js";
+import { FetchRejectedError, FetchUnavailableError, httpSender, type HttpSend } from "../net/http-request.js";
 import { classifyStatus, isTransientStatus } from "../net/upstream-status.js";
 
 export interface DeliveryOptions {
@@ -48,7 +48,10 @@ async function tryOnce(
     }));
   } catch (error) {
     if (error instanceof FetchRejectedError) return "refused";
-    return error instanceof Error && error.message === "timed out" ? "timeout" : "unreachable";
+    if (error instanceof FetchUnavailableError)
+      return error.message === "timed out" ? "timeout" : "unreachable";
+    // Not a transport failure but a bug: it must surface (500, error log), not pass for an outage.
+    throw error;
   }
   if (classifyStatus(status) === "ok") return undefined;
   return `http ${status}`;

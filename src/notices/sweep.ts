@@ -133,6 +133,9 @@ export class NoticeSweep {
     try {
       await this.options.notifier.send(noticeOf(item, event, now));
     } catch (error) {
+      // One notice's failure does not stop the others; one that is not a delivery failure is a bug: logged as such.
+      if (!(error instanceof DeliveryError))
+        this.options.log.error("notice.unexpected_error", { name, error: describeError(error) });
       const reason = error instanceof DeliveryError ? error.reason : "delivery error";
       report.failed.push({ name, threshold: event, reason });
       return;

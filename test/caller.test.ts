@@ -1,40 +1,19 @@
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
-import path from "node:path";
 import { describe, test } from "node:test";
 import { AuthError } from "../src/auth/auth-error.js";
 import type { Principal } from "../src/auth/principal.js";
-import { loadConfig } from "../src/config.js";
 import { requireRole, rolesOf } from "../src/http/caller.js";
-import type { BrokerRequest } from "../src/http/types.js";
-import { createLogger } from "../src/log.js";
-import { createRuntime } from "../src/runtime.js";
-import { scratchDir } from "./support/dev-stack.js";
+import { brokerRequest, unitRuntime } from "./support/unit-runtime.js";
 
 const GH = "https://token.actions.githubusercontent.com";
 
-/** A real runtime: building one contacts nothing, and rolesOf reads only its policy. */
 function runtime() {
-  const file = path.join(scratchDir(), "policy.json");
-  writeFileSync(
-    file,
-    JSON.stringify({
-      profiles: {},
-      grants: [
-        { match: { iss: GH, repository_owner_id: "42" }, roles: ["Inventory.Read"] },
-        { match: { iss: GH, sub: "repo:contoso/ops:environment:admin" }, roles: ["Secrets.Admin"] },
-      ],
-    }),
-  );
-  return createRuntime(
-    loadConfig({
-      KEY_VAULT_URL: "https://kv-broker.vault.azure.net/",
-      BROKER_TENANT_ID: "72f988bf-86f1-41af-91ab-2d7cd011db47",
-      BROKER_AUDIENCE: "api://token-broker",
-      BROKER_POLICY_FILE: file,
-    }),
-    { log: createLogger(() => undefined) },
-  );
+  return unitRuntime({
+    grants: [
+      { match: { iss: GH, repository_owner_id: "42" }, roles: ["Inventory.Read"] },
+      { match: { iss: GH, sub: "repo:contoso/ops:environment:admin" }, roles: ["Secrets.Admin"] },
+    ],
+  }).rt;
 }
 
 function caller(issuerKind: "entra" | "trusted", claims: Record<string, unknown>): Principal {
@@ -72,14 +51,7 @@ describe("rolesOf", () => {
 
 describe("requireRole", () => {
   const rt = runtime();
-  const request = (headers: Record<string, string>): BrokerRequest => ({
-    method: "GET",
-    path: "/inventory",
-    query: new URLSearchParams(),
-    headers,
-    params: {},
-    body: new Uint8Array(),
-  });
+  const request = (headers: Record<string, string>) => brokerRequest({ path: "/inventory", headers });
 
   test("no bearer token: refused before any key is fetched", async () => {
     for (const headers of [

@@ -4,6 +4,7 @@ import { InvalidArgumentError } from "commander";
 import {
   authorityArg,
   dateArg,
+  expiryArg,
   guidArg,
   intArg,
   listArg,
@@ -15,6 +16,17 @@ import { UsageError } from "../src/cli/errors.js";
 const GUID = "0A0B0C0D-1111-4222-8333-444455556666";
 
 describe("CLI argument parsers", () => {
+  test("expiryArg takes a duration from now, or a date as dateArg does", () => {
+    const now = () => Date.parse("2030-03-01T10:00:00Z");
+    assert.equal(expiryArg("30d", now), "2030-03-31T10:00:00.000Z");
+    assert.equal(expiryArg("12h", now), "2030-03-01T22:00:00.000Z");
+    assert.equal(expiryArg("2W", now), "2030-03-15T10:00:00.000Z");
+    assert.equal(expiryArg("2031-01-02", now), "2031-01-02T00:00:00.000Z");
+    for (const raw of ["0d", "30", "30m", "d", "-3d", "30 days", "99999d"]) {
+      assert.throws(() => expiryArg(raw, now), InvalidArgumentError, raw);
+    }
+  });
+
   test("guidArg lower-cases a GUID and refuses anything else", () => {
     assert.equal(guidArg(GUID), GUID.toLowerCase());
     for (const raw of ["", "0a0b0c0d11114222833344445555666", `${GUID}0`, `{${GUID}}`]) {

@@ -296,7 +296,7 @@ describe("cli: talking to a broker", () => {
       assert.equal(r.code, 1);
       assert.equal(
         r.stderr,
-        "token-broker: The query is invalid. Second line. [top: Too big] (400 invalid_request)\n",
+        "token-broker: The query is invalid. Second line: --top Too big (400 invalid_request)\n",
       );
       const bad = await cli(["inventory", "show", "bad"], env);
       assert.equal(bad.code, 1);

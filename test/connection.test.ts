@@ -14,6 +14,16 @@ describe("brokerBaseUrl", () => {
     assert.equal(new URL("api/token", url).href, "https://broker.example/prefix/api/token");
   });
 
+  test("the banner's …/api form is the broker's base; another prefix before it is kept", () => {
+    assert.equal(brokerBaseUrl("http://127.0.0.1:7071/api").href, "http://127.0.0.1:7071/");
+    assert.equal(brokerBaseUrl("http://127.0.0.1:7071/api/").href, "http://127.0.0.1:7071/");
+    const proxied = brokerBaseUrl("https://proxy.example/broker/api");
+    assert.equal(proxied.href, "https://proxy.example/broker/");
+    assert.equal(new URL("api/inventory", proxied).href, "https://proxy.example/broker/api/inventory");
+    // Only a last segment of exactly "api": a prefix that merely ends in it stays.
+    assert.equal(brokerBaseUrl("https://proxy.example/myapi").href, "https://proxy.example/myapi/");
+  });
+
   test("plain http only on loopback", () => {
     for (const raw of ["http://localhost:7071", "http://[::1]:7071", "http://127.0.0.1"]) {
       assert.equal(brokerBaseUrl(raw).protocol, "http:", raw);

@@ -10,7 +10,9 @@ import {
   versionsWire,
 } from "../inventory/wire.js";
 import { problemBodyWire } from "../wire/problem-body.js";
+import { noticeReportWire, rotationReportWire } from "../wire/sweep-reports.js";
 import { CliError, oneLine } from "./errors.js";
+import { describeFieldError } from "./field-flags.js";
 
 /**
  * A small typed client of the broker's inventory API. Every answer is parsed by a zod schema
@@ -126,10 +128,17 @@ export class BrokerClient {
     return parse(versionsSchema, await json(res)).items;
   }
 
-  async put(name: string, body: ImportBody, recover: boolean): Promise<{ created: boolean; item: Item }> {
+  /** `createOnly` sends If-None-Match: *, so an existing name is refused (412), never updated. */
+  async put(
+    name: string,
+    body: ImportBody,
+    recover: boolean,
+    createOnly = false,
+  ): Promise<{ created: boolean; item: Item }> {
     const res = await this.request("PUT", `inventory/${encodeURIComponent(name)}`, {
       query: recover ? { recover: "true" } : {},
       body,
+      ...(createOnly ? { headers: { "if-none-match": "*" } } : {}),
     });
     return { created: res.status === 201, item: parse(itemSchema, await json(res)) };
   }
@@ -139,9 +148,22 @@ export class BrokerClient {
     return parse(rotatedSchema, await json(res));
   }
 
-  async revoke(name: string): Promise<Deleted> {
-    const res = await this.request("DELETE", `inventory/${encodeURIComponent(name)}`);
+  /** `skipUpstream` deletes without revoking upstream (`?upstream=skip`). */
+  async revoke(name: string, options: { skipUpstream?: boolean } = {}): Promise<Deleted> {
+    const res = await this.request("DELETE", `inventory/${encodeURIComponent(name)}`, {
+      query: options.skipUpstream === true ? { upstream: "skip" } : {},
+    });
     return parse(deletedSchema, await json(res));
+  }
+
+  async sweepRotation(): Promise<z.infer<typeof rotationReportWire>> {
+    const res = await this.request("POST", "sweeps/rotation");
+    return parse(rotationReportWire, await json(res));
+  }
+
+  async sweepNotices(): Promise<z.infer<typeof noticeReportWire>> {
+    const res = await this.request("POST", "sweeps/notices");
+    return parse(noticeReportWire, await json(res));
   }
 
   private async request(
@@ -152,6 +174,7 @@ export class BrokerClient {
       body?: unknown;
       accept?: string;
       allowNotFound?: boolean;
+      headers?: Record<string, string>;
     } = {},
   ): Promise<Response> {
     const url = new URL(`api/${path}`, this.options.baseUrl);
@@ -159,6 +182,7 @@ export class BrokerClient {
     this.tokenOnce ??= this.options.token();
     const token = await this.tokenOnce;
     const headers: Record<string, string> = {
+      ...options.headers,
       authorization: `Bearer ${token}`,
       accept: options.accept ?? "application/json, application/problem+json",
     };
@@ -178,7 +202,7 @@ export class BrokerClient {
       );
     }
     if (res.ok || (options.allowNotFound === true && res.status === 404)) return res;
-    throw await problemError(res);
+    throw await problemError(res, options.body);
   }
 }
 
@@ -193,8 +217,8 @@ function filterQuery(filter: ListFilter): Record<string, string> {
   return q;
 }
 
-/** `<detail> (<status> <code>)`, with the fields a 400 names (never their values). */
-async function problemError(res: Response): Promise<CliError> {
+/** `<detail> (<status> <code>)`, with the fields a 400 names as the CLI's flags (never their values). */
+async function problemError(res: Response, sent?: unknown): Promise<CliError> {
   const text = await res.text().catch(() => "");
   let body: unknown;
   try {
@@ -207,8 +231,22 @@ async function problemError(res: Response): Promise<CliError> {
     return new CliError(`the broker answered ${res.status} ${oneLine(res.statusText)}`.trim());
   }
   const { detail, status, code, errors } = problem.data;
-  const fields = errors?.length ? ` [${errors.map((e) => `${e.field}: ${e.message}`).join("; ")}]` : "";
-  return new CliError(oneLine(`${detail}${fields} (${status} ${code})`, 500));
+  const request = typeof sent === "object" && sent !== null ? (sent as { scopes?: string[] }) : undefined;
+  const fields = errors?.length ? `: ${errors.map((e) => describeFieldError(e, request)).join("; ")}` : "";
+  const said = fields === "" ? detail : `${detail.replace(/\.$/, "")}${fields}`;
+  return new ProblemError(oneLine(`${said} (${status} ${code})`, 500), status, code);
+}
+
+/** A problem answer of the broker: commands may say more about some codes. */
+export class ProblemError extends CliError {
+  override name = "ProblemError";
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: string,
+  ) {
+    super(message);
+  }
 }
 
 async function json(res: Response): Promise<unknown> {

@@ -10,6 +10,8 @@ import { registerInventory } from "./commands/inventory.js";
 import { registerRevoke } from "./commands/revoke.js";
 import { registerRotate } from "./commands/rotate.js";
 import { registerRotatorConsent } from "./commands/rotator-consent.js";
+import { registerSweep } from "./commands/sweep.js";
+import { cliVersion } from "./version.js";
 
 export type { CliIo } from "./commands/context.js";
 
@@ -53,7 +55,8 @@ export function buildProgram(io: CliIo): Command {
       outputError: (s, write) => write(`${PROG}: ${oneLine(s.replace(/^error: /, ""), 500)}\n`),
     })
     .description("Ops CLI of the token broker: inventory, import and revoke of managed credentials.")
-    .option("--url <url>", `broker URL (env TOKEN_BROKER_URL, default ${DEFAULT_URL})`)
+    .version(cliVersion(), "--version", "the version of this CLI (package.json)")
+    .option("--url <url>", `broker URL, with or without /api (env TOKEN_BROKER_URL, default ${DEFAULT_URL})`)
     .option(
       "--scope <scope>",
       `token scope for DefaultAzureCredential (env TOKEN_BROKER_SCOPE, default ${DEFAULT_SCOPE})`,
@@ -68,10 +71,11 @@ Examples:
   $ ${PROG} inventory list
   $ ${PROG} inventory list --status expiring --csv > expiring.csv
   $ ${PROG} inventory show pat-contoso-nuget
-  $ ${PROG} import pat-contoso-nuget --kind pat --expires 2026-12-24 --owner team@contoso.com < pat.txt
+  $ ${PROG} import pat-contoso-nuget --kind pat --expires 30d --owner team@contoso.com < pat.txt
   $ ${PROG} revoke pat-contoso-nuget --yes
   $ ${PROG} rotator consent --client-id <app id> --org contoso --owner platform@contoso.com
   $ ${PROG} --url https://broker.example.net inventory list --json
+  $ ${PROG} sweep rotation
 `,
     );
 
@@ -96,5 +100,6 @@ Examples:
   registerRotate(program, ctx);
   registerRevoke(program, ctx);
   registerRotatorConsent(program, ctx);
+  registerSweep(program, ctx);
   return program;
 }

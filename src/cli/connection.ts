@@ -29,6 +29,8 @@ export function brokerBaseUrl(raw: string): URL {
   }
   url.search = "";
   url.hash = "";
+  // The dev banner and the README show the API's own URL (…/api): the CLI adds `api/` itself.
+  url.pathname = url.pathname.replace(/\/api\/?$/i, "/");
   // A trailing slash makes `new URL("api/…", base)` keep any path prefix (a reverse proxy's).
   if (!url.pathname.endsWith("/")) url.pathname += "/";
   return url;

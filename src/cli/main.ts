@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npx token-broker …`: the ops CLI (see README, "Ops CLI"). The shebang survives tsc.
+// `token-broker …`: the ops CLI (see README, "Ops CLI"). The shebang survives tsc.
 import { run } from "./commands.js";
 
 // `token-broker inventory list | head`: a reader that went away is not our failure.

@@ -116,6 +116,13 @@ function inventoryProblem(error: InventoryError): Problem {
         "credential_deleted",
         "A managed credential of that name is soft-deleted. PUT with ?recover=true to recover and update it, or purge it in the vault first.",
       );
+    case "credential_exists":
+      return new Problem(
+        412,
+        "credential_exists",
+        "Precondition Failed",
+        "A managed credential of that name exists (If-None-Match: *): nothing was changed. Rotate it to replace its value, or PUT without If-None-Match to update it.",
+      );
     case "kind_mismatch":
       return problems.conflict(
         "kind_mismatch",

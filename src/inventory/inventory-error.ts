@@ -5,6 +5,7 @@ export type InventoryErrorReason =
   | "not_found"
   | "name_in_use"
   | "credential_deleted"
+  | "credential_exists"
   | "kind_mismatch"
   | "invalid_field"
   | "invalid_continuation"

@@ -23,19 +23,28 @@ const MAX_LIFETIME_MS = 5 * 365 * 24 * 3600_000;
 export class InventoryImport {
   constructor(private readonly options: InventoryOptions) {}
 
-  /** Import (201) or update (200). A new value is a new version; metadata alone updates the current one. */
+  /**
+   * Import (201) or update (200). A new value is a new version; metadata alone updates the current
+   * one. `createOnly` (If-None-Match: *) refuses any existing name before anything is changed: a
+   * request meant to create must never turn into an update of what is there.
+   */
   async put(
     name: string,
     request: ImportRequest,
-    options: { recover: boolean },
+    options: { recover: boolean; createOnly?: boolean },
   ): Promise<{ item: InventoryItem; created: boolean }> {
     const now = this.options.now();
     let current = await currentSecret(this.options.store, name);
+    if (current !== undefined && options.createOnly === true && isManaged(current.tags)) {
+      throw new InventoryError("credential_exists");
+    }
     if (current === undefined) {
       const deleted = await this.options.store.getDeletedProperties(name);
       if (deleted !== undefined) {
         if (!isManaged(deleted.tags)) throw new InventoryError("name_in_use");
         if (!options.recover) throw new InventoryError("credential_deleted");
+        // Recovering brings the old credential back: that is not creating one.
+        if (options.createOnly === true) throw new InventoryError("credential_exists");
         if (deleted.tags[TAG.kind] !== request.kind) throw new InventoryError("kind_mismatch");
         await this.options.store.recoverDeleted(name);
         current = await managedSecret(this.options.store, name);

@@ -54,7 +54,7 @@ export class Inventory {
   put(
     name: string,
     request: ImportRequest,
-    options: { recover: boolean },
+    options: { recover: boolean; createOnly?: boolean },
   ): Promise<{ item: InventoryItem; created: boolean }> {
     return underLease(this.options.leases, ROTATION_LEASE, () => this.imports.put(name, request, options));
   }

@@ -75,6 +75,8 @@ const rotateShape = {
   name: z.string(),
   version: z.string(),
   status: z.enum(["rotated", "pending-verification"]).default("rotated"),
+  // With pending-verification: when the new secret was stored.
+  pendingSince: isoDate.optional(),
 };
 export const rotateOutcomeWire = z.looseObject(rotateShape);
 

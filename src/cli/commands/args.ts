@@ -52,6 +52,33 @@ export function dateArg(raw: string): string {
   return new Date(time).toISOString();
 }
 
+const RELATIVE_UNITS_MS: Readonly<Record<string, number>> = {
+  h: 3600_000,
+  d: 24 * 3600_000,
+  w: 7 * 24 * 3600_000,
+};
+
+/**
+ * An expiry: a duration from now (`30d`, `12h`, `2w`), so a script or an example never goes
+ * stale, or a date as dateArg takes it. `now` is for tests.
+ */
+export function expiryArg(raw: string, now: () => number = Date.now): string {
+  const relative = /^(\d{1,4})([hdw])$/i.exec(raw.trim());
+  if (relative === null) {
+    try {
+      return dateArg(raw);
+    } catch {
+      throw new InvalidArgumentError(
+        "use a duration from now (30d, 12h, 2w), YYYY-MM-DD or an ISO 8601 date-time with a zone (…Z).",
+      );
+    }
+  }
+  const n = Number(relative[1]);
+  if (n === 0) throw new InvalidArgumentError("a duration from now must be more than 0.");
+  const unit = RELATIVE_UNITS_MS[(relative[2] ?? "d").toLowerCase()] ?? 0;
+  return new Date(now() + n * unit).toISOString();
+}
+
 export function listArg(raw: string): string[] {
   const list = raw
     .split(",")

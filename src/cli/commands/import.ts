@@ -1,9 +1,17 @@
 import { type Command, Option } from "commander";
-import { KINDS, ROTATIONS, type ImportBody, type Kind, type Rotation } from "../broker-client.js";
-import { UsageError, oneLine } from "../errors.js";
+import {
+  KINDS,
+  ProblemError,
+  ROTATIONS,
+  type ImportBody,
+  type Kind,
+  type Rotation,
+} from "../broker-client.js";
+import { CliError, UsageError, oneLine } from "../errors.js";
+import { scopeHelp } from "../field-flags.js";
 import { readSecretValue } from "../secret-input.js";
 import { day } from "../table.js";
-import { intArg, nameArg, dateArg, listArg } from "./args.js";
+import { intArg, nameArg, dateArg, expiryArg, listArg } from "./args.js";
 import { type CommandContext, PROG } from "./context.js";
 
 export function registerImport(program: Command, ctx: CommandContext): void {
@@ -16,9 +24,9 @@ export function registerImport(program: Command, ctx: CommandContext): void {
     .argument("<name>", "credential name", nameArg)
     .addOption(new Option("--kind <kind>", "what the value is").choices(KINDS).makeOptionMandatory())
     .option(
-      "--expires <date>",
-      "when the credential expires (YYYY-MM-DD, UTC, or ISO 8601); required with a value",
-      dateArg,
+      "--expires <when>",
+      "when the credential expires: a duration from now (30d, 12h, 2w), YYYY-MM-DD (UTC) or ISO 8601; required with a value",
+      (raw: string) => expiryArg(raw),
     )
     .option(
       "--create",
@@ -27,7 +35,7 @@ export function registerImport(program: Command, ctx: CommandContext): void {
     .option("--owner <owner>", "who gets the expiry notices (required for a new credential)")
     .option("--org <organization>", "Azure DevOps organization (pat, refresh-token)")
     .option("--all-orgs", "pat: a legacy PAT valid in every organization (flagged in the inventory)")
-    .option("--scopes <list>", "comma-separated scopes, e.g. vso.code,vso.packaging", listArg)
+    .option("--scopes <list>", "comma-separated scopes, e.g. vso.code,vso.packaging (all below)", listArg)
     .addOption(new Option("--rotation <mode>", "rotation mode").choices(ROTATIONS))
     .option("--lifetime-days <days>", "lifetime of a rotated credential (1-366)", intArg(1, 366))
     .option("--authorization-id <id>", "PAT authorization id (for rotation and revocation)")
@@ -58,12 +66,17 @@ export function registerImport(program: Command, ctx: CommandContext): void {
 The value is never taken from the command line (shell history, process list): pipe it on
 stdin, or type it at the hidden prompt. One trailing newline is dropped.
 
+--expires takes a duration from now (30d, 12h, 2w) as well as a date, so scripts do not go stale.
+
+Scopes (--scopes, pat):
+${scopeHelp()}
+
 Examples:
-  $ ${PROG} import pat-contoso-nuget --kind pat --expires 2026-12-24 \\
+  $ ${PROG} import pat-contoso-nuget --kind pat --expires 30d \\
       --owner team-build@contoso.com --org contoso --scopes vso.code,vso.packaging < pat.txt
-  $ ${PROG} import pat-contoso-nuget --kind pat --expires 2026-12-24 --owner team@contoso.com
+  $ ${PROG} import pat-contoso-nuget --kind pat --expires 30d --owner team@contoso.com
   Value for pat-contoso-nuget (input hidden):
-  $ ${PROG} import app-secret --kind client-secret --expires 2027-01-31T00:00:00Z \\
+  $ ${PROG} import app-secret --kind client-secret --expires 180d \\
       --owner team-platform@contoso.com --application-object-id <id> --key-id <id> --recover < secret.txt
   $ ${PROG} import pat-contoso-code --kind pat --create --owner team@contoso.com --org contoso \\
       --scopes vso.code --lifetime-days 30 --rotation auto
@@ -73,6 +86,11 @@ Examples:
       if (opts.value !== undefined) {
         throw new UsageError(
           "--value is refused: a secret on the command line lands in shell history and the process list; pipe it on stdin or type it at the prompt",
+        );
+      }
+      if (opts.create === true && opts.recover === true) {
+        throw new UsageError(
+          `--create makes a new credential, --recover brings back a soft-deleted one: not both (recover it, then \`${PROG} rotate ${name}\` for a new value)`,
         );
       }
       if (opts.create === true && opts.expires !== undefined) {
@@ -115,7 +133,20 @@ Examples:
         ...(opts.clientSecretName !== undefined ? { clientSecretName: opts.clientSecretName } : {}),
         ...(opts.lastRedeemed !== undefined ? { lastRedeemed: opts.lastRedeemed } : {}),
       };
-      const { created, item } = await broker.put(name, body, opts.recover === true);
+      const { created, item } = await broker
+        .put(name, body, opts.recover === true, opts.create === true)
+        .catch((error: unknown) => {
+          if (error instanceof ProblemError && error.code === "credential_exists") {
+            throw new CliError(
+              `${name} exists already, so --create made nothing and changed nothing: \`${PROG} rotate ${name}\` gives it a new value, \`${PROG} import ${name}\` with a value replaces it`,
+            );
+          }
+          throw error;
+        });
+      if (opts.create === true && !created) {
+        // A broker that ignored If-None-Match updated what was there: say so, never "Imported".
+        throw new CliError(`${name} existed: the broker updated its metadata instead of creating it`);
+      }
       const p = paint();
       const days = item.daysLeft === null ? "" : `, ${item.daysLeft} days left`;
       out(

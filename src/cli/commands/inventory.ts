@@ -18,8 +18,15 @@ export function registerInventory(program: Command, ctx: CommandContext): void {
     .option("--owner <owner>", "only this owner (whole value, any case)")
     .option("--expiring-within <days>", "only those expiring within DAYS days", intArg(0, 3650))
     .option("--top <n>", "one page of at most N (1-100)", intArg(1, 100))
+    .option("--continuation <token>", "one page, the one after the page that gave this continuation")
     .addOption(new Option("--json", "JSON instead of a table").conflicts("csv"))
-    .addOption(new Option("--csv", "the broker's CSV (RFC 4180), every match").conflicts(["json", "top"]))
+    .addOption(
+      new Option("--csv", "the broker's CSV (RFC 4180), every match").conflicts([
+        "json",
+        "top",
+        "continuation",
+      ]),
+    )
     .addHelpText(
       "after",
       `
@@ -28,6 +35,7 @@ Examples:
   $ ${PROG} inventory list --kind pat --status expiring
   $ ${PROG} inventory list --expiring-within 14 --owner team-build@contoso.com
   $ ${PROG} inventory list --top 20 --json
+  $ ${PROG} inventory list --top 20 --continuation <the continuation of the page before>
   $ ${PROG} inventory list --csv > inventory.csv
 `,
     )
@@ -44,9 +52,9 @@ Examples:
         return;
       }
       const page =
-        opts.top === undefined
+        opts.top === undefined && opts.continuation === undefined
           ? { items: await broker.listAll(filter), continuation: null }
-          : await broker.list({ ...filter, top: opts.top });
+          : await broker.list({ ...filter, top: opts.top, continuation: opts.continuation });
       if (opts.json) {
         json(page);
         return;
@@ -55,7 +63,7 @@ Examples:
       else out(inventoryTable(page.items, paint()));
       if (page.continuation !== null) {
         io.stderr.write(
-          `(more credentials: raise --top, drop it to list all, or use --json for the continuation)\n`,
+          `(more credentials: the next page with --continuation ${page.continuation}, or drop --top to list all)\n`,
         );
       }
     });
@@ -104,6 +112,7 @@ interface ListOptions {
   owner?: string;
   expiringWithin?: number;
   top?: number;
+  continuation?: string;
   json?: true;
   csv?: true;
 }

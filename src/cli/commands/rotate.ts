@@ -1,4 +1,5 @@
 import { type Command } from "commander";
+import type { Item } from "../broker-client.js";
 import { nameArg } from "./args.js";
 import { type CommandContext, PROG } from "./context.js";
 
@@ -7,7 +8,7 @@ export function registerRotate(program: Command, ctx: CommandContext): void {
   program
     .command("rotate")
     .description(
-      "rotate a credential now: create, prove, store; the old one is revoked after the grace (role Secrets.Admin)",
+      "rotate a credential now: create, prove, store; the old one, if its upstream id is recorded, is revoked after the grace (role Secrets.Admin)",
     )
     .argument("<name>", "credential name", nameArg)
     .option("--json", "JSON instead of text")
@@ -20,15 +21,42 @@ Examples:
 `,
     )
     .action(async (name: string, opts: { json?: true }, cmd: Command) => {
-      const result = await client(cmd).rotate(name);
-      if (opts.json) json(result);
-      else if (result.status === "pending-verification")
+      const broker = client(cmd);
+      // What is there before: whether the old credential can be revoked is known only from it.
+      // Not needed for --json, and not worth failing over (a caller without Inventory.Read).
+      const before = opts.json ? undefined : await broker.find(name).catch(() => undefined);
+      const result = await broker.rotate(name);
+      if (opts.json) {
+        json(result);
+        return;
+      }
+      if (result.status === "pending-verification") {
+        const since = result.pendingSince !== undefined ? ` since ${result.pendingSince}` : "";
         out(
-          `Stored ${result.name}'s new secret as version ${result.version}, pending verification: Entra does not accept it yet, so the old one is still handed out; a later sweep or rotate promotes it\n`,
+          before?.pendingVerificationSince !== undefined
+            ? `${result.name}'s new secret (version ${result.version}) is still pending verification${since}: Entra does not accept it yet, so the old one is still handed out and nothing was revoked; a later sweep or rotate promotes it\n`
+            : `Stored ${result.name}'s new secret as version ${result.version}, pending verification: Entra does not accept it yet, so the old one is still handed out and nothing was revoked; a later sweep or rotate promotes it\n`,
         );
-      else
-        out(
-          `Rotated ${result.name}: new version ${result.version}; the old credential is revoked after the grace period\n`,
-        );
+        return;
+      }
+      out(`Rotated ${result.name}: new version ${result.version}; ${oldOne(before)}\n`);
     });
+}
+
+/** What becomes of the credential rotated away, as far as the item read before says. */
+function oldOne(before: Item | undefined): string {
+  const grace = "is revoked upstream once the grace period has passed (by the next rotation sweep after it)";
+  if (before === undefined) {
+    return `the old credential ${grace}, if its upstream id was recorded`;
+  }
+  if (before.pendingVerificationSince !== undefined) {
+    // A verification pass promoted the new secret stored earlier; the one it replaces waits now.
+    return `that is the secret pending verification since ${before.pendingVerificationSince}, now accepted; the one before it ${grace}`;
+  }
+  const id = before.kind === "pat" ? before.authorizationId : before.keyId;
+  const idName = before.kind === "pat" ? "authorization id" : "key id";
+  if (id === undefined) {
+    return `the old credential is NOT revoked: no ${idName} was recorded for it, so it works until it expires unless revoked by hand where it was made`;
+  }
+  return `the old credential (${idName} ${id}) ${grace}`;
 }

@@ -73,8 +73,10 @@ export const putInventoryItem: RouteHandler<
   const name = nameOf(req);
   const q = req.query;
   const body = req.body.value;
+  // If-None-Match: * (RFC 9110 §13.1.2): create only; an existing name answers 412, unchanged.
+  const createOnly = req.headers["if-none-match"]?.trim() === "*";
   // The inventory takes the rotation lease itself: while a sweep runs, 409 with Retry-After.
-  const { item, created } = await rt.inventory.put(name, body, { recover: q.recover === "true" });
+  const { item, created } = await rt.inventory.put(name, body, { recover: q.recover === "true", createOnly });
   return json(created ? 201 : 200, item, {
     ...NO_STORE,
     ...(created ? { location: `/api/inventory/${item.name}` } : {}),

@@ -306,3 +306,74 @@ describe("cli: talking to a broker", () => {
     }
   });
 });
+
+describe("cli: sweeps and revoke --skip-upstream against a stand-in broker", () => {
+  const problem = (status: number, code: string) => ({
+    status,
+    type: "application/problem+json",
+    body: JSON.stringify({ status, code, detail: "Another sweep holds the lease." }),
+  });
+
+  test("a 409 sweep_in_progress says another sweep is running", async () => {
+    const methods: string[] = [];
+    const broker = await fakeBroker((_url, req) => {
+      methods.push(req.method ?? "");
+      return problem(409, "sweep_in_progress");
+    });
+    try {
+      const env = { TOKEN_BROKER_URL: broker.url, TOKEN_BROKER_TOKEN: "t" };
+      const rotation = await cli(["sweep", "rotation"], env);
+      assert.equal(rotation.code, 1);
+      assert.match(
+        rotation.stderr,
+        /^token-broker: another rotation sweep is running \(409 sweep_in_progress\)/,
+      );
+      const notices = await cli(["sweep", "notices", "--json"], env);
+      assert.match(notices.stderr, /^token-broker: another notice sweep is running/);
+      assert.deepEqual(
+        broker.seen.map((u) => u.pathname),
+        ["/api/sweeps/rotation", "/api/sweeps/notices"],
+      );
+      assert.deepEqual(methods, ["POST", "POST"]);
+    } finally {
+      await broker.close();
+    }
+  });
+
+  test("revoke --skip-upstream asks saying it will NOT be revoked, and sends upstream=skip", async () => {
+    const broker = await fakeBroker(() => ({
+      status: 200,
+      type: "application/json",
+      body: JSON.stringify({ name: "x", deleted: true, upstreamRevocation: "skipped", recoverableDays: 7 }),
+    }));
+    const ask = async (typed: string) => {
+      const input = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => input });
+      let stderr = "";
+      let stdout = "";
+      const io: CliIo = {
+        stdin: input,
+        stdout: new PassThrough().on("data", (c: Buffer) => (stdout += c.toString())),
+        stderr: new PassThrough().on("data", (c: Buffer) => (stderr += c.toString())),
+        env: { TOKEN_BROKER_URL: broker.url, TOKEN_BROKER_TOKEN: "t" },
+      };
+      const running = run(["revoke", "x", "--skip-upstream"], io);
+      input.write(typed);
+      const code = await running;
+      await new Promise((resolve) => setImmediate(resolve));
+      return { code, stderr, stdout };
+    };
+    try {
+      const no = await ask("n\r");
+      assert.equal(no.code, 1);
+      assert.match(no.stderr, /Delete x WITHOUT revoking it upstream\? It will NOT be revoked/);
+      assert.match(no.stderr, /token-broker: cancelled, nothing revoked\n$/);
+      assert.equal(broker.seen.length, 0, "nothing was sent");
+      const yes = await ask("y\r");
+      assert.equal(yes.code, 0, yes.stderr);
+      assert.equal(broker.query(0, "upstream"), "skip");
+      assert.match(yes.stdout, /^Deleted x without revoking it upstream \(--skip-upstream\)/);
+    } finally {
+      await broker.close();
+    }
+  });
+});

@@ -126,6 +126,11 @@ const CASES: [string, DomainError, Expected][] = [
   ],
   ["inventory kind_mismatch", new InventoryError("kind_mismatch"), { status: 409, code: "kind_mismatch" }],
   [
+    "inventory credential_exists",
+    new InventoryError("credential_exists"),
+    { status: 412, code: "credential_exists" },
+  ],
+  [
     "inventory invalid_field",
     new InventoryError("invalid_field", { field: "lifetimeDays", message: "is too large" }),
     {

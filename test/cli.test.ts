@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { randomPat } from "../src/local/sample-data.js";
 import { callerToken, logsContain, startTestStack, type TestStack } from "./support/dev-stack.js";
 
-/** The compiled CLI, run as a process the way `npx token-broker` runs it. */
+/** The compiled CLI, run as a process the way `token-broker` runs it. */
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../src/cli/main.js");
 
 interface Ran {

@@ -153,7 +153,7 @@ describe("expiry notices on the dev stack", () => {
     assert.equal(notice.threshold, 7);
     assert.ok(notice.daysLeft === 2 || notice.daysLeft === 3);
     assert.deepEqual(notice.action.rotate, { method: "POST", path: "/api/inventory/notice-soon/rotate" });
-    assert.match(notice.action.cli, /^npx token-broker import notice-soon/);
+    assert.match(notice.action.cli, /^token-broker import notice-soon/);
     assert.deepEqual(hooks("notice-later"), []);
 
     // Recorded on that version, with every other tag kept.

@@ -54,7 +54,7 @@ export function summaryOf(item: InventoryItem, reason: Notice["reason"]): string
 
 function actionOf(item: InventoryItem, reason: Notice["reason"]): Notice["action"] {
   const rotate = { method: "POST" as const, path: `/api/inventory/${item.name}/rotate` };
-  const cli = `npx token-broker import ${item.name} …`;
+  const cli = `token-broker import ${item.name} …`;
   const description =
     item.rotation === "auto" || reason === "rotation-failed"
       ? `Rotate it now (POST ${rotate.path}, role Secrets.Admin); if that fails, create a new credential and import it (${cli}).`

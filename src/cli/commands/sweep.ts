@@ -90,7 +90,8 @@ export function rotationSummary(r: RotationReportWire): string {
 }
 
 export function noticeSummary(r: NoticeReportWire): string {
-  const at = (t: number | string) => (typeof t === "number" ? `${t} days` : oneLine(t, 30));
+  const at = (t: number | string) =>
+    typeof t === "number" ? `${t} day${t === 1 ? "" : "s"}` : oneLine(t, 30);
   return [
     `Notice sweep: checked ${r.checked}\n`,
     line(

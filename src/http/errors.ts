@@ -121,7 +121,7 @@ function inventoryProblem(error: InventoryError): Problem {
         412,
         "credential_exists",
         "Precondition Failed",
-        "A managed credential of that name exists (If-None-Match: *): nothing was changed. Rotate it to replace its value, or PUT without If-None-Match to update it.",
+        "A managed credential of that name exists, or is soft-deleted (If-None-Match: *): nothing was changed. Rotate it for a new value, or PUT without If-None-Match to update it.",
       );
     case "kind_mismatch":
       return problems.conflict(

@@ -9,3 +9,5 @@ process.exitCode = await runGitCredential(process.argv.slice(2), {
   stderr: process.stderr,
   env: process.env,
 });
+// The helper stops reading at git's blank line; an open stdin (a terminal) must not keep it alive.
+process.stdin.destroy();

@@ -198,10 +198,10 @@ describe("POST /api/token on the dev stack", () => {
       const res = await stack.token(caller, { profile: "nuget-feed" });
       const { authorization } = (await res.json()) as { authorization: string };
       // Asynchronously: the git server runs on this process's event loop.
-      const lsRemote = (args: string[]) =>
+      const lsRemote = (args: string[], env: Record<string, string> = {}) =>
         new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
           const child = spawn("git", [...args, "ls-remote", git.repoUrl], {
-            env: { PATH: process.env["PATH"] ?? "", GIT_TERMINAL_PROMPT: "0", HOME: tmpdir() },
+            env: { PATH: process.env["PATH"] ?? "", GIT_TERMINAL_PROMPT: "0", HOME: tmpdir(), ...env },
           });
           let stdout = "";
           let stderr = "";
@@ -209,7 +209,10 @@ describe("POST /api/token on the dev stack", () => {
           child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
           child.on("close", (status) => resolve({ status, stdout, stderr }));
         });
-      const ok = await lsRemote(["-c", `http.extraheader=AUTHORIZATION: ${authorization}`]);
+      // From the environment (--config-env), as the README shows: argv is visible to every user.
+      const ok = await lsRemote(["--config-env=http.extraheader=GIT_AUTH_HEADER"], {
+        GIT_AUTH_HEADER: `AUTHORIZATION: ${authorization}`,
+      });
       assert.equal(ok.status, 0, ok.stderr);
       assert.match(ok.stdout, /refs\/heads\/main/);
       const without = await lsRemote([]);

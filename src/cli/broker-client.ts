@@ -9,8 +9,10 @@ import {
   versionItemWire,
   versionsWire,
 } from "../inventory/wire.js";
+import { retryAfterSeconds } from "../net/upstream-status.js";
 import { problemBodyWire } from "../wire/problem-body.js";
 import { noticeReportWire, rotationReportWire } from "../wire/sweep-reports.js";
+import { tokenAnswerWire, type TokenAnswerWire } from "../wire/token-answer.js";
 import { CliError, oneLine } from "./errors.js";
 import { describeFieldError } from "./field-flags.js";
 
@@ -61,7 +63,12 @@ export interface BrokerClientOptions {
   token: () => Promise<string>;
   fetch?: typeof fetch;
   timeoutMs?: number;
+  /** How a brief 503 is waited out before its one retry (tests record it instead). */
+  sleep?: (ms: number) => Promise<void>;
 }
+
+/** The longest Retry-After a token request waits out (once): a git operation should not hang. */
+export const TOKEN_RETRY_MAX_SECONDS = 5;
 
 export class BrokerClient {
   private tokenOnce: Promise<string> | undefined;
@@ -166,6 +173,28 @@ export class BrokerClient {
     return parse(noticeReportWire, await json(res));
   }
 
+  /**
+   * A credential for one profile (`POST /api/token`). A 503 whose Retry-After is at most
+   * TOKEN_RETRY_MAX_SECONDS is tried once more; anything else fails as the broker's problem.
+   */
+  async token(profile: string): Promise<TokenAnswerWire> {
+    for (let attempt = 1; ; attempt++) {
+      const res = await this.request("POST", "token", {
+        body: { profile },
+        ...(attempt === 1 ? { allowStatus: 503 } : {}),
+      });
+      if (res.status === 503) {
+        const wait = retryAfterSeconds(res.headers.get("retry-after"));
+        if (wait === undefined || wait > TOKEN_RETRY_MAX_SECONDS) throw await problemError(res);
+        await res.body?.cancel();
+        const sleep = this.options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+        await sleep(wait * 1000);
+        continue;
+      }
+      return parse(tokenAnswerWire, await json(res));
+    }
+  }
+
   private async request(
     method: string,
     path: string,
@@ -175,6 +204,8 @@ export class BrokerClient {
       accept?: string;
       allowNotFound?: boolean;
       headers?: Record<string, string>;
+      /** A status handed back to the caller instead of thrown as a problem. */
+      allowStatus?: number;
     } = {},
   ): Promise<Response> {
     const url = new URL(`api/${path}`, this.options.baseUrl);
@@ -202,6 +233,7 @@ export class BrokerClient {
       );
     }
     if (res.ok || (options.allowNotFound === true && res.status === 404)) return res;
+    if (res.status === options.allowStatus) return res;
     throw await problemError(res, options.body);
   }
 }

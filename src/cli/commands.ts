@@ -12,6 +12,7 @@ import { registerRotate } from "./commands/rotate.js";
 import { registerRotatorConsent } from "./commands/rotator-consent.js";
 import { registerSweep } from "./commands/sweep.js";
 import { cliVersion } from "./version.js";
+import { registerToken } from "./commands/token.js";
 
 export type { CliIo } from "./commands/context.js";
 
@@ -101,5 +102,6 @@ Examples:
   registerRevoke(program, ctx);
   registerRotatorConsent(program, ctx);
   registerSweep(program, ctx);
+  registerToken(program, ctx);
   return program;
 }

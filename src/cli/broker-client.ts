@@ -10,6 +10,7 @@ import {
   versionsWire,
 } from "../inventory/wire.js";
 import { problemBodyWire } from "../wire/problem-body.js";
+import { whoamiWire, type WhoamiWire } from "../wire/whoami.js";
 import { CliError, oneLine } from "./errors.js";
 
 /**
@@ -142,6 +143,12 @@ export class BrokerClient {
   async revoke(name: string): Promise<Deleted> {
     const res = await this.request("DELETE", `inventory/${encodeURIComponent(name)}`);
     return parse(deletedSchema, await json(res));
+  }
+
+  /** The caller as the broker sees it (any verified caller). */
+  async whoami(): Promise<WhoamiWire> {
+    const res = await this.request("GET", "whoami");
+    return parse(whoamiWire, await json(res));
   }
 
   private async request(

@@ -10,6 +10,7 @@ import { registerInventory } from "./commands/inventory.js";
 import { registerRevoke } from "./commands/revoke.js";
 import { registerRotate } from "./commands/rotate.js";
 import { registerRotatorConsent } from "./commands/rotator-consent.js";
+import { registerWhoami } from "./commands/whoami.js";
 
 export type { CliIo } from "./commands/context.js";
 
@@ -96,5 +97,6 @@ Examples:
   registerRotate(program, ctx);
   registerRevoke(program, ctx);
   registerRotatorConsent(program, ctx);
+  registerWhoami(program, ctx);
   return program;
 }

@@ -11,6 +11,7 @@ import { registerRevoke } from "./commands/revoke.js";
 import { registerRotate } from "./commands/rotate.js";
 import { registerRotatorConsent } from "./commands/rotator-consent.js";
 import { registerWhoami } from "./commands/whoami.js";
+import { registerDevToken } from "./commands/dev-token.js";
 
 export type { CliIo } from "./commands/context.js";
 
@@ -98,5 +99,6 @@ Examples:
   registerRevoke(program, ctx);
   registerRotatorConsent(program, ctx);
   registerWhoami(program, ctx);
+  registerDevToken(program, ctx);
   return program;
 }

@@ -12,6 +12,7 @@ import {
 import { problemBodyWire } from "../wire/problem-body.js";
 import { whoamiWire, type WhoamiWire } from "../wire/whoami.js";
 import { CliError, oneLine } from "./errors.js";
+import { expiredTokenMessage } from "./expired-token.js";
 
 /**
  * A small typed client of the broker's inventory API. Every answer is parsed by a zod schema
@@ -185,7 +186,10 @@ export class BrokerClient {
       );
     }
     if (res.ok || (options.allowNotFound === true && res.status === 404)) return res;
-    throw await problemError(res);
+    const error = await problemError(res);
+    const expired =
+      error.code === "invalid_token" ? expiredTokenMessage(token, this.options.baseUrl) : undefined;
+    throw expired !== undefined ? new CliError(expired) : error;
   }
 }
 
@@ -201,7 +205,7 @@ function filterQuery(filter: ListFilter): Record<string, string> {
 }
 
 /** `<detail> (<status> <code>)`, with the fields a 400 names (never their values). */
-async function problemError(res: Response): Promise<CliError> {
+async function problemError(res: Response): Promise<CliError & { code?: string }> {
   const text = await res.text().catch(() => "");
   let body: unknown;
   try {
@@ -215,7 +219,7 @@ async function problemError(res: Response): Promise<CliError> {
   }
   const { detail, status, code, errors } = problem.data;
   const fields = errors?.length ? ` [${errors.map((e) => `${e.field}: ${e.message}`).join("; ")}]` : "";
-  return new CliError(oneLine(`${detail}${fields} (${status} ${code})`, 500));
+  return Object.assign(new CliError(oneLine(`${detail}${fields} (${status} ${code})`, 500)), { code });
 }
 
 async function json(res: Response): Promise<unknown> {

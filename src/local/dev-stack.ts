@@ -154,8 +154,7 @@ The ops CLI, signed in as dev-admin (Inventory.Read and Secrets.Admin) for the n
 
   token-broker whoami
   token-broker inventory list
-
-   A new token, or another dev app (admin, ops, caller):  eval "$(token-broker dev-token --as admin)"
+  eval "$(token-broker dev-token --as admin)"   # a new token after the hour; --as ops, --as caller: the other apps
 
 1. Get a caller token, as the dev-caller app (client credentials; the same as
    TOKEN=$(token-broker dev-token --as caller --output value)):

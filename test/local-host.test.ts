@@ -11,7 +11,7 @@ import { createLogger } from "../src/log.js";
 import { compileRoute } from "../src/local/host.js";
 import { method, type RouteInput } from "../src/http/route.js";
 import { noQuery } from "../src/http/schemas.js";
-import { callerToken, startTestStack } from "./support/dev-stack.js";
+import { callerToken, scratchDir, startTestStack } from "./support/dev-stack.js";
 import { ManualClock } from "./support/manual-clock.js";
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../src/local/main.js");
@@ -107,7 +107,13 @@ interface Started {
 
 function startMain(env: Record<string, string>, readyEvent = "dev.ready"): Promise<Started> {
   const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env["PATH"] ?? "", PORT: "0", ...env },
+    // The dev stack's state file in a scratch place, never the machine's well-known one.
+    env: {
+      PATH: process.env["PATH"] ?? "",
+      PORT: "0",
+      TOKEN_BROKER_DEV_STATE: path.join(scratchDir(), "stack.json"),
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const lines: string[] = [];
@@ -162,9 +168,12 @@ describe("npm start (the dev stack as a process)", () => {
   });
 
   test("starts, prints the banner, serves a caller end to end, and Ctrl-C stops all of it", async () => {
-    const started = await startMain({});
+    const stateFile = path.join(scratchDir(), "dev", "stack.json");
+    const started = await startMain({ TOKEN_BROKER_DEV_STATE: stateFile });
     const { ready } = started;
     const broker = ready["broker"] ?? "";
+    const state = JSON.parse(readFileSync(stateFile, "utf8")) as { brokerUrl: string; caFile: string };
+    assert.deepEqual([state.brokerUrl, state.caFile], [broker, ready["caFile"]], "the state for dev-token");
     const banner = started.lines.join("\n");
     assert.match(banner, /Get a caller token/);
     assert.ok(banner.includes(`${broker}/api/token`));
@@ -195,6 +204,7 @@ describe("npm start (the dev stack as a process)", () => {
       assert.equal(await portOpen(url), false, `${url} still open`);
     }
     assert.equal(existsSync(ready["caFile"] ?? ""), false, "the CA file is removed");
+    assert.equal(existsSync(stateFile), false, "the state file is removed");
     const everything = started.lines.join("\n") + started.stderr.join("");
     assert.ok(!everything.includes(pat), "the PAT is not in the output");
     assert.ok(!everything.includes(token), "the caller token is not in the output");

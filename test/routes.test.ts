@@ -82,7 +82,9 @@ describe("the registration table as the one declaration of each route", () => {
       assert.deepEqual(Object.entries(op.requestBody?.content ?? {}), bodies, where);
       assert.equal(
         op["x-app-role"],
-        decl.access === "public" || decl.access === "granted" ? undefined : decl.access,
+        decl.access === "public" || decl.access === "granted" || decl.access === "authenticated"
+          ? undefined
+          : decl.access,
       );
       assert.equal(op.security !== undefined && op.security.length === 0, decl.access === "public", where);
     }
@@ -111,7 +113,9 @@ describe("the registration table as the one declaration of each route", () => {
         ? "anyone"
         : decl.access === "granted"
           ? "granted callers"
-          : `\`${decl.access}\``;
+          : decl.access === "authenticated"
+            ? "any caller"
+            : `\`${decl.access}\``;
     const inReadme = rows.map(([route = "", caller = ""]) => `${route.replace(/`/g, "")} ${caller}`).sort();
     const inTable = declared
       .map(({ route, method, decl }) => `${method} /api/${route.route} ${who(decl)}`)

@@ -10,11 +10,12 @@ import {
   versionsWire,
 } from "../inventory/wire.js";
 import { retryAfterSeconds } from "../net/upstream-status.js";
-import { problemBodyWire } from "../wire/problem-body.js";
 import { noticeReportWire, rotationReportWire } from "../wire/sweep-reports.js";
 import { tokenAnswerWire, type TokenAnswerWire } from "../wire/token-answer.js";
 import { CliError, oneLine } from "./errors.js";
-import { describeFieldError } from "./field-flags.js";
+import { ProblemError, json, networkReason, parse, problemError } from "./broker-answers.js";
+import { whoamiWire, type WhoamiWire } from "../wire/whoami.js";
+import { expiredTokenMessage } from "./expired-token.js";
 
 /**
  * A small typed client of the broker's inventory API. Every answer is parsed by a zod schema
@@ -39,7 +40,6 @@ export const versionsSchema = versionsWire;
 export const deletedSchema = removeResultWire;
 export type Deleted = z.infer<typeof deletedSchema>;
 const rotatedSchema = rotateOutcomeWire;
-const problemSchema = problemBodyWire;
 
 export interface ListFilter {
   kind?: Kind | undefined;
@@ -195,6 +195,12 @@ export class BrokerClient {
     }
   }
 
+  /** The caller as the broker sees it (any verified caller). */
+  async whoami(): Promise<WhoamiWire> {
+    const res = await this.request("GET", "whoami");
+    return parse(whoamiWire, await json(res));
+  }
+
   private async request(
     method: string,
     path: string,
@@ -234,7 +240,12 @@ export class BrokerClient {
     }
     if (res.ok || (options.allowNotFound === true && res.status === 404)) return res;
     if (res.status === options.allowStatus) return res;
-    throw await problemError(res, options.body);
+    const error = await problemError(res, options.body);
+    const expired =
+      error instanceof ProblemError && error.code === "invalid_token"
+        ? expiredTokenMessage(token, this.options.baseUrl)
+        : undefined;
+    throw expired !== undefined ? new CliError(expired) : error;
   }
 }
 
@@ -249,60 +260,4 @@ function filterQuery(filter: ListFilter): Record<string, string> {
   return q;
 }
 
-/** `<detail> (<status> <code>)`, with the fields a 400 names as the CLI's flags (never their values). */
-async function problemError(res: Response, sent?: unknown): Promise<CliError> {
-  const text = await res.text().catch(() => "");
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  const problem = problemSchema.safeParse(body);
-  if (!problem.success) {
-    return new CliError(`the broker answered ${res.status} ${oneLine(res.statusText)}`.trim());
-  }
-  const { detail, status, code, errors } = problem.data;
-  const request = typeof sent === "object" && sent !== null ? (sent as { scopes?: string[] }) : undefined;
-  const fields = errors?.length ? `: ${errors.map((e) => describeFieldError(e, request)).join("; ")}` : "";
-  const said = fields === "" ? detail : `${detail.replace(/\.$/, "")}${fields}`;
-  return new ProblemError(oneLine(`${said} (${status} ${code})`, 500), status, code);
-}
-
-/** A problem answer of the broker: commands may say more about some codes. */
-export class ProblemError extends CliError {
-  override name = "ProblemError";
-  constructor(
-    message: string,
-    readonly status: number,
-    readonly code: string,
-  ) {
-    super(message);
-  }
-}
-
-async function json(res: Response): Promise<unknown> {
-  const text = await res.text();
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new CliError(`the broker answered ${res.status} with a body that is not JSON`);
-  }
-}
-
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const first = result.error.issues[0];
-  const where = first?.path.length ? first.path.join(".") : "(root)";
-  throw new CliError(oneLine(`unexpected answer from the broker: ${where}: ${first?.message ?? "invalid"}`));
-}
-
-function networkReason(error: unknown): string {
-  if (error instanceof Error && error.name === "TimeoutError") return "timed out";
-  const cause =
-    error instanceof Error ? (error.cause as { code?: unknown; message?: unknown } | undefined) : undefined;
-  if (typeof cause?.code === "string") return cause.code;
-  if (typeof cause?.message === "string") return oneLine(cause.message, 120);
-  return error instanceof Error ? oneLine(error.message, 120) : "network error";
-}
+export { ProblemError };

@@ -13,6 +13,8 @@ import { registerRotatorConsent } from "./commands/rotator-consent.js";
 import { registerSweep } from "./commands/sweep.js";
 import { cliVersion } from "./version.js";
 import { registerToken } from "./commands/token.js";
+import { registerWhoami } from "./commands/whoami.js";
+import { registerDevToken } from "./commands/dev-token.js";
 
 export type { CliIo } from "./commands/context.js";
 
@@ -103,5 +105,7 @@ Examples:
   registerRotatorConsent(program, ctx);
   registerSweep(program, ctx);
   registerToken(program, ctx);
+  registerWhoami(program, ctx);
+  registerDevToken(program, ctx);
   return program;
 }

@@ -26,6 +26,7 @@ const handlers = {
   inventory: () => import("../http/handlers/inventory.js"),
   sweeps: () => import("../http/handlers/sweeps.js"),
   health: () => import("../http/handlers/health.js"),
+  whoami: () => import("../http/handlers/whoami.js"),
   openapi: () => import("../http/handlers/openapi.js"),
 };
 
@@ -160,6 +161,19 @@ export const registrations: Registrations = {
           query: noQuery,
           audit: { event: "audit.admin", action: "rotation-sweep" },
           handler: from(handlers.sweeps, "postRotationSweep"),
+        }),
+      },
+    },
+    {
+      name: "whoami",
+      route: "whoami",
+      methods: {
+        GET: method({
+          summary: "The caller as the broker sees it: identifiers, roles and granted profiles",
+          access: "authenticated",
+          query: noQuery,
+          audit: { event: "audit.caller", action: "whoami" },
+          handler: from(handlers.whoami, "getWhoami"),
         }),
       },
     },

@@ -1,28 +1,30 @@
 import { auditIdentity, type Principal } from "../auth/principal.js";
 import type { Runtime } from "../runtime.js";
-import { requireRole, type Role } from "./caller.js";
+import { authenticatedCaller, requireRole, type Role } from "./caller.js";
 import { auditOutcome, toProblem } from "./errors.js";
 import type { Handler } from "./route.js";
 import type { BrokerRequest, BrokerResponse } from "./types.js";
 import { SECRET_NAME } from "../inventory/managed-credential.js";
 
 /**
- * A route that needs an app role, written as one audit line per call (who, what, which name,
- * outcome): ops reads, admin writes and sweeps leave the same trail as token issuance.
+ * A route that needs an app role (or, `authenticated`, only a verified caller), written as one
+ * audit line per call (who, what, which name, outcome): ops reads, admin writes, sweeps and
+ * whoami leave the same trail as token issuance.
  */
 export function audited(
-  event: "audit.inventory" | "audit.admin",
+  event: "audit.inventory" | "audit.admin" | "audit.caller",
   action: string,
-  role: Role,
-  run: (req: BrokerRequest, rt: Runtime) => Promise<BrokerResponse>,
+  role: Role | "authenticated",
+  run: (req: BrokerRequest, rt: Runtime, caller: Principal) => Promise<BrokerResponse>,
 ): Handler {
   return async (req, rt) => {
     let principal: Principal | undefined;
     // Only a name of the secret-name shape is written to the audit trail.
     const name = SECRET_NAME.test(req.params["name"] ?? "") ? req.params["name"] : undefined;
     try {
-      principal = await requireRole(req, rt, role);
-      const response = await run(req, rt);
+      principal =
+        role === "authenticated" ? await authenticatedCaller(req, rt) : await requireRole(req, rt, role);
+      const response = await run(req, rt, principal);
       rt.log.info(event, {
         action,
         outcome: "ok",

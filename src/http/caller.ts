@@ -25,10 +25,15 @@ export function rolesOf(rt: Runtime, principal: Principal): Set<Role> {
   return out;
 }
 
+/** The verified caller of a request: 401 without a valid token. */
+export async function authenticatedCaller(req: BrokerRequest, rt: Runtime): Promise<Principal> {
+  const token = Authenticator.bearerToken(req.headers["authorization"]);
+  return rt.authenticator.cached(token) ?? (await rt.authenticator.authenticate(token));
+}
+
 /** The verified caller of a request that needs `role`: 401 without a valid token, 403 without the role. */
 export async function requireRole(req: BrokerRequest, rt: Runtime, role: Role): Promise<Principal> {
-  const token = Authenticator.bearerToken(req.headers["authorization"]);
-  const principal = rt.authenticator.cached(token) ?? (await rt.authenticator.authenticate(token));
+  const principal = await authenticatedCaller(req, rt);
   if (!rolesOf(rt, principal).has(role)) throw problems.roleRequired(role);
   return principal;
 }

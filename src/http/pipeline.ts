@@ -9,7 +9,14 @@ import {
   parseJsonBody,
   type BodyMediaType,
 } from "./request-body.js";
-import type { Handler, MethodDeclaration, RouteHandler, RouteInput, SelfAuditedHandler } from "./route.js";
+import type {
+  CallerHandler,
+  Handler,
+  MethodDeclaration,
+  RouteHandler,
+  RouteInput,
+  SelfAuditedHandler,
+} from "./route.js";
 import type { BrokerRequest } from "./types.js";
 
 /**
@@ -66,7 +73,7 @@ export function inputParser(declaration: MethodDeclaration): (req: BrokerRequest
 
 export function compile(
   declaration: MethodDeclaration,
-  handler: RouteHandler<never, never> | SelfAuditedHandler<never, never>,
+  handler: RouteHandler<never, never> | SelfAuditedHandler<never, never> | CallerHandler<never, never>,
 ): Handler {
   const input = inputParser(declaration);
   switch (declaration.access) {
@@ -77,6 +84,11 @@ export function compile(
     case "granted": {
       const run = handler as SelfAuditedHandler;
       return (req, rt) => run(req, rt, () => input(req));
+    }
+    case "authenticated": {
+      const run = handler as CallerHandler;
+      const { event, action } = declaration.audit;
+      return audited(event, action, "authenticated", (req, rt, caller) => run(input(req), rt, caller));
     }
     default: {
       const run = handler as RouteHandler;

@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import type { Principal } from "../auth/principal.js";
 import type { Runtime } from "../runtime.js";
 import type { BodyMediaType } from "./request-body.js";
 import type { Role } from "./roles.js";
@@ -42,6 +43,13 @@ export type RouteHandler<Q = unknown, B = unknown> = (
   rt: Runtime,
 ) => Promise<BrokerResponse>;
 
+/** A handler of a route any verified caller may call: it gets that caller (the pipeline audits it). */
+export type CallerHandler<Q = unknown, B = unknown> = (
+  input: RouteInput<Q, B>,
+  rt: Runtime,
+  caller: Principal,
+) => Promise<BrokerResponse>;
+
 /**
  * A handler that writes its own audit line (the token route: its lines name the issued credential):
  * it calls `input()` inside its audit scope, so a request refused while parsing is audited too.
@@ -52,10 +60,15 @@ export type SelfAuditedHandler<Q = unknown, B = unknown> = (
   input: () => RouteInput<Q, B>,
 ) => Promise<BrokerResponse>;
 
-export type AuditEvent = "audit.token" | "audit.inventory" | "audit.admin";
+export type AuditEvent = "audit.token" | "audit.inventory" | "audit.admin" | "audit.caller";
 /** The line audited.ts writes per call of a route that needs an app role. */
 export interface RoleAudit {
   event: "audit.inventory" | "audit.admin";
+  action: string;
+}
+/** The line audited.ts writes per call of a route any verified caller may call. */
+export interface CallerAudit {
+  event: "audit.caller";
   action: string;
 }
 
@@ -79,6 +92,12 @@ export type MethodSpec<Q extends z.ZodType, B extends Bodies | undefined> = Comm
         audit: { event: "audit.token" };
         handler: Lazy<SelfAuditedHandler<z.output<Q>, BodyOf<B>>>;
       }
+    /** Any verified caller, no role needed; the pipeline authenticates, audits and hands the caller on. */
+    | {
+        access: "authenticated";
+        audit: CallerAudit;
+        handler: Lazy<CallerHandler<z.output<Q>, BodyOf<B>>>;
+      }
     | { access: "public"; audit?: undefined; handler: Lazy<RouteHandler<z.output<Q>, BodyOf<B>>> }
   );
 
@@ -87,6 +106,7 @@ export type MethodDeclaration = Common<z.ZodType, Bodies> &
   (
     | { access: Role; audit: RoleAudit; handler: Lazy<RouteHandler<never, never>> }
     | { access: "granted"; audit: { event: "audit.token" }; handler: Lazy<SelfAuditedHandler<never, never>> }
+    | { access: "authenticated"; audit: CallerAudit; handler: Lazy<CallerHandler<never, never>> }
     | { access: "public"; audit?: undefined; handler: Lazy<RouteHandler<never, never>> }
   ) & {
     /** The compiled method: parse, role, audit, handler; loads the handler at its first call. */

@@ -5,6 +5,7 @@ import { createRuntime, type Runtime, type RuntimeOptions } from "../runtime.js"
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { startDevEmulators, type DevEmulators } from "./dev-emulators.js";
+import { devStackState, devStackToken, writeDevState } from "./dev-state.js";
 import { DEV_BROKER_AUDIENCE, DEV_CLIENTS, DEV_DEVOPS_ORGANIZATIONS } from "./dev-identities.js";
 import { startLocalHost, type LocalHost, type LocalHostOptions } from "./host.js";
 
@@ -41,6 +42,8 @@ export interface DevStackOptions {
   outboundTimeoutMs?: RuntimeOptions["outboundTimeoutMs"];
   /** Tests: the clock the local host's timers wait on. */
   timerClock?: LocalHostOptions["timerClock"];
+  /** Where to leave the state `token-broker dev-token` reads (removed at close); none if unset. */
+  stateFile?: string;
 }
 
 export async function startDevStack(options: DevStackOptions = {}): Promise<DevStack> {
@@ -97,6 +100,10 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       ...(options.timerClock !== undefined ? { timerClock: options.timerClock } : {}),
     });
     closers.push(host.close);
+    if (options.stateFile !== undefined) {
+      const state = devStackState({ brokerUrl: host.url, entra, caFile, config });
+      closers.push(writeDevState(options.stateFile, state));
+    }
     return {
       brokerUrl: host.url,
       entra,
@@ -119,10 +126,14 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
   }
 }
 
-/** The ready-to-paste commands printed at start. */
-export function devBanner(stack: DevStack): string {
+/**
+ * The ready-to-paste commands printed at start, with an export line holding a dev-admin token
+ * minted now from the Entra emulator (valid for an hour: `dev-token` gets the next one).
+ */
+export async function devBanner(stack: DevStack): Promise<string> {
   const caller = DEV_CLIENTS[0];
   const api = `${stack.brokerUrl}/api`;
+  const admin = await devStackToken(stack, "admin");
   return `
 Token Broker dev stack is running: broker + Entra, managed-identity, Key Vault, Azure DevOps
 and Microsoft Graph emulators, a webhook sink for expiry notices and Azurite (blob leases).
@@ -137,7 +148,16 @@ Everything is in this one process; Ctrl-C stops all of it.
   Graph       ${stack.graph.url}
   CA cert     ${stack.caFile}   (the emulators' self-signed CA, for curl --cacert)
 
-1. Get a caller token, as the dev-caller app (client credentials):
+The ops CLI, signed in as dev-admin (Inventory.Read and Secrets.Admin) for the next hour:
+
+  export TOKEN_BROKER_URL=${stack.brokerUrl} TOKEN_BROKER_TOKEN=${admin}
+
+  token-broker whoami
+  token-broker inventory list
+  eval "$(token-broker dev-token --as admin)"   # a new token after the hour; --as ops, --as caller: the other apps
+
+1. Get a caller token, as the dev-caller app (client credentials; the same as
+   TOKEN=$(token-broker dev-token --as caller --output value)):
 
   TOKEN=$(curl -s --cacert ${stack.caFile} ${stack.entra.tokenEndpoint} \\
     -d grant_type=client_credentials -d client_id=${caller?.clientId ?? ""} \\
@@ -149,18 +169,17 @@ Everything is in this one process; Ctrl-C stops all of it.
   curl -s ${api}/token -H "Authorization: Bearer $TOKEN" \\
     -H 'Content-Type: application/json' -d '{"profile":"ado-read"}'
 
-3. Or for the sample PAT, ready for git:
+3. Or git, through the broker's credential helper (npm run build && npm link puts it on PATH;
+   git asks the broker for the sample PAT whenever that URL wants a credential, nothing in argv):
 
-  AUTH=$(curl -s ${api}/token -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
-    -d '{"profile":"nuget-feed"}' | node -pe 'JSON.parse(require("fs").readFileSync(0, "utf8")).authorization')
-  git -c http.extraheader="AUTHORIZATION: $AUTH" ls-remote https://dev.azure.com/contoso/project/_git/repo
+  TOKEN_BROKER_TOKEN="$TOKEN" git -c credential.https://dev.azure.com/contoso.helper="token-broker --profile nuget-feed" \\
+    ls-remote https://dev.azure.com/contoso/project/_git/repo
 
-4. The credential inventory, as dev-ops (role Inventory.Read; dev-admin also has Secrets.Admin):
-   the token as in 1 with client_id=${DEV_CLIENTS[1]?.clientId ?? ""} and client_secret=${DEV_CLIENTS[1]?.secret ?? ""}, then
+4. The credential inventory on the wire, with the token of the export line (dev-ops has only Inventory.Read:
+   eval "$(token-broker dev-token --as ops)"):
 
-  curl -s "${api}/inventory?top=10" -H "Authorization: Bearer $OPS"
-
-   or with the ops CLI:  TOKEN_BROKER_URL=${stack.brokerUrl} TOKEN_BROKER_TOKEN=$OPS npx token-broker inventory list
+  curl -s "${api}/inventory?top=10" -H "Authorization: Bearer $TOKEN_BROKER_TOKEN"
+  curl -s ${api}/whoami -H "Authorization: Bearer $TOKEN_BROKER_TOKEN"
 
 Profiles: ${stack.runtime.policy.profileNames().join(", ")}   (policy: ${stack.config.policyFile})
 `;

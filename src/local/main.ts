@@ -2,6 +2,7 @@ import { ConfigError, loadConfig } from "../config.js";
 import { registrations } from "../functions/registrations.js";
 import { createLogger } from "../log.js";
 import { createRuntime } from "../runtime.js";
+import { devStateFile } from "../wire/dev-stack-state.js";
 import { devBanner, startDevStack } from "./dev-stack.js";
 import { startLocalHost } from "./host.js";
 
@@ -13,9 +14,10 @@ async function main(): Promise<void> {
   const log = createLogger();
   let close: () => Promise<void>;
   if (process.env["KEY_VAULT_URL"] === undefined || process.env["KEY_VAULT_URL"] === "") {
-    const stack = await startDevStack({ log });
+    // The state file tells `token-broker dev-token` where this stack is; removed at close.
+    const stack = await startDevStack({ log, stateFile: devStateFile(process.env) });
     close = stack.close;
-    process.stdout.write(devBanner(stack) + "\n");
+    process.stdout.write((await devBanner(stack)) + "\n");
     log.info("dev.ready", {
       broker: stack.brokerUrl,
       entra: stack.entra.url,

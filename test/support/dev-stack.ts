@@ -33,6 +33,7 @@ export async function startTestStack(
     | "deviceCodeIntervalSeconds"
     | "outboundTimeoutMs"
     | "timerClock"
+    | "stateFile"
   > = {},
 ): Promise<TestStack> {
   const logs: string[] = [];

@@ -51,7 +51,9 @@ export function openApiDocument(routes: readonly HttpRoute[]): string {
         operationId: `${route.name}-${method.toLowerCase()}`,
         summary: op.summary,
         ...(op.access === "public" ? { security: [] } : {}),
-        ...(op.access !== "public" && op.access !== "granted" ? { "x-app-role": op.access } : {}),
+        ...(op.access !== "public" && op.access !== "granted" && op.access !== "authenticated"
+          ? { "x-app-role": op.access }
+          : {}),
         parameters: [...params, ...queryParameters(op.query)],
         ...(content !== undefined ? { requestBody: { required: true, content } } : {}),
         responses: { "200": { description: "OK" }, default: problem },

@@ -139,6 +139,24 @@ function inventoryProblem(error: InventoryError): Problem {
         "pending_revoke_full",
         "Five replaced credentials still wait out their grace period; replace it again after the next rotation sweep.",
       );
+    // 422: the request is well-formed, the value in it does not work; a person must bring another.
+    case "pat_rejected":
+      return problems.unprocessable(
+        "pat_rejected",
+        `Azure DevOps refused the PAT for organization ${error.context.organization ?? "?"}; nothing was stored.`,
+      );
+    case "organization_not_found":
+      return problems.unprocessable(
+        "organization_not_found",
+        `Azure DevOps knows no organization ${error.context.organization ?? "?"}; nothing was stored.`,
+      );
+    case "pat_check_unavailable":
+      return problems.upstreamUnavailable(
+        "Azure DevOps (checking the PAT; nothing was stored)",
+        error.context.retryAfterSeconds,
+      );
+    case "pat_check_failed":
+      return problems.upstreamError("Azure DevOps (checking the PAT; nothing was stored)");
   }
 }
 

@@ -96,6 +96,7 @@ export const problems = {
   credentialNotFound: () =>
     new Problem(404, "credential_not_found", "Not Found", "No managed credential has that name."),
   conflict: (code: string, detail: string) => new Problem(409, code, "Conflict", detail),
+  unprocessable: (code: string, detail: string) => new Problem(422, code, "Unprocessable Content", detail),
   methodNotAllowed: (allowed: readonly string[]) =>
     new Problem(405, "method_not_allowed", "Method Not Allowed", `Allowed: ${allowed.join(", ")}.`, {
       allow: allowed.join(", "),

@@ -14,6 +14,7 @@ import {
   toItem,
   type InventoryItem,
 } from "./managed-credential.js";
+import { verifyPatValue } from "./pat-verification.js";
 import { parsePending } from "./pending-revoke.js";
 import { parseVerifyPending } from "./verify-pending.js";
 
@@ -31,14 +32,17 @@ export class InventoryImport {
   ): Promise<{ item: InventoryItem; created: boolean }> {
     const now = this.options.now();
     let current = await currentSecret(this.options.store, name);
+    // A soft-deleted credential is checked as it was and recovered only once the request is found
+    // good (a PAT value proven too): a refused request leaves it deleted.
+    let recover = false;
     if (current === undefined) {
       const deleted = await this.options.store.getDeletedProperties(name);
       if (deleted !== undefined) {
         if (!isManaged(deleted.tags)) throw new InventoryError("name_in_use");
         if (!options.recover) throw new InventoryError("credential_deleted");
         if (deleted.tags[TAG.kind] !== request.kind) throw new InventoryError("kind_mismatch");
-        await this.options.store.recoverDeleted(name);
-        current = await managedSecret(this.options.store, name);
+        recover = true;
+        current = deleted;
       }
     }
     if (current !== undefined && !isManaged(current.tags)) throw new InventoryError("name_in_use");
@@ -132,6 +136,11 @@ export class InventoryImport {
       }
     }
     if (request.kind === "client-secret") await this.proveOwnership(current?.tags ?? {}, tags, request.value);
+    await verifyPatValue(this.options.checkPat, request, tags);
+    if (recover) {
+      await this.options.store.recoverDeleted(name);
+      current = await managedSecret(this.options.store, name);
+    }
     if (createUpstream) {
       const needs = autoRotationNeeds(request.kind).filter((t) => tags[t] === undefined);
       if (needs.length > 0 || tags[TAG.organization] === ALL_ORGANIZATIONS) {

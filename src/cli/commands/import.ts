@@ -50,6 +50,7 @@ export function registerImport(program: Command, ctx: CommandContext): void {
       dateArg,
     )
     .option("--recover", "recover a soft-deleted credential of this name, then update it")
+    .option("--no-verify", "pat: store the value without first proving it at Azure DevOps")
     // Declared only to refuse it with the reason, rather than an unhelpful "unknown option".
     .addOption(new Option("--value <value>").hideHelp())
     .addHelpText(
@@ -114,6 +115,7 @@ Examples:
         ...(opts.clientType !== undefined ? { clientType: opts.clientType } : {}),
         ...(opts.clientSecretName !== undefined ? { clientSecretName: opts.clientSecretName } : {}),
         ...(opts.lastRedeemed !== undefined ? { lastRedeemed: opts.lastRedeemed } : {}),
+        ...(opts.verify === false ? { verify: false } : {}),
       };
       const { created, item } = await broker.put(name, body, opts.recover === true);
       const p = paint();
@@ -143,5 +145,7 @@ interface ImportOptions {
   clientSecretName?: string;
   lastRedeemed?: string;
   recover?: true;
+  /** commander's --no-verify: false when given. */
+  verify: boolean;
   value?: string;
 }

@@ -175,7 +175,9 @@ export async function postToken(
 
 /** RFC 8693 §2.2.2: a bad subject token is invalid_request; an unknown audience invalid_target. */
 function oauthError(status: number): string {
-  if (status === 403) return "invalid_target";
+  // 409: the profile's stored credential cannot be handed out (§2.2.2: "unable to issue a token
+  // for any target service indicated by the ... audience").
+  if (status === 403 || status === 409) return "invalid_target";
   if (status === 503) return "temporarily_unavailable";
   if (status >= 500) return "server_error";
   return "invalid_request";

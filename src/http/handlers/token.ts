@@ -1,4 +1,5 @@
 import { Authenticator } from "../../auth/authenticator.js";
+import { isPatFormat } from "../../devops/pat-format.js";
 import { auditIdentity, type Principal } from "../../auth/principal.js";
 import type { IssuedCredential } from "../../issuance/credential-issuer.js";
 import type { z } from "zod";
@@ -96,7 +97,7 @@ function serialiseAnswer(issued: IssuedCredential, exchange: boolean, now: numbe
 
 /** Caller-chosen text in the audit trail only when it has the shape of a profile name. */
 const loggableProfile = (name: string | undefined) =>
-  name !== undefined && /^[A-Za-z0-9._-]{1,64}$/.test(name) ? name : undefined;
+  name !== undefined && /^[A-Za-z0-9._-]{1,64}$/.test(name) && !isPatFormat(name) ? name : undefined;
 
 function derived(state: TokenState, rt: Runtime, principal: Principal) {
   let d = state.perPrincipal.get(principal);

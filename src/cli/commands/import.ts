@@ -115,7 +115,7 @@ Examples:
         ...(opts.clientType !== undefined ? { clientType: opts.clientType } : {}),
         ...(opts.clientSecretName !== undefined ? { clientSecretName: opts.clientSecretName } : {}),
         ...(opts.lastRedeemed !== undefined ? { lastRedeemed: opts.lastRedeemed } : {}),
-        ...(opts.verify === false ? { verify: false } : {}),
+        ...(!opts.verify ? { verify: false } : {}),
       };
       const { created, item } = await broker.put(name, body, opts.recover === true);
       const p = paint();

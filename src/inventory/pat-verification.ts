@@ -32,6 +32,13 @@ export async function verifyPatValue(
   try {
     check = await verifier(organization, request.value);
   } catch (error) {
+    // Only a stored tag set by hand can be no organization name: the request's is checked.
+    if (error instanceof RangeError) {
+      throw new InventoryError("invalid_field", {
+        field: "organization",
+        message: "must be an Azure DevOps organization name",
+      });
+    }
     if (!(error instanceof DevOpsError)) throw error;
     const reason = error.reason;
     if (reason.kind === "throttled" || reason.kind === "unavailable") {

@@ -12,6 +12,7 @@ import { deploymentIdOf } from "./rotation/marker.js";
 import { PatRotator } from "./rotation/pat-rotator.js";
 import { Rotation } from "./rotation/rotation.js";
 import { RotationError, type StepHook } from "./rotation/rotation-error.js";
+import { checkPat } from "./devops/pat-check.js";
 import { PatLifecycleClient } from "./devops/pat-lifecycle-client.js";
 import { RotatorIdentity, RotatorIdentityError } from "./devops/rotator-identity.js";
 import { ApplicationPasswordsClient } from "./graph/application-passwords-client.js";
@@ -179,6 +180,7 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
     store,
     leases,
     revoker,
+    checkPat: (organization, pat) => checkPat(organization, pat, { baseUrl: config.devopsUrl, send }),
     now,
     noticeDays: config.noticeDays,
     rotateBeforeDays: config.rotateBeforeDays,

@@ -4,10 +4,9 @@ import { after, before, describe, test } from "node:test";
 import { loadConfig } from "../src/config.js";
 import { DEV_DOWNSTREAM_APP } from "../src/local/dev-identities.js";
 import { DEFAULT_PROPAGATION_DELAY_MS } from "../src/local/emulators/graph.js";
-import { randomPat } from "../src/local/sample-data.js";
 import { createLogger } from "../src/log.js";
 import { createRuntime, type Runtime } from "../src/runtime.js";
-import { callerToken, startTestStack, type TestStack } from "./support/dev-stack.js";
+import { callerToken, knownPat, startTestStack, type TestStack } from "./support/dev-stack.js";
 
 const DAY = 24 * 3600_000;
 const APP_SECRET = "app-downstream-secret";
@@ -78,7 +77,7 @@ describe("coherent caches after revoke and rotate", () => {
     const oldApp = (await other.issuer.issue("graph-app", app)).token;
 
     // A new PAT value and a rotated client secret, written through this instance.
-    const fresh = randomPat();
+    const fresh = knownPat(stack);
     await admin_("/inventory/pat-contoso-nuget", "PUT", {
       kind: "pat",
       value: fresh,

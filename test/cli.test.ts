@@ -5,7 +5,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { randomPat } from "../src/local/sample-data.js";
-import { callerToken, logsContain, startTestStack, type TestStack } from "./support/dev-stack.js";
+import { callerToken, knownPat, logsContain, startTestStack, type TestStack } from "./support/dev-stack.js";
 
 /** The compiled CLI, run as a process the way `token-broker` runs it. */
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../src/cli/main.js");
@@ -188,7 +188,7 @@ describe("ops CLI as a process against the dev stack", () => {
   });
 
   test("import reads the PAT from stdin, and it never shows in argv, output or logs; revoke --yes", async () => {
-    const canary = randomPat();
+    const canary = knownPat(stack);
     const expires = new Date(Date.now() + 60 * DAY).toISOString().slice(0, 10);
     const args = [
       "import",

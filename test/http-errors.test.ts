@@ -5,7 +5,7 @@ import { AuthError, INVALID_TOKEN_DETAILS, type InvalidTokenReason } from "../sr
 import { Authenticator } from "../src/auth/authenticator.js";
 import { DomainError } from "../src/domain-error.js";
 import { auditOutcome, toProblem } from "../src/http/errors.js";
-import { problems } from "../src/http/problem.js";
+import { Problem, problems } from "../src/http/problem.js";
 import { InventoryError } from "../src/inventory/inventory-error.js";
 import { IssuanceError } from "../src/issuance/issuance-error.js";
 import { LeaseBusyError } from "../src/lease/lease-busy.js";
@@ -87,17 +87,17 @@ const CASES: [string, DomainError, Expected][] = [
   [
     "issuance credential_disabled",
     new IssuanceError("credential_disabled"),
-    { status: 503, code: "credential_disabled" },
+    { status: 409, code: "credential_disabled", extensions: { action: "reimport-or-rotate" } },
   ],
   [
     "issuance credential_expired",
     new IssuanceError("credential_expired"),
-    { status: 503, code: "credential_expired" },
+    { status: 409, code: "credential_expired", extensions: { action: "reimport-or-rotate" } },
   ],
   [
     "issuance credential_invalid",
     new IssuanceError("credential_invalid"),
-    { status: 503, code: "credential_invalid" },
+    { status: 409, code: "credential_invalid", extensions: { action: "reimport-or-rotate" } },
   ],
   [
     "issuance entra_refused",
@@ -234,12 +234,18 @@ const CASES: [string, DomainError, Expected][] = [
   [
     "vault secret_disabled",
     new SecretDisabledError("disabled"),
-    { status: 503, code: "credential_disabled" },
+    { status: 409, code: "credential_disabled", extensions: { action: "reimport-or-rotate" } },
   ],
   [
     "vault secret_not_found",
     new SecretNotFoundError("not found"),
-    { status: 503, code: "credential_invalid" },
+    {
+      status: 409,
+      code: "credential_missing",
+      extensions: { action: "reimport-or-rotate" },
+      detail:
+        "The profile's stored credential is not in the vault. Ask the profile's owner to re-import or rotate it.",
+    },
   ],
   [
     "vault vault_unavailable, with Retry-After",
@@ -280,6 +286,35 @@ const CASES: [string, DomainError, Expected][] = [
       detail: "The expiry-notice sweep is running right now; try again shortly.",
     },
   ],
+  [
+    "inventory pat_rejected",
+    new InventoryError("pat_rejected", undefined, { organization: "contoso" }),
+    {
+      status: 422,
+      code: "pat_rejected",
+      detail: "Azure DevOps refused the PAT for organization contoso; nothing was stored.",
+    },
+  ],
+  [
+    "inventory organization_not_found",
+    new InventoryError("organization_not_found", undefined, { organization: "nowhere" }),
+    { status: 422, code: "organization_not_found" },
+  ],
+  [
+    "inventory pat_check_unavailable, with Retry-After",
+    new InventoryError("pat_check_unavailable", undefined, { retryAfterSeconds: 9 }),
+    { status: 503, code: "upstream_unavailable", headers: { "retry-after": "9" } },
+  ],
+  [
+    "inventory pat_check_unavailable, without",
+    new InventoryError("pat_check_unavailable"),
+    { status: 503, code: "upstream_unavailable", headers: { "retry-after": "5" } },
+  ],
+  [
+    "inventory pat_check_failed",
+    new InventoryError("pat_check_failed"),
+    { status: 502, code: "upstream_error" },
+  ],
   ["notice delivery_failed", new DeliveryError("teams: http 500"), { status: 502, code: "upstream_error" }],
 ];
 
@@ -304,6 +339,24 @@ describe("domain errors to problem+json (src/http/errors.ts)", () => {
       assert.deepEqual(lines, []);
     });
   }
+
+  test("every 503 answer says when to ask again, even one built without Retry-After", () => {
+    const bare = new Problem(503, "upstream_unavailable", "Service Unavailable", "down");
+    assert.equal(bare.toResponse().headers["retry-after"], "5");
+    const own = problems.upstreamUnavailable("Key Vault", 12).toResponse();
+    assert.equal(own.headers["retry-after"], "12");
+    assert.equal(
+      problems.credentialUnavailable("credential_expired", "x").toResponse().headers["retry-after"],
+      undefined,
+    );
+  });
+
+  test("a stored credential that cannot be handed out is a failed audit outcome, though a 409", () => {
+    const { log } = capturingLogger();
+    for (const error of [new IssuanceError("credential_expired"), new SecretNotFoundError("gone")]) {
+      assert.equal(auditOutcome(toProblem(error, log)), "failed");
+    }
+  });
 
   test("a problem thrown by the HTTP layer passes through as it is", () => {
     const { log, lines } = capturingLogger();

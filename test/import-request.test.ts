@@ -31,6 +31,17 @@ describe("importRequestSchema", () => {
     }
   });
 
+  test("verify is for a PAT value only", () => {
+    for (const verify of [true, false]) {
+      assert.equal(importRequestSchema.safeParse({ kind: "pat", value: PAT, verify }).success, true);
+    }
+    assert.deepEqual(refusal({ kind: "pat", verify: false }).verify, [
+      "only with a value (the PAT to check)",
+    ]);
+    assert.ok(refusal({ kind: "client-secret", value: "s3cr~t", verify: false }).verify);
+    assert.ok(refusal({ kind: "pat", value: PAT, verify: "no" }).verify);
+  });
+
   test("refuses unknown fields and unknown kinds", () => {
     assert.ok(refusal({ kind: "pat", extra: 1 })[""]);
     assert.ok(refusal({ kind: "password" }).kind);

@@ -5,7 +5,7 @@ import { SecretClient } from "@azure/keyvault-secrets";
 import { readFileSync } from "node:fs";
 import { randomPat } from "../src/local/sample-data.js";
 import { keyVaultClientOptions } from "../src/vault/key-vault-store.js";
-import { callerToken, logsContain, startTestStack, type TestStack } from "./support/dev-stack.js";
+import { callerToken, knownPat, logsContain, startTestStack, type TestStack } from "./support/dev-stack.js";
 
 const DAY = 24 * 3600_000;
 const inDays = (days: number) => new Date(Date.now() + days * DAY).toISOString();
@@ -65,7 +65,7 @@ describe("inventory API on the dev stack", () => {
   const put = (name: string, body: unknown, token = admin, query = "") =>
     call(`/inventory/${name}${query}`, token, { method: "PUT", body: JSON.stringify(body) });
   const pat = (overrides: Record<string, unknown> = {}) => {
-    const value = randomPat();
+    const value = knownPat(stack);
     canaries.push(value);
     return {
       kind: "pat",
@@ -117,7 +117,7 @@ describe("inventory API on the dev stack", () => {
     assert.ok(item.daysLeft === 29 || item.daysLeft === 30);
     assert.equal(item["value"], undefined);
 
-    const legacyValue = legacyPat();
+    const legacyValue = knownPat(stack, "contoso", legacyPat());
     canaries.push(legacyValue);
     const legacy = await put("pat-legacy", {
       ...pat(),

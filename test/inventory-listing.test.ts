@@ -47,6 +47,7 @@ describe("InventoryListing against the Key Vault emulator", () => {
       store,
       leases: new ProcessLeaseProvider(),
       revoker: new RotatorRevoker({}),
+      checkPat: () => assert.fail("a listing checks no PAT"),
       now: () => NOW,
       noticeDays: [7],
     });

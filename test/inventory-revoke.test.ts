@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { DEV_DOWNSTREAM_APP, DEV_USER } from "../src/local/dev-identities.js";
-import { randomPat } from "../src/local/sample-data.js";
-import { callerToken, logsContain, startTestStack, type TestStack } from "./support/dev-stack.js";
+import { callerToken, knownPat, logsContain, startTestStack, type TestStack } from "./support/dev-stack.js";
 
 const DAY = 24 * 3600_000;
 
@@ -26,7 +25,10 @@ describe("revocation upstream, then soft delete", () => {
     return { status: res.status, headers: res.headers, body: JSON.parse(text) as Record<string, unknown> };
   }
   const importPat = (name: string, extra: Record<string, unknown>) => {
-    const value = randomPat();
+    const value = knownPat(
+      stack,
+      typeof extra["organization"] === "string" ? extra["organization"] : "contoso",
+    );
     canaries.push(value);
     return call(`/inventory/${name}`, {
       method: "PUT",

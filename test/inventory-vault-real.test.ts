@@ -5,7 +5,7 @@ import { ManagedIdentityCredential } from "@azure/identity";
 import { SecretClient } from "@azure/keyvault-secrets";
 import { randomPat } from "../src/local/sample-data.js";
 import { keyVaultClientOptions } from "../src/vault/key-vault-store.js";
-import { callerToken, logsContain, startTestStack, type TestStack } from "./support/dev-stack.js";
+import { callerToken, knownPat, logsContain, startTestStack, type TestStack } from "./support/dev-stack.js";
 
 const DAY = 24 * 3600_000;
 const inDays = (days: number) => new Date(Date.now() + days * DAY).toISOString();
@@ -37,7 +37,7 @@ describe("inventory over Key Vault's real behaviour", () => {
       },
     });
   const pat = () => {
-    const value = randomPat();
+    const value = knownPat(stack);
     canaries.push(value);
     return {
       kind: "pat",

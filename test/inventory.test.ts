@@ -52,6 +52,7 @@ function inventoryOver(store: SecretStore, leases: ProcessLeaseProvider): Invent
     store,
     leases,
     revoker: { revoke: () => Promise.resolve("not-applicable") },
+    checkPat: () => assert.fail("the import sends verify: false"),
     now: () => NOW,
     noticeDays: [7],
   });
@@ -63,6 +64,7 @@ const IMPORT = {
   owner: "team-a",
   organization: "contoso",
   expiresOn: new Date(NOW + 30 * 24 * 3600_000).toISOString(),
+  verify: false,
 } as const;
 
 test("a write while a sweep holds the rotation lease is refused as LeaseBusyError and touches nothing", async () => {

@@ -6,12 +6,11 @@ import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { DEV_POLICY_FILE } from "../src/local/dev-stack.js";
 import { startWebhookSink, type WebhookSink } from "../src/local/emulators/webhook-sink.js";
-import { randomPat } from "../src/local/sample-data.js";
 import { createLogger } from "../src/log.js";
 import { createRuntime } from "../src/runtime.js";
 import { keyVaultClientOptions } from "../src/vault/key-vault-store.js";
 import { teamsWorkflowMessageSchema } from "./support/adaptive-card.js";
-import { callerToken, scratchDir, startTestStack, type TestStack } from "./support/dev-stack.js";
+import { callerToken, knownPat, scratchDir, startTestStack, type TestStack } from "./support/dev-stack.js";
 import { ManualClock } from "./support/manual-clock.js";
 
 const DAY = 24 * 3600_000;
@@ -88,7 +87,7 @@ describe("expiry notices on the dev stack", () => {
     return JSON.parse(text) as Report;
   }
   async function put(name: string, days: number, extra: Record<string, unknown> = {}) {
-    const value = randomPat();
+    const value = knownPat(stack);
     canaries.push(value);
     const res = await stack.api(`/inventory/${name}`, {
       method: "PUT",
@@ -397,9 +396,10 @@ describe("the notice timer on the local host", () => {
         headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
         body: JSON.stringify({
           kind: "pat",
-          value: randomPat(),
+          value: knownPat(stack),
           expiresOn: new Date(Date.now() + 2 * DAY).toISOString(),
           owner: "team-t@contoso.com",
+          organization: "contoso",
         }),
       });
       assert.equal(res.status, 201, await res.text());

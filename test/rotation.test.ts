@@ -15,7 +15,7 @@ import { keyVaultClientOptions } from "../src/vault/key-vault-store.js";
 import { CredentialIssuer } from "../src/issuance/credential-issuer.js";
 import { issuableSecret } from "../src/inventory/verify-pending.js";
 import type { Profile } from "../src/policy/schema.js";
-import { callerToken, logsContain, startTestStack } from "./support/dev-stack.js";
+import { callerToken, knownPat, logsContain, startTestStack } from "./support/dev-stack.js";
 
 const DAY = 24 * 3600_000;
 const MIN = 60_000;
@@ -641,7 +641,7 @@ describe("rotation with no grace period, crashes injected after every step", () 
 
   test("a credential replaced by an import is revoked after the grace, not forgotten", async () => {
     const made = await h.createPat("pat-replaced");
-    const value = randomPat();
+    const value = knownPat(h.stack);
     const res = await h.call("/inventory/pat-replaced", "PUT", {
       kind: "pat",
       value,

@@ -41,6 +41,8 @@ describe("POST /api/token on the dev stack", () => {
         "pat-expired": { kind: "pat", secret: "pat-expired" },
         "pat-unmanaged": { kind: "pat", secret: "pat-unmanaged" },
         "pat-missing": { kind: "pat", secret: "pat-missing" },
+        "pat-malformed": { kind: "pat", secret: "pat-malformed" },
+        "pat-no-expiry": { kind: "pat", secret: "pat-no-expiry" },
         "pat-canary": { kind: "pat", secret: "pat-canary" },
         "pat-shared": { kind: "pat", secret: "pat-contoso-nuget" },
         // A resource no other profile uses, so MSAL's own cache cannot hide upstream calls.
@@ -73,6 +75,8 @@ describe("POST /api/token on the dev stack", () => {
             "pat-expired",
             "pat-unmanaged",
             "pat-missing",
+            "pat-malformed",
+            "pat-no-expiry",
             "pat-canary",
             "pat-shared",
             "ado-fresh",
@@ -107,6 +111,12 @@ describe("POST /api/token on the dev stack", () => {
       expiresOn: new Date(Date.now() - DAY),
     });
     await vault.setSecret("pat-unmanaged", randomPat(), { expiresOn: new Date(Date.now() + 9 * DAY) });
+    // Stored by hand, not through an import: a value that is no PAT, and a PAT without an expiry.
+    await vault.setSecret("pat-malformed", "not-a-pat-value", {
+      tags: managedTags("pat"),
+      expiresOn: new Date(Date.now() + 9 * DAY),
+    });
+    await vault.setSecret("pat-no-expiry", randomPat(), { tags: managedTags("pat") });
     const wrongSecret = "canary-wrong-client-secret-Qx81";
     canaries.push(wrongSecret);
     await vault.setSecret("app-wrong-secret", wrongSecret, {
@@ -341,21 +351,41 @@ describe("POST /api/token on the dev stack", () => {
     assert.equal(stack.managedIdentity.stats().tokenRequests, before + 1);
   });
 
-  test("never hands out a disabled, expired, unmanaged or missing PAT", async () => {
-    const expectations: [string, number, string][] = [
-      ["pat-disabled", 503, "credential_disabled"],
-      ["pat-expired", 503, "credential_expired"],
-      ["pat-unmanaged", 503, "credential_invalid"],
-      ["pat-missing", 503, "credential_invalid"],
+  test("a stored credential that needs a person is 409 with what to do, never a retry-me 503", async () => {
+    const expectations: [string, string][] = [
+      ["pat-disabled", "credential_disabled"],
+      ["pat-expired", "credential_expired"],
+      ["pat-unmanaged", "credential_invalid"],
+      ["pat-malformed", "credential_invalid"],
+      ["pat-no-expiry", "credential_invalid"],
+      ["pat-missing", "credential_missing"],
     ];
-    for (const [profile, status, code] of expectations) {
+    for (const [profile, code] of expectations) {
       const res = await stack.token(caller, { profile });
-      assert.equal(res.status, status, profile);
+      assert.equal(res.status, 409, profile);
       assert.equal(res.headers.get("content-type"), "application/problem+json");
+      assert.equal(res.headers.get("retry-after"), null, profile);
       const body = (await res.json()) as Record<string, unknown>;
       assert.equal(body["code"], code, profile);
+      assert.equal(body["action"], "reimport-or-rotate", profile);
+      assert.match(String(body["detail"]), /Ask the profile's owner to re-import or rotate it\.$/, profile);
       assert.equal(body["access_token"], undefined);
     }
+    // The token-exchange form says the same, with RFC 8693's invalid_target.
+    const exchange = await stack.api("/token", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        grant_type: "urn:ietf:params:oauth:grant-type:token-exchange",
+        subject_token: caller,
+        subject_token_type: "urn:ietf:params:oauth:token-type:jwt",
+        audience: "pat-missing",
+      }).toString(),
+    });
+    assert.equal(exchange.status, 409);
+    assert.equal(exchange.headers.get("retry-after"), null);
+    const body = (await exchange.json()) as Record<string, unknown>;
+    assert.deepEqual([body["code"], body["error"]], ["credential_missing", "invalid_target"]);
   });
 
   test("upstream failures answer 503 with Retry-After and nothing of the upstream message", async () => {

@@ -5,6 +5,7 @@ import { auditOutcome, toProblem } from "./errors.js";
 import type { Handler } from "./route.js";
 import type { BrokerRequest, BrokerResponse } from "./types.js";
 import { SECRET_NAME } from "../inventory/managed-credential.js";
+import { isPatFormat } from "../devops/pat-format.js";
 
 /**
  * A route that needs an app role (or, `authenticated`, only a verified caller), written as one
@@ -19,8 +20,10 @@ export function audited(
 ): Handler {
   return async (req, rt) => {
     let principal: Principal | undefined;
-    // Only a name of the secret-name shape is written to the audit trail.
-    const name = SECRET_NAME.test(req.params["name"] ?? "") ? req.params["name"] : undefined;
+    // Only a name of the secret-name shape is written to the audit trail, and never one shaped
+    // like a PAT (a secret name may be one: 84 letters and digits).
+    const param = req.params["name"] ?? "";
+    const name = SECRET_NAME.test(param) && !isPatFormat(param) ? param : undefined;
     try {
       principal =
         role === "authenticated" ? await authenticatedCaller(req, rt) : await requireRole(req, rt, role);

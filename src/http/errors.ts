@@ -7,7 +7,7 @@ import { DeliveryError } from "../notices/delivery.js";
 import { ROTATION_LEASE } from "../rotation/rotation-lease.js";
 import { RotationError } from "../rotation/rotation-error.js";
 import { VaultError, VaultUnavailableError } from "../vault/secret-store.js";
-import { Problem, problems, sweepInProgress } from "./problem.js";
+import { CREDENTIAL_UNAVAILABLE, Problem, problems, sweepInProgress } from "./problem.js";
 
 /**
  * Every error, from any layer, becomes one problem here; nothing upstream is quoted. Anything
@@ -27,6 +27,9 @@ export type AuditOutcome = "denied" | "rejected" | "failed";
 
 export function auditOutcome(problem: Problem): AuditOutcome {
   if (problem.status === 403) return "denied";
+  // A stored credential that cannot be handed out is the broker's failure (a 409 only so that
+  // callers do not retry), and an error log that ops alert on.
+  if ((CREDENTIAL_UNAVAILABLE as readonly string[]).includes(problem.code)) return "failed";
   return problem.status >= 500 ? "failed" : "rejected";
 }
 
@@ -86,10 +89,13 @@ function vaultProblem(error: VaultError): Problem {
       return inventoryProblem(new InventoryError("credential_deleted"));
     // Key Vault refuses to read a disabled secret (403 SecretDisabled): someone disabled it there.
     case "secret_disabled":
-      return problems.credentialUnavailable("credential_disabled", "The stored credential is disabled.");
+      return problems.credentialUnavailable(
+        "credential_disabled",
+        "The profile's stored credential is disabled.",
+      );
     case "secret_not_found":
       return problems.credentialUnavailable(
-        "credential_invalid",
+        "credential_missing",
         "The profile's stored credential is not in the vault.",
       );
     case "vault_unavailable":
@@ -146,6 +152,24 @@ function inventoryProblem(error: InventoryError): Problem {
         "pending_revoke_full",
         "Five replaced credentials still wait out their grace period; replace it again after the next rotation sweep.",
       );
+    // 422: the request is well-formed, the value in it does not work; a person must bring another.
+    case "pat_rejected":
+      return problems.unprocessable(
+        "pat_rejected",
+        `Azure DevOps refused the PAT for organization ${error.context.organization ?? "?"}; nothing was stored.`,
+      );
+    case "organization_not_found":
+      return problems.unprocessable(
+        "organization_not_found",
+        `Azure DevOps knows no organization ${error.context.organization ?? "?"}; nothing was stored.`,
+      );
+    case "pat_check_unavailable":
+      return problems.upstreamUnavailable(
+        "Azure DevOps (checking the PAT; nothing was stored)",
+        error.context.retryAfterSeconds,
+      );
+    case "pat_check_failed":
+      return problems.upstreamError("Azure DevOps (checking the PAT; nothing was stored)");
   }
 }
 

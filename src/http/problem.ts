@@ -57,13 +57,29 @@ export class Problem extends Error {
   }
 
   toResponse(): BrokerResponse {
+    // A 503 always says when to ask again: only transient failures are 503.
+    const retry: Record<string, string> =
+      this.status === 503 ? { "retry-after": String(RETRY_AFTER_SECONDS) } : {};
     return {
       status: this.status,
-      headers: { "content-type": "application/problem+json", "cache-control": "no-store", ...this.headers },
+      headers: {
+        "content-type": "application/problem+json",
+        "cache-control": "no-store",
+        ...retry,
+        ...this.headers,
+      },
       body: JSON.stringify(this.toBody()),
     };
   }
 }
+
+export const CREDENTIAL_UNAVAILABLE = [
+  "credential_disabled",
+  "credential_expired",
+  "credential_invalid",
+  "credential_missing",
+] as const;
+export type CredentialUnavailableCode = (typeof CREDENTIAL_UNAVAILABLE)[number];
 
 const REALM = 'realm="token-broker"';
 const RETRY_AFTER_SECONDS = 5;
@@ -96,6 +112,7 @@ export const problems = {
   credentialNotFound: () =>
     new Problem(404, "credential_not_found", "Not Found", "No managed credential has that name."),
   conflict: (code: string, detail: string) => new Problem(409, code, "Conflict", detail),
+  unprocessable: (code: string, detail: string) => new Problem(422, code, "Unprocessable Content", detail),
   methodNotAllowed: (allowed: readonly string[]) =>
     new Problem(405, "method_not_allowed", "Method Not Allowed", `Allowed: ${allowed.join(", ")}.`, {
       allow: allowed.join(", "),
@@ -135,10 +152,20 @@ export const problems = {
     ),
   upstreamError: (what: string) =>
     new Problem(502, "upstream_error", "Bad Gateway", `${what} answered with an error.`),
-  credentialUnavailable: (
-    code: "credential_disabled" | "credential_expired" | "credential_invalid",
-    detail: string,
-  ) => new Problem(503, code, "Service Unavailable", detail),
+  /**
+   * The profile's stored credential cannot be handed out, and asking again will not change that
+   * until a person acts: 409 (the profile's state conflicts with the request), not a retry-me 503,
+   * and no Retry-After. `action` names what to do, for clients that branch on it.
+   */
+  credentialUnavailable: (code: CredentialUnavailableCode, detail: string) =>
+    new Problem(
+      409,
+      code,
+      "Conflict",
+      `${detail} Ask the profile's owner to re-import or rotate it.`,
+      {},
+      { action: "reimport-or-rotate" },
+    ),
   internal: () =>
     new Problem(500, "internal_error", "Internal Server Error", "An unexpected error occurred."),
 } as const;

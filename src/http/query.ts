@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { fieldName } from "./field-name.js";
 import { problems } from "./problem.js";
 import { fieldErrors } from "./request-body.js";
 import type { BrokerRequest } from "./types.js";
@@ -24,7 +25,7 @@ export function parseQuery<T extends z.ZodType>(req: BrokerRequest, schema: T): 
   const fields: Record<string, string> = {};
   for (const [key, value] of query) {
     if (key in fields) {
-      throw problems.badRequest("The query is invalid.", [{ field: key, message: "repeated" }]);
+      throw problems.badRequest("The query is invalid.", [{ field: fieldName(key), message: "repeated" }]);
     }
     fields[key] = value;
   }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { hasDuplicateKeys } from "./duplicate-keys.js";
+import { fieldName, unknownFieldsMessage } from "./field-name.js";
 import { problems } from "./problem.js";
 import type { BrokerRequest } from "./types.js";
 import { MAX_BODY_BYTES } from "./types.js";
@@ -37,12 +38,11 @@ function bodyText(req: BrokerRequest): string {
   }
 }
 
-/** zod issues -> field names and rule messages; never the offending value. */
+/** zod issues -> field names and rule messages; never the offending value, nor a key not shaped like a field. */
 export function fieldErrors(error: z.ZodError, whole = "(body)"): { field: string; message: string }[] {
   return error.issues.map((issue) => ({
-    field: issue.path.length > 0 ? issue.path.map(String).join(".") : whole,
-    message:
-      issue.code === "unrecognized_keys" ? `unknown field(s): ${issue.keys.join(", ")}` : issue.message,
+    field: issue.path.length > 0 ? issue.path.map(fieldName).join(".") : whole,
+    message: issue.code === "unrecognized_keys" ? unknownFieldsMessage(issue.keys) : issue.message,
   }));
 }
 
@@ -98,7 +98,9 @@ export function parseFormBody<T extends z.ZodType>(req: BrokerRequest, schema: T
   const fields: Record<string, string> = {};
   for (const [key, value] of params) {
     if (key in fields)
-      throw problems.badRequest("The request body is invalid.", [{ field: key, message: "repeated" }]);
+      throw problems.badRequest("The request body is invalid.", [
+        { field: fieldName(key), message: "repeated" },
+      ]);
     fields[key] = value;
   }
   return parseWith(schema, fields);

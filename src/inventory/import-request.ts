@@ -44,6 +44,11 @@ export const importRequestSchema = z
     /** A PAT valid in every organisation (legacy "global" PAT): recorded so the inventory can flag it. */
     allOrgs: z.boolean().optional(),
     scopes: z.array(z.enum(PAT_SCOPES)).min(1).max(30).optional(),
+    /**
+     * PAT with a value: false stores it without first proving it at Azure DevOps (connectionData
+     * in its organization). Default true: a refused value never replaces a working one.
+     */
+    verify: z.boolean().optional(),
     rotation: z.enum(ROTATIONS).optional(),
     lifetimeDays: z.number().int().min(1).max(366).optional(),
     authorizationId: guid.optional(),
@@ -79,6 +84,10 @@ export const importRequestSchema = z
     onlyFor("organization", ["pat", "refresh-token"]);
     onlyFor("allOrgs", ["pat"]);
     onlyFor("scopes", ["pat"]);
+    onlyFor("verify", ["pat"]);
+    if (body.verify !== undefined && body.value === undefined) {
+      issue("verify", "only with a value (the PAT to check)");
+    }
     onlyFor("authorizationId", ["pat"]);
     onlyFor("applicationObjectId", ["client-secret"]);
     onlyFor("keyId", ["client-secret"]);

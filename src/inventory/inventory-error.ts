@@ -11,7 +11,15 @@ export type InventoryErrorReason =
   | "invalid_continuation"
   | "revocation_failed"
   | "revocation_unavailable"
-  | "pending_revoke_full";
+  | "pending_revoke_full"
+  /** Azure DevOps refused the PAT value for its organization: nothing was stored. */
+  | "pat_rejected"
+  /** Azure DevOps knows no such organization: nothing was stored. */
+  | "organization_not_found"
+  /** Azure DevOps could not tell (down, throttled, odd answer): nothing was stored, try again. */
+  | "pat_check_unavailable"
+  /** Azure DevOps refused the broker's check itself: nothing was stored. */
+  | "pat_check_failed";
 
 export class InventoryError extends DomainError<InventoryErrorReason> {
   override name = "InventoryError";
@@ -19,6 +27,8 @@ export class InventoryError extends DomainError<InventoryErrorReason> {
     code: InventoryErrorReason,
     /** For invalid_field: the field and the rule it broke, never its value. */
     readonly field?: { field: string; message: string },
+    /** For the PAT checks: the (validated) organization asked, and how long to wait after an outage. */
+    readonly context: { organization?: string; retryAfterSeconds?: number | undefined } = {},
   ) {
     super(code);
   }

@@ -14,6 +14,7 @@ import {
   toItem,
   type InventoryItem,
 } from "./managed-credential.js";
+import { verifyPatValue } from "./pat-verification.js";
 import { parsePending } from "./pending-revoke.js";
 import { parseVerifyPending } from "./verify-pending.js";
 
@@ -38,6 +39,9 @@ export class InventoryImport {
     if (current !== undefined && options.createOnly === true && isManaged(current.tags)) {
       throw new InventoryError("credential_exists");
     }
+    // A soft-deleted credential is checked as it was and recovered only once the request is found
+    // good (a PAT value proven too): a refused request leaves it deleted.
+    let recover = false;
     if (current === undefined) {
       const deleted = await this.options.store.getDeletedProperties(name);
       if (deleted !== undefined) {
@@ -46,8 +50,8 @@ export class InventoryImport {
         // Recovering brings the old credential back: that is not creating one.
         if (options.createOnly === true) throw new InventoryError("credential_exists");
         if (deleted.tags[TAG.kind] !== request.kind) throw new InventoryError("kind_mismatch");
-        await this.options.store.recoverDeleted(name);
-        current = await managedSecret(this.options.store, name);
+        recover = true;
+        current = deleted;
       }
     }
     if (current !== undefined && !isManaged(current.tags)) throw new InventoryError("name_in_use");
@@ -141,6 +145,11 @@ export class InventoryImport {
       }
     }
     if (request.kind === "client-secret") await this.proveOwnership(current?.tags ?? {}, tags, request.value);
+    await verifyPatValue(this.options.checkPat, request, tags);
+    if (recover) {
+      await this.options.store.recoverDeleted(name);
+      current = await managedSecret(this.options.store, name);
+    }
     if (createUpstream) {
       const needs = autoRotationNeeds(request.kind).filter((t) => tags[t] === undefined);
       if (needs.length > 0 || tags[TAG.organization] === ALL_ORGANIZATIONS) {

@@ -1,6 +1,7 @@
 import type { SecretStore } from "../vault/secret-store.js";
 import type { LeaseProvider } from "../lease/lease.js";
 import type { CredentialKind, StatusRules } from "./managed-credential.js";
+import type { PatVerifier } from "./pat-verification.js";
 import type { UpstreamRevoker } from "./upstream-revoker.js";
 
 /** Creates a credential upstream and proves it works (rotation's first steps), for imports without a value. */
@@ -38,6 +39,8 @@ export interface InventoryOptions {
   /** Absent: imports must carry a value. */
   creator?: UpstreamCreator;
   revoker: UpstreamRevoker;
+  /** Proves a PAT value at Azure DevOps before it is stored (unless the request says verify: false). */
+  checkPat: PatVerifier;
   now: () => number;
   /** Auto rotation starts this many days before expiry: an auto credential must live longer. */
   rotateBeforeDays?: number;

@@ -4,7 +4,13 @@ import https from "node:https";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { extraCaPolicy } from "../../src/net/extra-ca-policy.js";
-import { DEV_BROKER_AUDIENCE, DEV_CLIENTS, type DevClient } from "../../src/local/dev-identities.js";
+import {
+  DEV_BROKER_AUDIENCE,
+  DEV_CLIENTS,
+  DEV_USER,
+  type DevClient,
+} from "../../src/local/dev-identities.js";
+import { randomPat } from "../../src/local/sample-data.js";
 import {
   DEV_POLICY_FILE,
   startDevStack,
@@ -75,6 +81,25 @@ export async function callerToken(stack: DevStack, name = "dev-caller"): Promise
   });
   const token = await credential.getToken(`${DEV_BROKER_AUDIENCE}/.default`);
   return token.token;
+}
+
+/**
+ * A PAT Azure DevOps (the stack's emulator) accepts in `organization`, as if its owner had made
+ * it there: imports check a PAT value at connectionData before they store it.
+ */
+export function knownPat(
+  stack: Pick<DevStack, "devops">,
+  organization = "contoso",
+  value = randomPat(),
+): string {
+  stack.devops.addPat(organization, {
+    token: value,
+    ownerObjectId: DEV_USER.objectId,
+    displayName: "imported in a test",
+    scope: "vso.code",
+    validTo: new Date(Date.now() + 365 * 24 * 3600_000),
+  });
+  return value;
 }
 
 /** A scratch directory removed when the test process exits. */

@@ -58,6 +58,7 @@ export function registerImport(program: Command, ctx: CommandContext): void {
       dateArg,
     )
     .option("--recover", "recover a soft-deleted credential of this name, then update it")
+    .option("--no-verify", "pat: store the value without first proving it at Azure DevOps")
     // Declared only to refuse it with the reason, rather than an unhelpful "unknown option".
     .addOption(new Option("--value <value>").hideHelp())
     .addHelpText(
@@ -132,6 +133,7 @@ Examples:
         ...(opts.clientType !== undefined ? { clientType: opts.clientType } : {}),
         ...(opts.clientSecretName !== undefined ? { clientSecretName: opts.clientSecretName } : {}),
         ...(opts.lastRedeemed !== undefined ? { lastRedeemed: opts.lastRedeemed } : {}),
+        ...(!opts.verify ? { verify: false } : {}),
       };
       const { created, item } = await broker
         .put(name, body, opts.recover === true, opts.create === true)
@@ -174,5 +176,7 @@ interface ImportOptions {
   clientSecretName?: string;
   lastRedeemed?: string;
   recover?: true;
+  /** commander's --no-verify: false when given. */
+  verify: boolean;
   value?: string;
 }

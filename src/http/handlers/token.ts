@@ -1,4 +1,5 @@
 import { Authenticator } from "../../auth/authenticator.js";
+import { isPatFormat } from "../../devops/pat-format.js";
 import { auditIdentity, type Principal } from "../../auth/principal.js";
 import type { IssuedCredential } from "../../issuance/credential-issuer.js";
 import type { z } from "zod";
@@ -96,7 +97,7 @@ function serialiseAnswer(issued: IssuedCredential, exchange: boolean, now: numbe
 
 /** Caller-chosen text in the audit trail only when it has the shape of a profile name. */
 const loggableProfile = (name: string | undefined) =>
-  name !== undefined && /^[A-Za-z0-9._-]{1,64}$/.test(name) ? name : undefined;
+  name !== undefined && /^[A-Za-z0-9._-]{1,64}$/.test(name) && !isPatFormat(name) ? name : undefined;
 
 function derived(state: TokenState, rt: Runtime, principal: Principal) {
   let d = state.perPrincipal.get(principal);
@@ -175,7 +176,9 @@ export async function postToken(
 
 /** RFC 8693 §2.2.2: a bad subject token is invalid_request; an unknown audience invalid_target. */
 function oauthError(status: number): string {
-  if (status === 403) return "invalid_target";
+  // 409: the profile's stored credential cannot be handed out (§2.2.2: "unable to issue a token
+  // for any target service indicated by the ... audience").
+  if (status === 403 || status === 409) return "invalid_target";
   if (status === 503) return "temporarily_unavailable";
   if (status >= 500) return "server_error";
   return "invalid_request";

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
-import { randomPat } from "../src/local/sample-data.js";
-import { callerToken, startTestStack, type TestStack } from "./support/dev-stack.js";
+import { callerToken, knownPat, startTestStack, type TestStack } from "./support/dev-stack.js";
 import { assertOk, assertOneLineFailure, runCli } from "./support/cli-process.js";
 
 /** Issue 12: a CLI that speaks CLI (flags, not API fields; what happened, in words). */
@@ -24,12 +23,23 @@ describe("ops CLI polish, as a process against the dev stack", () => {
   let env: Record<string, string>;
   const show = async (name: string) =>
     JSON.parse((await runCli(["inventory", "show", name, "--json"], env)).stdout) as Shown;
-  /** A PAT imported with a value, expiring 30 days on; `more` adds flags. */
+  /** A PAT Azure DevOps knows, imported with its value, expiring 30 days on; `more` adds flags. */
   const importPat = (name: string, more: string[] = []) =>
     runCli(
-      ["import", name, "--kind", "pat", "--expires", "30d", "--owner", "team-cli@contoso.com", ...more],
+      [
+        "import",
+        name,
+        "--kind",
+        "pat",
+        "--expires",
+        "30d",
+        "--owner",
+        "team-cli@contoso.com",
+        ...(more.includes("--org") ? [] : ["--org", "contoso"]),
+        ...more,
+      ],
       env,
-      randomPat(),
+      knownPat(stack),
     );
   const createPat = (name: string, more: string[] = []) =>
     runCli(

@@ -67,9 +67,10 @@ describe("the dev stack's sample credentials", () => {
     assert.deepEqual(report["notified"], [{ name: "pat-contoso-packages", threshold: 7 }]);
     const { text, notices } = await hook();
     assert.equal(notices.length, 1);
-    assert.equal(notices[0]?.["name"], "pat-contoso-packages");
-    assert.equal(notices[0]?.["reason"], "expiring");
-    assert.equal(notices[0]?.["type"], "token-broker.expiry-notice");
+    const [notice] = notices as [Record<string, unknown>];
+    assert.equal(notice["name"], "pat-contoso-packages");
+    assert.equal(notice["reason"], "expiring");
+    assert.equal(notice["type"], "token-broker.expiry-notice");
     assert.deepEqual(
       values.filter((v) => text.includes(v)),
       [],

@@ -43,13 +43,13 @@ export interface SampleSecrets {
   appClientId: string;
   /** The sample client secret's keyId at the Graph emulator. */
   appKeyId: string;
-  /** The PAT owner's refresh token for the rotator's public client. */
   /** A manual PAT about to expire (`pat-contoso-packages`) and its id at the Azure DevOps emulator. */
   expiringPat: string;
   expiringPatAuthorizationId: string;
   /** An auto-rotated PAT of the rotator's user (`pat-contoso-code`), due for rotation, and its id. */
   autoPat: string;
   autoPatAuthorizationId: string;
+  /** The PAT owner's refresh token for the rotator's public client. */
   refreshToken: string;
   refreshTokenOwner: string;
   publicClientId: string;

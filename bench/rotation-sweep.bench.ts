@@ -40,7 +40,7 @@ async function main(): Promise<void> {
       return names.length;
     };
     const total = await list();
-    await sweep(); // warm: the grant's access token, JIT
+    await sweep(); // warm: the grant's access token, JIT; rotates the due sample PAT
     const sweepMs: number[] = [];
     const listMs: number[] = [];
     let sweepRequests = 0;

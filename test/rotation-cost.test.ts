@@ -43,7 +43,7 @@ describe("rotation sweep cost over 1,000 credentials", () => {
     });
 
   test("nothing due: exactly ⌈N/25⌉ list pages and nothing else (the grant's token is cached)", async () => {
-    await call("/sweeps/rotation", "POST"); // warms the grant's access token
+    await call("/sweeps/rotation", "POST"); // warms the grant's access token, rotates the due sample PAT
     stack.keyVault.resetStats();
     const res = await call("/sweeps/rotation", "POST");
     assert.equal(res.status, 200);

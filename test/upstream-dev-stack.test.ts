@@ -25,7 +25,7 @@ describe("dev stack: upstream emulators and the seeded credentials", () => {
     assert.equal(stack.config.graphUrl, stack.graph.url);
   });
 
-  test("the vault's refresh token manages the owner's PATs; the sample PAT passes the check", async () => {
+  test("the vault's refresh token manages the owner's PATs; the sample PATs pass the check", async () => {
     const refresh = await stack.runtime.store.getSecret("refresh-token-pat-owner");
     assert.equal(refresh.contentType, "application/vnd.microsoft.entra.refresh-token");
     assert.equal(refresh.tags["kind"], "refresh-token");
@@ -49,16 +49,20 @@ describe("dev stack: upstream emulators and the seeded credentials", () => {
       accessToken: () => Promise.resolve(accessToken),
       send,
     });
-    const pat = await stack.runtime.store.getSecret("pat-contoso-nuget");
+    // Every sample PAT is the owner's, known upstream, and authenticates.
+    const samples = ["pat-contoso-nuget", "pat-contoso-packages", "pat-contoso-code"];
+    const pats = await Promise.all(samples.map((name) => stack.runtime.store.getSecret(name)));
     const listed = await client.list("contoso");
     assert.deepEqual(
-      listed.map((p) => p.authorizationId),
-      [pat.tags["authorization-id"]],
+      listed.map((p) => p.authorizationId).sort(),
+      pats.map((pat) => pat.tags["authorization-id"]).sort(),
     );
-    assert.deepEqual(await checkPat("contoso", pat.value, { baseUrl: stack.config.devopsUrl, send }), {
-      valid: true,
-      userId: DEV_USER.objectId,
-    });
+    for (const pat of pats) {
+      assert.deepEqual(await checkPat("contoso", pat.value, { baseUrl: stack.config.devopsUrl, send }), {
+        valid: true,
+        userId: DEV_USER.objectId,
+      });
+    }
   });
 
   test("the broker's managed identity manages the downstream app's secrets; removal reaches Entra", async () => {

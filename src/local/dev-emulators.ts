@@ -35,6 +35,8 @@ import {
   randomClientSecret,
   randomPat,
   SAMPLE_APP_SECRET_LIFETIME_DAYS,
+  SAMPLE_AUTO_PAT_DAYS,
+  SAMPLE_EXPIRING_PAT_DAYS,
   SAMPLE_PAT_LIFETIME_DAYS,
   seedVault,
 } from "./sample-data.js";
@@ -166,14 +168,21 @@ export async function startDevEmulators(
     organizations: DEV_DEVOPS_ORGANIZATIONS,
   });
   closers.push(devops.close);
-  const pat = randomPat();
-  const patAuthorizationId = devops.addPat("contoso", {
-    token: pat,
-    ownerObjectId: DEV_USER.objectId,
-    displayName: "nuget-feed (sample)",
-    scope: "vso.packaging",
-    validTo: new Date(Date.now() + SAMPLE_PAT_LIFETIME_DAYS * DAY),
-  });
+  // The sample PATs are the rotator's user's, known upstream: they authenticate, and it can revoke them.
+  const samplePat = (displayName: string, scope: string, days: number) => {
+    const token = randomPat();
+    const authorizationId = devops.addPat("contoso", {
+      token,
+      ownerObjectId: DEV_USER.objectId,
+      displayName,
+      scope,
+      validTo: new Date(Date.now() + days * DAY),
+    });
+    return { token, authorizationId };
+  };
+  const pat = samplePat("nuget-feed (sample)", "vso.packaging", SAMPLE_PAT_LIFETIME_DAYS);
+  const expiringPat = samplePat("packages (sample)", "vso.packaging", SAMPLE_EXPIRING_PAT_DAYS);
+  const autoPat = samplePat("code (sample)", "vso.code", SAMPLE_AUTO_PAT_DAYS);
 
   const graph = await startGraphEmulator({
     tls,
@@ -227,8 +236,12 @@ export async function startDevEmulators(
     keyVaultClientOptions({ extraCa: tls.cert, maxRetries: 0 }),
   );
   await seedVault(vaultWriter, {
-    pat,
-    patAuthorizationId,
+    pat: pat.token,
+    patAuthorizationId: pat.authorizationId,
+    expiringPat: expiringPat.token,
+    expiringPatAuthorizationId: expiringPat.authorizationId,
+    autoPat: autoPat.token,
+    autoPatAuthorizationId: autoPat.authorizationId,
     appSecret,
     appObjectId: DEV_DOWNSTREAM_APP.objectId,
     appClientId: DEV_DOWNSTREAM_APP.clientId,

@@ -142,7 +142,7 @@ Everything is in this one process; Ctrl-C stops all of it.
   Broker      ${api}
   Entra       ${stack.entra.url}   (tenant ${stack.config.tenantId})
   Key Vault   ${stack.keyVault.url}
-  Notices     ${stack.webhookSink.url}/hook, /teams   (webhook sink: notices are also logged as notice.sent)
+  Notices     ${stack.webhookSink.url}/hook, /teams   (webhook sink; read back: curl ${stack.webhookSink.url}/hook; also logged as notice.sent)
   Storage     ${stack.storage.blobUrl}   (Azurite, in memory)
   Azure DevOps ${stack.devops.url}   (PAT API and connectionData; orgs ${DEV_DEVOPS_ORGANIZATIONS.map((o) => o.name).join(", ")})
   Graph       ${stack.graph.url}

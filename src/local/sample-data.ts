@@ -22,6 +22,14 @@ export function randomClientSecret(): string {
 const DAY = 24 * 3600_000;
 export const SAMPLE_PAT_LIFETIME_DAYS = 30;
 export const SAMPLE_APP_SECRET_LIFETIME_DAYS = 180;
+/** Inside the default notice window (7 days): the notice sweep warns its owner, `status=expiring` lists it. */
+export const SAMPLE_EXPIRING_PAT_DAYS = 5;
+/**
+ * The auto-rotated sample expires inside the default rotation window (10 days) but outside the
+ * notice window, so the first rotation sweep rotates it and no owner is warned about it.
+ */
+export const SAMPLE_AUTO_PAT_DAYS = 9;
+export const SAMPLE_AUTO_PAT_LIFETIME_DAYS = 30;
 /** Entra refresh tokens expire after 90 days without use; each use gives a new one. */
 export const REFRESH_TOKEN_LIFETIME_DAYS = 90;
 
@@ -35,6 +43,12 @@ export interface SampleSecrets {
   appClientId: string;
   /** The sample client secret's keyId at the Graph emulator. */
   appKeyId: string;
+  /** A manual PAT about to expire (`pat-contoso-packages`) and its id at the Azure DevOps emulator. */
+  expiringPat: string;
+  expiringPatAuthorizationId: string;
+  /** An auto-rotated PAT of the rotator's user (`pat-contoso-code`), due for rotation, and its id. */
+  autoPat: string;
+  autoPatAuthorizationId: string;
   /** The PAT owner's refresh token for the rotator's public client. */
   refreshToken: string;
   refreshTokenOwner: string;
@@ -42,8 +56,9 @@ export interface SampleSecrets {
 }
 
 /**
- * Seeds the emulated vault through the real SecretClient: one PAT, one app client secret and the
- * PAT owner's refresh token, managed by the broker, and one unrelated secret it must leave alone.
+ * Seeds the emulated vault through the real SecretClient: managed by the broker, a PAT, a PAT
+ * about to expire, a PAT due for auto rotation, an app client secret and the PAT owner's refresh
+ * token; and one unrelated secret it must leave alone.
  */
 export async function seedVault(client: SecretClient, seed: SampleSecrets, now = Date.now()): Promise<void> {
   await client.setSecret("pat-contoso-nuget", seed.pat, {
@@ -58,6 +73,34 @@ export async function seedVault(client: SecretClient, seed: SampleSecrets, now =
       rotation: "manual",
       "lifetime-days": String(SAMPLE_PAT_LIFETIME_DAYS),
       "authorization-id": seed.patAuthorizationId,
+    },
+  });
+  await client.setSecret("pat-contoso-packages", seed.expiringPat, {
+    contentType: "application/vnd.azure-devops.pat",
+    expiresOn: new Date(now + SAMPLE_EXPIRING_PAT_DAYS * DAY),
+    tags: {
+      "managed-by": "token-broker",
+      kind: "pat",
+      owner: "team-packages@contoso.com",
+      org: "contoso",
+      scopes: "vso.packaging",
+      rotation: "manual",
+      "lifetime-days": String(SAMPLE_PAT_LIFETIME_DAYS),
+      "authorization-id": seed.expiringPatAuthorizationId,
+    },
+  });
+  await client.setSecret("pat-contoso-code", seed.autoPat, {
+    contentType: "application/vnd.azure-devops.pat",
+    expiresOn: new Date(now + SAMPLE_AUTO_PAT_DAYS * DAY),
+    tags: {
+      "managed-by": "token-broker",
+      kind: "pat",
+      owner: "team-build@contoso.com",
+      org: "contoso",
+      scopes: "vso.code",
+      rotation: "auto",
+      "lifetime-days": String(SAMPLE_AUTO_PAT_LIFETIME_DAYS),
+      "authorization-id": seed.autoPatAuthorizationId,
     },
   });
   await client.setSecret("app-downstream-secret", seed.appSecret, {

@@ -3,8 +3,12 @@ import { FaultQueue, listen, readText, sendJson } from "./emulator-http.js";
 
 /**
  * A loopback webhook receiver (dev and tests): records every JSON POST by path (`/hook`,
- * `/teams`…), and can be told to fail (`failNext`) or to answer slowly (`delayMs`).
+ * `/teams`…), lists a path's last posts on GET, and can be told to fail (`failNext`) or to answer
+ * slowly (`delayMs`).
  */
+
+/** GET returns at most this many posts (the newest): enough to read back, bounded for a long-running stack. */
+export const READ_BACK_LIMIT = 100;
 
 export interface ReceivedPost {
   path: string;
@@ -35,7 +39,12 @@ export async function startWebhookSink(options: { host?: string; port?: number }
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
-    if (req.method !== "POST") return sendJson(res, 405, { error: "POST only" }, { allow: "POST" });
+    // Read-back for people (curl …/hook): the bodies received on that path, newest last.
+    if (req.method === "GET") {
+      const bodies = posts.filter((p) => p.path === path).map((p) => p.body);
+      return sendJson(res, 200, bodies.slice(-READ_BACK_LIMIT));
+    }
+    if (req.method !== "POST") return sendJson(res, 405, { error: "GET or POST" }, { allow: "GET, POST" });
     requests += 1;
     const text = await readText(req, 256 * 1024);
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));

@@ -189,8 +189,9 @@ describe("GET /api/drift", () => {
       );
       assert.ok(!text.includes("secretText"));
     }
-    assert.deepEqual(logsContain(stack.logs, canaries), []);
+    assert.deepEqual(logsContain(stack.logs, [...canaries, "secretText"]), []);
     assert.ok(stack.logs.some((l) => l.includes('"drift.report"')));
+    assert.ok(stack.logs.some((l) => l.includes('"audit.inventory"') && l.includes('"drift"')));
   });
 
   test("a grant whose refresh token was revoked, and a Graph outage: a partial report, not a failure", async () => {

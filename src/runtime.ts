@@ -5,6 +5,7 @@ import { Authenticator } from "./auth/authenticator.js";
 import { issuerTrusts } from "./auth/issuers.js";
 import type { BrokerConfig } from "./config.js";
 import { CredentialIssuer } from "./issuance/credential-issuer.js";
+import { Drift } from "./drift/drift.js";
 import { Inventory } from "./inventory/inventory.js";
 import { RotatorRevoker } from "./rotation/rotator-revoker.js";
 import { ClientSecretRotator } from "./rotation/client-secret-rotator.js";
@@ -42,6 +43,8 @@ export interface Runtime {
   leases: LeaseProvider;
   notices: NoticeSweep;
   rotation: Rotation;
+  /** `GET /api/drift`: upstream credentials the vault does not know, and the reverse. */
+  drift: Drift;
   now: () => number;
   /** State of the handlers (answer and audit caches), per runtime rather than per module. */
   memo: RuntimeMemo;
@@ -188,6 +191,7 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
     creator: (kind, name, tags) => rotation.createFor(kind, name, tags),
     proveClientSecret: (tags, value) => clientSecrets.prove(tags, value),
   });
+  const drift = new Drift({ store, identity: rotator, pats, passwords, deploymentId, now, log });
   const notices = new NoticeSweep({ store, leases, notifier, thresholds: config.noticeDays, now, log });
   const memo = new RuntimeMemo();
   return {
@@ -201,6 +205,7 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
     leases,
     notices,
     rotation,
+    drift,
     now,
     memo,
   };

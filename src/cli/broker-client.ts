@@ -10,6 +10,7 @@ import {
   versionsWire,
 } from "../inventory/wire.js";
 import { retryAfterSeconds } from "../net/upstream-status.js";
+import { driftReportWire, type DriftReportWire } from "../wire/drift.js";
 import { noticeReportWire, rotationReportWire } from "../wire/sweep-reports.js";
 import { tokenAnswerWire, type TokenAnswerWire } from "../wire/token-answer.js";
 import { CliError, oneLine } from "./errors.js";
@@ -106,9 +107,22 @@ export class BrokerClient {
   }
 
   /** The broker's CSV, as it sent it (RFC 4180 quoting is the broker's). */
-  async listCsv(filter: Omit<ListFilter, "top" | "continuation">): Promise<string> {
-    const res = await this.request("GET", "inventory", {
-      query: { ...filterQuery(filter), format: "csv" },
+  listCsv(filter: Omit<ListFilter, "top" | "continuation">): Promise<string> {
+    return this.csv("inventory", filterQuery(filter));
+  }
+
+  /** The drift report (`GET /api/drift`), or the broker's CSV of it. */
+  async drift(): Promise<DriftReportWire> {
+    return parse(driftReportWire, await json(await this.request("GET", "drift")));
+  }
+
+  driftCsv(): Promise<string> {
+    return this.csv("drift", {});
+  }
+
+  private async csv(path: string, query: Record<string, string>): Promise<string> {
+    const res = await this.request("GET", path, {
+      query: { ...query, format: "csv" },
       accept: "text/csv, application/problem+json",
     });
     const type = res.headers.get("content-type") ?? "";

@@ -5,6 +5,7 @@ import { CliError, oneLine } from "./errors.js";
 import { painter, wantsColor } from "./table.js";
 import { nonBlank } from "./commands/args.js";
 import { PROG, type CliIo, type CommandContext } from "./commands/context.js";
+import { registerDrift } from "./commands/drift.js";
 import { registerImport } from "./commands/import.js";
 import { registerInventory } from "./commands/inventory.js";
 import { registerRevoke } from "./commands/revoke.js";
@@ -79,6 +80,7 @@ Examples:
   $ ${PROG} rotator consent --client-id <app id> --org contoso --owner platform@contoso.com
   $ ${PROG} --url https://broker.example.net inventory list --json
   $ ${PROG} sweep rotation
+  $ ${PROG} drift
 `,
     );
 
@@ -104,6 +106,7 @@ Examples:
   registerRevoke(program, ctx);
   registerRotatorConsent(program, ctx);
   registerSweep(program, ctx);
+  registerDrift(program, ctx);
   registerToken(program, ctx);
   registerWhoami(program, ctx);
   registerDevToken(program, ctx);

@@ -3,6 +3,7 @@ import { ROLES } from "../http/roles.js";
 import { from, method, type HttpRoute } from "../http/route.js";
 import {
   deleteQuery,
+  driftQuery,
   exchangeRequest,
   listQuery,
   noQuery,
@@ -25,6 +26,7 @@ const handlers = {
   token: () => import("../http/handlers/token.js"),
   inventory: () => import("../http/handlers/inventory.js"),
   sweeps: () => import("../http/handlers/sweeps.js"),
+  drift: () => import("../http/handlers/drift.js"),
   health: () => import("../http/handlers/health.js"),
   whoami: () => import("../http/handlers/whoami.js"),
   openapi: () => import("../http/handlers/openapi.js"),
@@ -135,6 +137,20 @@ export const registrations: Registrations = {
           query: noQuery,
           audit: { event: "audit.inventory", action: "rotate" },
           handler: from(handlers.inventory, "rotateInventoryItem"),
+        }),
+      },
+    },
+    {
+      name: "drift",
+      route: "drift",
+      methods: {
+        GET: method({
+          summary:
+            "Upstream PATs and app passwords the vault does not know, and vault credentials gone upstream",
+          access: ROLES.inventoryRead,
+          query: driftQuery,
+          audit: { event: "audit.inventory", action: "drift" },
+          handler: from(handlers.drift, "getDrift"),
         }),
       },
     },

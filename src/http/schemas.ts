@@ -48,3 +48,5 @@ export const putQuery = z.strictObject({ recover: z.enum(["true", "false"]).opti
 /** `upstream=skip` deletes without revoking: for what upstream no longer knows or the broker cannot reach. */
 export const deleteQuery = z.strictObject({ upstream: z.enum(["revoke", "skip"]).optional() });
 export const noQuery = z.strictObject({});
+/** `GET /api/drift`: JSON (default) or one CSV of every finding. */
+export const driftQuery = z.strictObject({ format: z.enum(["json", "csv"]).optional() });

@@ -23,3 +23,8 @@ export function credentialOfMarker(deploymentId: string, displayName: string): s
   if (`${prefix ?? ""}:` !== PREFIX || deployment !== deploymentId) return undefined;
   return name !== undefined && SECRET_NAME.test(name) ? name : undefined;
 }
+
+/** Whether a display name carries a broker marker at all (this deployment's or another's). */
+export function isBrokerMarker(displayName: string): boolean {
+  return displayName.startsWith(PREFIX);
+}

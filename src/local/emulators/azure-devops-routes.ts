@@ -103,10 +103,12 @@ export function devOpsRoutes(options: AzureDevOpsEmulatorOptions, now: () => num
         const order = x < y ? -1 : x > y ? 1 : a.serial - b.serial;
         return ascending ? order : -order;
       });
-    const chunk = all.slice(offset, offset + top);
-    const more = offset + top < all.length;
+    // A page may hold fewer than asked (the page-limit knob): the token says where the next starts.
+    const size = Math.min(top, state.pageLimit() ?? top);
+    const chunk = all.slice(offset, offset + size);
+    const more = offset + size < all.length;
     return {
-      continuationToken: more ? continuation(offset + top, filters) : "",
+      continuationToken: more ? continuation(offset + size, filters) : "",
       patTokens: chunk.map((p) => wire(p, false)),
     };
   }
@@ -189,7 +191,11 @@ export function devOpsRoutes(options: AzureDevOpsEmulatorOptions, now: () => num
     const password =
       basic === undefined ? "" : Buffer.from(basic, "base64").toString("utf8").split(":").slice(1).join(":");
     const p = [...pats.values()].find((x) => x.token === password && password !== "");
-    if (p === undefined || statusOf(p) !== "active" || !p.targetAccounts.includes(org.id)) {
+    if (
+      p === undefined ||
+      statusOf(p) !== "active" ||
+      !(p.global === true || p.targetAccounts.includes(org.id))
+    ) {
       throw new AdoError(
         401,
         "UnauthorizedRequestException",

@@ -16,6 +16,8 @@ export interface StoredPat {
   revoked: boolean;
   token: string;
   targetAccounts: string[];
+  /** Valid in every organization: answered with `targetAccounts` null. */
+  global?: boolean;
   serial: number;
 }
 
@@ -43,6 +45,7 @@ export function createPatState(options: AzureDevOpsEmulatorOptions, now: () => n
   const orgs = new Map(options.organizations.map((o) => [o.name.toLowerCase(), o]));
   const pats = new Map<string, StoredPat>();
   let serial = 0;
+  let pageLimit: number | undefined;
 
   const statusOf = (p: StoredPat): PatStatus =>
     p.revoked ? "revoked" : p.validTo <= now() ? "expired" : "active";
@@ -101,7 +104,21 @@ export function createPatState(options: AzureDevOpsEmulatorOptions, now: () => n
     return name;
   }
 
-  return { orgs, pats, statusOf, store, orgOf, patOf, checkValidTo, checkScope, checkDisplayName };
+  return {
+    orgs,
+    pats,
+    statusOf,
+    store,
+    orgOf,
+    patOf,
+    checkValidTo,
+    checkScope,
+    checkDisplayName,
+    pageLimit: () => pageLimit,
+    setPageLimit: (limit: number | undefined) => {
+      pageLimit = limit;
+    },
+  };
 }
 
 export type PatState = ReturnType<typeof createPatState>;

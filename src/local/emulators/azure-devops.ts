@@ -73,8 +73,18 @@ export interface AzureDevOpsEmulator {
   /** Registers an existing PAT (the dev stack's sample one) and returns its authorizationId. */
   addPat: (
     organization: string,
-    pat: { token: string; ownerObjectId: string; displayName: string; scope: string; validTo: Date },
+    pat: {
+      token: string;
+      ownerObjectId: string;
+      displayName: string;
+      scope: string;
+      validTo: Date;
+      /** A global PAT (made before global PATs were retired): `targetAccounts` null. */
+      allOrgs?: boolean;
+    },
   ) => string;
+  /** The most PATs one listing page holds, whatever `$top` asks (a service may answer fewer); undefined: no cap. */
+  setPageLimit: (limit: number | undefined) => void;
   stats: () => { requests: number; byOperation: Partial<Record<DevOpsOperation, number>> };
   resetStats: () => void;
   injectFault: (fault: DevOpsFault) => void;
@@ -187,7 +197,7 @@ export async function startAzureDevOpsEmulator(
     addPat: (organization, pat) => {
       const org = orgs.get(organization.toLowerCase());
       if (org === undefined) throw new Error("addPat: unknown organization");
-      return store(org, {
+      const stored = store(org, {
         authorizationId: randomUUID(),
         ownerObjectId: pat.ownerObjectId,
         displayName: pat.displayName,
@@ -196,8 +206,11 @@ export async function startAzureDevOpsEmulator(
         validTo: pat.validTo.getTime(),
         revoked: false,
         token: pat.token,
-      }).authorizationId;
+      });
+      if (pat.allOrgs === true) stored.global = true;
+      return stored.authorizationId;
     },
+    setPageLimit: state.setPageLimit,
     stats: () => stats.snapshot(),
     resetStats: () => stats.reset(),
     injectFault: (fault) => faults.add(fault),

@@ -135,11 +135,11 @@ describe("GET /api/drift", () => {
     stack.graph.resetStats();
     const r = await report();
     stack.devops.setPageLimit(undefined);
-    // The sample PAT and the 7 made here, in pages of 2; one Graph read for the one app.
+    // The three sample PATs and the 7 made here, in pages of 2; one Graph read for the one app.
     const active = stack.devops
       .pats("contoso")
       .filter((p) => p.status === "active" && p.ownerObjectId === DEV_USER.objectId).length;
-    assert.equal(active, 8);
+    assert.equal(active, 10);
     assert.equal(stack.devops.stats().byOperation.list, Math.ceil(active / 2));
     assert.equal(stack.graph.stats().requests, 1);
 

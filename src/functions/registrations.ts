@@ -7,6 +7,7 @@ import {
   listQuery,
   noQuery,
   putQuery,
+  rotateQuery,
   tokenJsonRequest,
 } from "../http/schemas.js";
 import type { BrokerConfig } from "../config.js";
@@ -130,9 +131,9 @@ export const registrations: Registrations = {
       route: "inventory/{name}/rotate",
       methods: {
         POST: method({
-          summary: "Rotate now",
+          summary: "Rotate now; a stored global PAT is migrated to ?organization",
           access: ROLES.secretsAdmin,
-          query: noQuery,
+          query: rotateQuery,
           audit: { event: "audit.inventory", action: "rotate" },
           handler: from(handlers.inventory, "rotateInventoryItem"),
         }),

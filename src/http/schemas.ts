@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { organizationName } from "../inventory/import-request.js";
 import { KINDS, STATUSES } from "../inventory/managed-credential.js";
 
 /**
@@ -48,3 +49,5 @@ export const putQuery = z.strictObject({ recover: z.enum(["true", "false"]).opti
 /** `upstream=skip` deletes without revoking: for what upstream no longer knows or the broker cannot reach. */
 export const deleteQuery = z.strictObject({ upstream: z.enum(["revoke", "skip"]).optional() });
 export const noQuery = z.strictObject({});
+/** Rotate: the organization a stored global PAT is migrated to (one; repeated is refused). */
+export const rotateQuery = z.strictObject({ organization: organizationName.optional() });

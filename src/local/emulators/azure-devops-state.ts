@@ -17,7 +17,16 @@ export interface StoredPat {
   token: string;
   targetAccounts: string[];
   serial: number;
+  /** A global PAT: valid in every organization (until Azure DevOps retired them). */
+  allOrgs: boolean;
 }
+
+/**
+ * Azure DevOps' retirement of global PATs (PROTOCOLS §4): none created from 2026-03-15, none
+ * authenticates from 2026-12-01. The emulator follows its own clock.
+ */
+export const GLOBAL_PAT_CREATION_BLOCKED = Date.parse("2026-03-15T00:00:00Z");
+export const GLOBAL_PAT_RETIRED = Date.parse("2026-12-01T00:00:00Z");
 
 /** Azure DevOps' error body shape (`$id`, `message`, `typeKey`…). */
 export class AdoError extends Error {
@@ -49,10 +58,12 @@ export function createPatState(options: AzureDevOpsEmulatorOptions, now: () => n
 
   function store(
     org: { name: string; id: string },
-    p: Omit<StoredPat, "serial" | "targetAccounts" | "organization">,
+    p: Omit<StoredPat, "serial" | "targetAccounts" | "organization" | "allOrgs">,
+    allOrgs = false,
   ): StoredPat {
     serial += 1;
-    const stored = { ...p, organization: org.name, targetAccounts: [org.id], serial };
+    const targetAccounts = allOrgs ? [...orgs.values()].map((o) => o.id) : [org.id];
+    const stored = { ...p, organization: org.name, targetAccounts, serial, allOrgs };
     pats.set(p.authorizationId, stored);
     return stored;
   }
@@ -73,7 +84,8 @@ export function createPatState(options: AzureDevOpsEmulatorOptions, now: () => n
   function patOf(org: { name: string }, user: string, id: string | null): StoredPat {
     if (id === null || !GUID.test(id)) throw new PatTokenErrorResult("invalidAuthorizationId");
     const p = pats.get(id.toLowerCase());
-    if (p === undefined || p.organization !== org.name || p.ownerObjectId !== user) {
+    // A global PAT is its user's in every organization (unverified: managed from any of them).
+    if (p === undefined || (p.organization !== org.name && !p.allOrgs) || p.ownerObjectId !== user) {
       throw new PatTokenErrorResult("authorizationNotFound");
     }
     return p;
@@ -101,7 +113,35 @@ export function createPatState(options: AzureDevOpsEmulatorOptions, now: () => n
     return name;
   }
 
-  return { orgs, pats, statusOf, store, orgOf, patOf, checkValidTo, checkScope, checkDisplayName };
+  /**
+   * Global PATs could be created until 2026-03-15. What the real API answers after that is not
+   * documented (unverified): its policy error for global PATs, `globalPatPolicyViolation`.
+   */
+  function checkAllOrgs(allOrgs: boolean | undefined): boolean {
+    if (allOrgs !== true) return false;
+    if (now() >= GLOBAL_PAT_CREATION_BLOCKED) throw new PatTokenErrorResult("globalPatPolicyViolation");
+    return true;
+  }
+
+  /** Whether a PAT authenticates in an organization now: active, for it, and not a retired global one. */
+  function authenticates(p: StoredPat, org: { id: string }): boolean {
+    if (statusOf(p) !== "active" || !p.targetAccounts.includes(org.id)) return false;
+    return !(p.allOrgs && now() >= GLOBAL_PAT_RETIRED);
+  }
+
+  return {
+    orgs,
+    pats,
+    statusOf,
+    store,
+    orgOf,
+    patOf,
+    checkValidTo,
+    checkScope,
+    checkDisplayName,
+    checkAllOrgs,
+    authenticates,
+  };
 }
 
 export type PatState = ReturnType<typeof createPatState>;

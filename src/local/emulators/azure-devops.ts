@@ -73,7 +73,15 @@ export interface AzureDevOpsEmulator {
   /** Registers an existing PAT (the dev stack's sample one) and returns its authorizationId. */
   addPat: (
     organization: string,
-    pat: { token: string; ownerObjectId: string; displayName: string; scope: string; validTo: Date },
+    pat: {
+      token: string;
+      ownerObjectId: string;
+      displayName: string;
+      scope: string;
+      validTo: Date;
+      /** A global PAT (valid in every organization), as made before 2026-03-15. */
+      allOrgs?: boolean;
+    },
   ) => string;
   stats: () => { requests: number; byOperation: Partial<Record<DevOpsOperation, number>> };
   resetStats: () => void;
@@ -187,16 +195,20 @@ export async function startAzureDevOpsEmulator(
     addPat: (organization, pat) => {
       const org = orgs.get(organization.toLowerCase());
       if (org === undefined) throw new Error("addPat: unknown organization");
-      return store(org, {
-        authorizationId: randomUUID(),
-        ownerObjectId: pat.ownerObjectId,
-        displayName: pat.displayName,
-        scope: pat.scope,
-        validFrom: now(),
-        validTo: pat.validTo.getTime(),
-        revoked: false,
-        token: pat.token,
-      }).authorizationId;
+      return store(
+        org,
+        {
+          authorizationId: randomUUID(),
+          ownerObjectId: pat.ownerObjectId,
+          displayName: pat.displayName,
+          scope: pat.scope,
+          validFrom: now(),
+          validTo: pat.validTo.getTime(),
+          revoked: false,
+          token: pat.token,
+        },
+        pat.allOrgs === true,
+      ).authorizationId;
     },
     stats: () => stats.snapshot(),
     resetStats: () => stats.reset(),

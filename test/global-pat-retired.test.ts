@@ -160,8 +160,9 @@ describe("stored global PATs are retired", () => {
     );
     const [notice, ...more] = notices();
     assert.equal(more.length, 0);
-    assert.equal(notice?.reason, "retired");
-    assert.equal(notice?.action.cli, `token-broker rotate ${NAME} --org ORG`);
+    assert.ok(notice !== undefined);
+    assert.equal(notice.reason, "retired");
+    assert.equal(notice.action.cli, `token-broker rotate ${NAME} --org ORG`);
     const second = await sweep();
     assert.deepEqual(
       (second["notified"] as { name: string }[]).filter((n) => n.name === NAME),

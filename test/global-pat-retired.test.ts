@@ -13,6 +13,7 @@ import {
   writePolicy,
   type TestStack,
 } from "./support/dev-stack.js";
+import { assertOneLineFailure, runCli } from "./support/cli-process.js";
 
 const DAY = 24 * 3600_000;
 const NAME = "pat-legacy-global";
@@ -58,6 +59,33 @@ describe("stored global PATs are retired", () => {
       .map((r) => r.body as { name: string; reason: string; action: { cli: string; description: string } })
       .filter((n) => n.name === NAME);
 
+  /** A global PAT made before 2026-03-15 (the emulator holds it as such), stored as the broker once did. */
+  async function seedGlobal(name: string, value: string): Promise<string> {
+    const id = stack.devops.addPat("contoso", {
+      token: value,
+      ownerObjectId: DEV_USER.objectId,
+      displayName: "legacy global PAT",
+      scope: "vso.code",
+      validTo: new Date(Date.now() + 300 * DAY),
+      allOrgs: true,
+    });
+    await vault.setSecret(name, value, {
+      contentType: "application/vnd.azure-devops.pat",
+      expiresOn: new Date(Date.now() + 200 * DAY),
+      tags: {
+        "managed-by": "token-broker",
+        kind: "pat",
+        owner: "team-legacy@contoso.com",
+        org: "*",
+        scopes: "vso.code",
+        rotation: "manual",
+        "lifetime-days": "30",
+        "authorization-id": id,
+      },
+    });
+    return id;
+  }
+
   before(async () => {
     const policy = writePolicy({
       profiles: { [PROFILE]: { kind: "pat", description: "a legacy global PAT", secret: NAME } },
@@ -78,29 +106,7 @@ describe("stored global PATs are retired", () => {
       new ManagedIdentityCredential({ clientId: stack.identities.control.clientId }),
       keyVaultClientOptions({ extraCa: readFileSync(stack.caFile, "utf8"), maxRetries: 0 }),
     );
-    // Made before 2026-03-15 in the real service; the emulator holds it as such.
-    globalId = stack.devops.addPat("contoso", {
-      token: globalValue,
-      ownerObjectId: DEV_USER.objectId,
-      displayName: "legacy global PAT",
-      scope: "vso.code",
-      validTo: new Date(Date.now() + 300 * DAY),
-      allOrgs: true,
-    });
-    await vault.setSecret(NAME, globalValue, {
-      contentType: "application/vnd.azure-devops.pat",
-      expiresOn: new Date(Date.now() + 200 * DAY),
-      tags: {
-        "managed-by": "token-broker",
-        kind: "pat",
-        owner: "team-legacy@contoso.com",
-        org: "*",
-        scopes: "vso.code",
-        rotation: "manual",
-        "lifetime-days": "30",
-        "authorization-id": globalId,
-      },
-    });
+    globalId = await seedGlobal(NAME, globalValue);
     // A grant bound to one organization: named when a migration lacks its organization.
     await vault.setSecret("refresh-token-fabrikam", "not-redeemed-in-this-test", {
       contentType: "application/vnd.microsoft.entra.refresh-token",
@@ -207,5 +213,18 @@ describe("stored global PATs are retired", () => {
     const text = await res.text();
     texts.push(text);
     assert.equal(res.status, 200, text);
+  });
+
+  test("the CLI: rotate without --org names the choice, with --org it migrates", async () => {
+    const value = randomPat();
+    const id = await seedGlobal("pat-legacy-cli", value);
+    const env = { TOKEN_BROKER_URL: stack.brokerUrl, TOKEN_BROKER_TOKEN: admin };
+    const bare = await runCli(["rotate", "pat-legacy-cli"], env);
+    assertOneLineFailure(bare, /--org ORG.*grants are bound to: fabrikam \(400 organization_required\)$/m);
+    const made = await runCli(["rotate", "pat-legacy-cli", "--org", "contoso"], env);
+    assert.equal(made.code, 0, made.stderr);
+    assert.match(made.stdout, /^Migrated pat-legacy-cli to organization contoso: new version /);
+    assert.ok(![bare, made].some((r) => (r.stdout + r.stderr).includes(value)));
+    assert.equal(stack.devops.pats("contoso").find((p) => p.authorizationId === id)?.status, "revoked");
   });
 });

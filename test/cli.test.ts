@@ -111,6 +111,21 @@ describe("ops CLI as a process against the dev stack", () => {
     assert.ok(!stack.logs.some((l) => l.includes("pat-cli-x")), "nothing was sent to the broker");
   });
 
+  test("--all-orgs is refused with the reason (global PATs were retired), before anything is sent", async () => {
+    const r = await runCli(
+      ["import", "pat-cli-global", "--kind", "pat", "--expires", "30d", "--owner", "o@x", "--all-orgs"],
+      env,
+    );
+    assertOneLineFailure(
+      r,
+      /--all-orgs is refused: global PATs stopped working on 2026-12-01.*one PAT per organization/,
+      2,
+    );
+    assert.ok(!stack.logs.some((l) => l.includes("pat-cli-global")), "nothing was sent to the broker");
+    const help = await runCli(["import", "--help"], env);
+    assert.ok(!help.stdout.includes("--all-orgs"), "not offered in the help");
+  });
+
   test("a plain-http URL that is not loopback is refused before any token travels", async () => {
     const r = await runCli(["inventory", "list"], { ...env, TOKEN_BROKER_URL: "http://broker.example.net" });
     assertOneLineFailure(r, /refusing plain http to broker\.example\.net/, 2);

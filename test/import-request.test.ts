@@ -90,8 +90,11 @@ describe("importRequestSchema", () => {
     assert.ok(refusal({ kind: "refresh-token", expiresOn: "2027-01-01T00:00:00Z" }).expiresOn);
   });
 
-  test("an all-organizations PAT names no organization", () => {
-    assert.ok(refusal({ kind: "pat", allOrgs: true, organization: "contoso" }).allOrgs);
+  test("allOrgs passes the schema (the import refuses true with its own code), for PATs only", () => {
+    assert.equal(
+      importRequestSchema.safeParse({ kind: "pat", allOrgs: true, organization: "contoso" }).success,
+      true,
+    );
     assert.equal(
       importRequestSchema.safeParse({ kind: "pat", allOrgs: false, organization: "contoso" }).success,
       true,

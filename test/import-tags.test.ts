@@ -58,10 +58,10 @@ describe("nextTags", () => {
     });
   });
 
-  test("rotation defaults to manual, and an all-organizations PAT records '*'", () => {
+  test("rotation defaults to manual, and allOrgs never records '*' (global PATs are refused)", () => {
     const tags = nextTags({}, { kind: "pat", allOrgs: true }, keep);
     assert.equal(tags[TAG.rotation], "manual");
-    assert.equal(tags[TAG.organization], "*");
+    assert.equal(tags[TAG.organization], undefined);
   });
 
   test("client secrets: application, key and client ids are lower-cased", () => {

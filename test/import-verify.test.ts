@@ -132,11 +132,28 @@ describe("imports prove a PAT value before storing it", () => {
     );
   });
 
-  test("a global PAT is not checked (no organization to ask); a PAT without organization must name one", async () => {
-    const before = checks();
-    const global = await put("verify-global", pat(randomPat(), { organization: undefined, allOrgs: true }));
-    assert.equal(global.status, 201, global.text);
+  test("a global PAT (allOrgs) is refused with its reason, unchecked; a PAT without organization must name one", async () => {
+    let before = checks();
+    // Import, import alongside an organization, and a broker-made one: the same stable answer.
+    for (const body of [
+      pat(randomPat(), { organization: undefined, allOrgs: true }),
+      pat(randomPat(), { allOrgs: true }),
+      { kind: "pat", owner: "team@contoso.com", allOrgs: true, scopes: ["vso.code"], lifetimeDays: 30 },
+    ]) {
+      const global = await put("verify-global", body);
+      assert.equal(global.status, 400, global.text);
+      assert.equal(global.body["code"], "global_pat_retired");
+      assert.match(String(global.body["detail"]), /2026-12-01/);
+      assert.match(String(global.body["detail"]), /one PAT per organization/);
+    }
     assert.equal(checks(), before);
+    assert.equal((await versions("verify-global")).length, 0, "nothing stored");
+    // An update of a stored PAT that would make it global: refused the same way, nothing changed.
+    assert.equal((await put("verify-made-global", pat(knownPat(stack)))).status, 201);
+    const update = await put("verify-made-global", { kind: "pat", allOrgs: true });
+    assert.equal(update.status, 400, update.text);
+    assert.equal(update.body["code"], "global_pat_retired");
+    before = checks();
 
     const none = await put("verify-orgless", pat(randomPat(), { organization: undefined }));
     assert.equal(none.status, 400, none.text);

@@ -82,7 +82,17 @@ describe("revocation upstream, then soft delete", () => {
     assert.equal(unknown.status, 200, JSON.stringify(unknown.body));
     assert.equal(unknown.body["upstreamRevocation"], "not-found");
 
-    await importPat("pat-global", { allOrgs: true, authorizationId: "21111111-2222-4333-8444-555555555555" });
+    // A global PAT from before they were retired: imports refuse them now, the vault may hold one.
+    await stack.runtime.store.setSecret("pat-global", knownPat(stack), {
+      expiresOn: new Date(Date.now() + 20 * DAY),
+      tags: {
+        "managed-by": "token-broker",
+        kind: "pat",
+        owner: "team@contoso.com",
+        org: "*",
+        "authorization-id": "21111111-2222-4333-8444-555555555555",
+      },
+    });
     const global = await call("/inventory/pat-global", { method: "DELETE" });
     assert.equal(global.status, 200);
     assert.equal(global.body["upstreamRevocation"], "not-configured");

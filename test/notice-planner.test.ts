@@ -43,6 +43,27 @@ describe("notice planner", () => {
     assert.equal(markSent("v1:7,1", "v2", "expired"), "v2:expired");
   });
 
+  test("a retired global PAT: once per version, before rotation failures and thresholds, after expiry", () => {
+    const t = [7, 1];
+    const retired = (days: number, extra: Partial<VersionedItem> = {}) =>
+      item(days, { status: "retired", organization: "*", warnings: ["global-pat"], ...extra });
+    assert.deepEqual(planNotice(retired(200), undefined, t, NOW), { due: "retired" });
+    assert.deepEqual(planNotice(retired(3, { rotationError: "x" }), undefined, t, NOW), { due: "retired" });
+    assert.deepEqual(planNotice(retired(200), "v2:retired", t, NOW), { already: "retired" });
+    assert.deepEqual(planNotice(retired(200), "v1:retired", t, NOW), { due: "retired" });
+    assert.deepEqual(planNotice(retired(-1), "v2:retired", t, NOW), { due: "expired" });
+    assert.deepEqual(sentFor("v2:retired", "v2"), ["retired"]);
+
+    const notice = noticeOf(retired(200), "retired", NOW);
+    assert.equal(notice.reason, "retired");
+    assert.equal(notice.id, "pat-feed:v2:retired");
+    assert.equal(notice.action.cli, "token-broker rotate pat-feed --org ORG");
+    assert.match(notice.summary, /2026-12-01/);
+    const card = teamsWorkflowMessageSchema.safeParse(teamsMessage(notice, undefined));
+    assert.ok(card.success);
+    assert.match(JSON.stringify(teamsMessage(notice, undefined)), /attention/);
+  });
+
   test("thresholds: the smallest window it is in, each once per version", () => {
     const t = [7, 1];
     assert.deepEqual(planNotice(item(40), undefined, t, NOW), { none: "outside-window" });

@@ -21,7 +21,12 @@ export async function problemError(res: Response, sent?: unknown): Promise<CliEr
   const { detail, status, code, errors } = problem.data;
   const request = typeof sent === "object" && sent !== null ? (sent as { scopes?: string[] }) : undefined;
   const fields = errors?.length ? `: ${errors.map((e) => describeFieldError(e, request)).join("; ")}` : "";
-  const said = fields === "" ? detail : `${detail.replace(/\.$/, "")}${fields}`;
+  let said = fields === "" ? detail : `${detail.replace(/\.$/, "")}${fields}`;
+  // A migration without --org: the organizations the rotator's grants serve, to choose from.
+  const organizations = (body as { organizations?: unknown }).organizations;
+  if (code === "organization_required" && Array.isArray(organizations) && organizations.length > 0) {
+    said = `${said.replace(/\.$/, "")}; grants are bound to: ${organizations.map(String).join(", ")}`;
+  }
   return new ProblemError(oneLine(`${said} (${status} ${code})`, 500), status, code);
 }
 

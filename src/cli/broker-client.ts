@@ -164,8 +164,9 @@ export class BrokerClient {
     return { created: res.status === 201, item: parse(itemSchema, await json(res)) };
   }
 
-  async rotate(name: string): Promise<z.infer<typeof rotatedSchema>> {
-    const res = await this.request("POST", `inventory/${encodeURIComponent(name)}/rotate`);
+  async rotate(name: string, organization?: string): Promise<z.infer<typeof rotatedSchema>> {
+    const query = organization !== undefined ? `?organization=${encodeURIComponent(organization)}` : "";
+    const res = await this.request("POST", `inventory/${encodeURIComponent(name)}/rotate${query}`);
     return parse(rotatedSchema, await json(res));
   }
 

@@ -12,7 +12,6 @@ const FLAGS: Readonly<Record<string, string>> = {
   expiresOn: "--expires",
   owner: "--owner",
   organization: "--org",
-  allOrgs: "--all-orgs",
   scopes: "--scopes",
   rotation: "--rotation",
   lifetimeDays: "--lifetime-days",

@@ -19,6 +19,7 @@ const STATUS_STYLE: Record<Status, Format> = {
   active: "green",
   expiring: "yellow",
   expired: "red",
+  retired: "red",
   "rotation-failed": ["red", "bold"],
   disabled: "gray",
   "pending-verification": "cyan",

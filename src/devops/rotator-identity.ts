@@ -127,6 +127,14 @@ export class RotatorIdentity {
     return pick(await this.listGrants());
   }
 
+  /** The organizations grants are bound to (a grant bound to none serves every organization). */
+  async organizations(): Promise<string[]> {
+    const named = (await this.listGrants()).flatMap((g) =>
+      g.organization !== undefined ? [g.organization] : [],
+    );
+    return [...new Set(named)].sort();
+  }
+
   private async listGrants(): Promise<Grant[]> {
     return this.grants.getOrLoad("grants", async () => {
       const listed: SecretProperties[] = [];

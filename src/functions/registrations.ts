@@ -8,6 +8,7 @@ import {
   listQuery,
   noQuery,
   putQuery,
+  rotateQuery,
   tokenJsonRequest,
 } from "../http/schemas.js";
 import type { BrokerConfig } from "../config.js";
@@ -132,9 +133,9 @@ export const registrations: Registrations = {
       route: "inventory/{name}/rotate",
       methods: {
         POST: method({
-          summary: "Rotate now",
+          summary: "Rotate now; a stored global PAT is migrated to ?organization",
           access: ROLES.secretsAdmin,
-          query: noQuery,
+          query: rotateQuery,
           audit: { event: "audit.inventory", action: "rotate" },
           handler: from(handlers.inventory, "rotateInventoryItem"),
         }),

@@ -76,6 +76,8 @@ function issuanceProblem(error: IssuanceError): Problem {
         "credential_invalid",
         "The profile's stored credential is not a valid managed credential.",
       );
+    case "credential_retired":
+      return problems.credentialRetired();
     case "entra_refused":
       return problems.upstreamError("Microsoft Entra");
     case "entra_unavailable":
@@ -170,6 +172,22 @@ function inventoryProblem(error: InventoryError): Problem {
       );
     case "pat_check_failed":
       return problems.upstreamError("Azure DevOps (checking the PAT; nothing was stored)");
+    case "global_pat_retired":
+      return new Problem(
+        400,
+        "global_pat_retired",
+        "Bad Request",
+        "Global PATs (allOrgs, valid in every organization) stopped working on 2026-12-01: Azure DevOps retired them. Import one PAT per organization (organization), or use an Entra profile for Azure DevOps; nothing was stored.",
+      );
+    case "organization_required":
+      return new Problem(
+        400,
+        "organization_required",
+        "Bad Request",
+        "The credential is a retired global PAT: name the organization to migrate it to (?organization=ORG; token-broker rotate NAME --org ORG). `organizations` lists those the rotator's grants serve.",
+        {},
+        { organizations: [...(error.context.organizations ?? [])] },
+      );
   }
 }
 

@@ -78,6 +78,7 @@ export const CREDENTIAL_UNAVAILABLE = [
   "credential_expired",
   "credential_invalid",
   "credential_missing",
+  "credential_retired",
 ] as const;
 export type CredentialUnavailableCode = (typeof CREDENTIAL_UNAVAILABLE)[number];
 
@@ -157,7 +158,17 @@ export const problems = {
    * until a person acts: 409 (the profile's state conflicts with the request), not a retry-me 503,
    * and no Retry-After. `action` names what to do, for clients that branch on it.
    */
-  credentialUnavailable: (code: CredentialUnavailableCode, detail: string) =>
+  /** A stored global PAT: it no longer authenticates anywhere; a person migrates it (one organization). */
+  credentialRetired: () =>
+    new Problem(
+      409,
+      "credential_retired",
+      "Conflict",
+      "The profile's stored credential is a global PAT, which Azure DevOps stopped accepting on 2026-12-01. Ask the profile's owner to migrate it to a PAT for one organization: token-broker rotate NAME --org ORG.",
+      {},
+      { action: "migrate" },
+    ),
+  credentialUnavailable: (code: Exclude<CredentialUnavailableCode, "credential_retired">, detail: string) =>
     new Problem(
       409,
       code,

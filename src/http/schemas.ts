@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { organizationName } from "../inventory/import-request.js";
 import { KINDS, STATUSES } from "../inventory/managed-credential.js";
 
 /**
@@ -50,3 +51,5 @@ export const deleteQuery = z.strictObject({ upstream: z.enum(["revoke", "skip"])
 export const noQuery = z.strictObject({});
 /** `GET /api/drift`: JSON (default) or one CSV of every finding. */
 export const driftQuery = z.strictObject({ format: z.enum(["json", "csv"]).optional() });
+/** Rotate: the organization a stored global PAT is migrated to (one; repeated is refused). */
+export const rotateQuery = z.strictObject({ organization: organizationName.optional() });

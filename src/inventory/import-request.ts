@@ -21,7 +21,7 @@ const owner = z
   .regex(/^[^\s=+\-@]\P{Cc}*$/u, "must be one printable line, e.g. an email address");
 
 /** Azure DevOps organisation names: letters, digits and hyphens, not starting or ending with a hyphen. */
-const organization = z
+export const organizationName = z
   .string()
   .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,48}[A-Za-z0-9])?$/, "must be an Azure DevOps organization name");
 
@@ -40,8 +40,11 @@ export const importRequestSchema = z
       .datetime({ offset: true, message: "must be an ISO 8601 date-time with a time zone" })
       .optional(),
     owner: owner.optional(),
-    organization: organization.optional(),
-    /** A PAT valid in every organisation (legacy "global" PAT): recorded so the inventory can flag it. */
+    organization: organizationName.optional(),
+    /**
+     * Only so that `true` is refused with its reason (`global_pat_retired`, inventory-import.ts):
+     * Azure DevOps retired global PATs; none authenticates since 2026-12-01.
+     */
     allOrgs: z.boolean().optional(),
     scopes: z.array(z.enum(PAT_SCOPES)).min(1).max(30).optional(),
     /**
@@ -108,9 +111,6 @@ export const importRequestSchema = z
         "expiresOn",
         "is computed for a refresh token: lastRedeemed + 90 days (Entra's inactivity limit)",
       );
-    }
-    if (body.allOrgs === true && body.organization !== undefined) {
-      issue("allOrgs", "a PAT for all organizations names no organization");
     }
     if (body.scopes !== undefined && body.scopes.join(" ").length > TAG_VALUE_MAX) {
       issue("scopes", `must fit in ${TAG_VALUE_MAX} characters together`);

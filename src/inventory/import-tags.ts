@@ -1,6 +1,6 @@
 import type { ImportRequest } from "./import-request.js";
 import { InventoryError } from "./inventory-error.js";
-import { ALL_ORGANIZATIONS, MANAGED_BY, TAG, type CredentialKind } from "./managed-credential.js";
+import { MANAGED_BY, TAG, type CredentialKind } from "./managed-credential.js";
 import { newValueTags } from "./new-value.js";
 import { parseVerifyPending } from "./verify-pending.js";
 
@@ -39,7 +39,6 @@ export function nextTags(
   tags[TAG.managedBy] = MANAGED_BY;
   tags[TAG.kind] = request.kind;
   if (request.owner !== undefined) tags[TAG.owner] = request.owner;
-  if (request.allOrgs === true) tags[TAG.organization] = ALL_ORGANIZATIONS;
   if (request.organization !== undefined) tags[TAG.organization] = request.organization;
   if (request.scopes !== undefined) tags[TAG.scopes] = [...new Set(request.scopes)].join(" ");
   tags[TAG.rotation] = request.rotation ?? base[TAG.rotation] ?? "manual";

@@ -34,6 +34,8 @@ export class InventoryImport {
     request: ImportRequest,
     options: { recover: boolean; createOnly?: boolean },
   ): Promise<{ item: InventoryItem; created: boolean }> {
+    // Before anything is read or written: the answer is the same whatever the vault holds.
+    if (request.allOrgs === true) throw new InventoryError("global_pat_retired");
     const now = this.options.now();
     let current = await currentSecret(this.options.store, name);
     if (current !== undefined && options.createOnly === true && isManaged(current.tags)) {
@@ -143,6 +145,14 @@ export class InventoryImport {
         // Otherwise every sweep would find the fresh credential due again.
         throw invalid("lifetimeDays", `must exceed BROKER_ROTATE_BEFORE_DAYS (${before}) for auto rotation`);
       }
+    }
+    // A new value for a stored global PAT would be one again: only with its organization named.
+    if (
+      request.kind === "pat" &&
+      request.value !== undefined &&
+      tags[TAG.organization] === ALL_ORGANIZATIONS
+    ) {
+      throw new InventoryError("global_pat_retired");
     }
     if (request.kind === "client-secret") await this.proveOwnership(current?.tags ?? {}, tags, request.value);
     await verifyPatValue(this.options.checkPat, request, tags);

@@ -23,6 +23,8 @@ export const STATUSES = [
   "expiring",
   "expired",
   "disabled",
+  /** A global PAT (all organizations): Azure DevOps retired them on 2026-12-01; never handed out. */
+  "retired",
   "rotation-failed",
   "pending-verification",
   "pending-revoke",
@@ -80,6 +82,11 @@ export const REFRESH_TOKEN_INACTIVITY_MS = REFRESH_TOKEN_INACTIVITY_DAYS * 24 * 
 export const MANAGED_BY = "token-broker";
 /** Organisation tag value of a PAT valid in every organisation the user can reach. */
 export const ALL_ORGANIZATIONS = "*";
+
+/** A PAT for every organization: Azure DevOps stopped accepting these on 2026-12-01. */
+export function isGlobalPat(tags: Readonly<Record<string, string>>): boolean {
+  return tags[TAG.kind] === "pat" && tags[TAG.organization] === ALL_ORGANIZATIONS;
+}
 
 export function isManaged(tags: Readonly<Record<string, string>>): boolean {
   return tags[TAG.managedBy] === MANAGED_BY && (KINDS as readonly string[]).includes(tags[TAG.kind] ?? "");
@@ -146,6 +153,7 @@ export function statusOf(p: SecretProperties, rules: StatusRules): CredentialSta
   if (!p.enabled) return "disabled";
   const exp = p.expiresOn?.getTime();
   if (exp !== undefined && exp <= rules.now) return "expired";
+  if (isGlobalPat(p.tags)) return "retired";
   if (p.tags[TAG.rotationError] !== undefined) return "rotation-failed";
   if (parseVerifyPending(p.tags[TAG.verifyPending]) !== undefined) return "pending-verification";
   if (exp !== undefined && exp - rules.now <= rules.noticeDays * DAY_MS) return "expiring";

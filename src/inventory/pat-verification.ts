@@ -2,7 +2,7 @@ import type { PatCheck } from "../devops/pat-check.js";
 import { DevOpsError } from "../devops/devops-error.js";
 import type { ImportRequest } from "./import-request.js";
 import { InventoryError } from "./inventory-error.js";
-import { ALL_ORGANIZATIONS, TAG } from "./managed-credential.js";
+import { TAG } from "./managed-credential.js";
 
 /** Asks Azure DevOps whether a PAT works in an organization (`checkPat` against BROKER_DEVOPS_URL). */
 export type PatVerifier = (organization: string, pat: string) => Promise<PatCheck>;
@@ -20,8 +20,6 @@ export async function verifyPatValue(
 ): Promise<void> {
   if (request.kind !== "pat" || request.value === undefined || request.verify === false) return;
   const organization = tags[TAG.organization];
-  // A global PAT names no organization to ask. Global PATs are being retired: not checked meanwhile.
-  if (organization === ALL_ORGANIZATIONS) return;
   if (organization === undefined) {
     throw new InventoryError("invalid_field", {
       field: "organization",

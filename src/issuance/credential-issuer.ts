@@ -1,7 +1,7 @@
 import type { AccessToken, TokenCredential } from "@azure/core-auth";
 import { createHash } from "node:crypto";
 import { isPatFormat, patAuthorization } from "../devops/pat-format.js";
-import { isManaged, TAG } from "../inventory/managed-credential.js";
+import { isGlobalPat, isManaged, TAG } from "../inventory/managed-credential.js";
 import { issuableSecret } from "../inventory/verify-pending.js";
 import type { TokenMinter } from "../entra/token-minter.js";
 import { resolveMintingClientId, type BrokerIdentities } from "../policy/minting-identity.js";
@@ -158,6 +158,8 @@ export class CredentialIssuer {
     let issued = answer?.secret === secret ? answer.issued : undefined;
     if (issued === undefined) {
       requireManaged(secret, "pat");
+      // Works nowhere since 2026-12-01: a clear refusal, not a PAT that fails at Azure DevOps.
+      if (isGlobalPat(secret.tags)) throw new IssuanceError("credential_retired");
       if (!isPatFormat(secret.value)) throw new IssuanceError("credential_invalid");
       // A PAT without a known expiry cannot be handed out with an honest expires_in.
       if (secret.expiresOn === undefined) throw new IssuanceError("credential_invalid");

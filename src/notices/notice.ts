@@ -20,7 +20,7 @@ export interface Notice {
   version: string;
   threshold: NoticeEvent;
   /** Why it is sent, in one word a receiver can branch on. */
-  reason: "expiring" | "expired" | "rotation-failed" | "rotation-overdue";
+  reason: "expiring" | "expired" | "rotation-failed" | "rotation-overdue" | "retired";
   summary: string;
   action: { description: string; rotate: { method: "POST"; path: string }; cli: string };
   sentAt: string;
@@ -29,6 +29,7 @@ export interface Notice {
 function reasonOf(item: InventoryItem, event: NoticeEvent): Notice["reason"] {
   if (event === "expired") return "expired";
   if (event === "rotation-failed") return "rotation-failed";
+  if (event === "retired") return "retired";
   // Auto rotation starts before the notice window: a credential in the window missed it.
   return item.rotation === "auto" ? "rotation-overdue" : "expiring";
 }
@@ -49,11 +50,22 @@ export function summaryOf(item: InventoryItem, reason: Notice["reason"]): string
       return `${item.name}: rotation is overdue, it ${when(item.daysLeft)}`;
     case "expiring":
       return `${item.name} ${when(item.daysLeft)}`;
+    case "retired":
+      return `${item.name} is a global PAT: Azure DevOps stopped accepting those on 2026-12-01`;
   }
 }
 
 function actionOf(item: InventoryItem, reason: Notice["reason"]): Notice["action"] {
   const rotate = { method: "POST" as const, path: `/api/inventory/${item.name}/rotate` };
+  if (reason === "retired") {
+    // A migration: a new PAT for one organization under the same name, the global one revoked.
+    const migrate = `token-broker rotate ${item.name} --org ORG`;
+    return {
+      description: `Migrate it to a PAT for one organization (${migrate}, or POST ${rotate.path}?organization=ORG, role Secrets.Admin); the global PAT is revoked.`,
+      rotate,
+      cli: migrate,
+    };
+  }
   const cli = `token-broker import ${item.name} …`;
   const description =
     item.rotation === "auto" || reason === "rotation-failed"

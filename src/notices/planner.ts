@@ -3,12 +3,12 @@ import type { InventoryItem } from "../inventory/managed-credential.js";
 /**
  * What notice, if any, a credential's current version is due, and how that is recorded: the tag
  * `notice-sent-for` = `<version>:<event>[,<event>…]`, where an event is a threshold in days,
- * `expired` or `rotation-failed`. A tag for another version is stale: a new version (rotation,
+ * `expired`, `rotation-failed` or `retired`. A tag for another version is stale: a new version (rotation,
  * update) starts clean and notifies again when it enters the window.
  */
 
 /** A threshold in days, or one of the notices that go out whatever the date. */
-export type NoticeEvent = number | "expired" | "rotation-failed";
+export type NoticeEvent = number | "expired" | "rotation-failed" | "retired";
 
 export interface SentNotices {
   version: string;
@@ -18,7 +18,7 @@ export interface SentNotices {
 const DAY_MS = 24 * 3600_000;
 
 function parseEvent(text: string): NoticeEvent | undefined {
-  if (text === "expired" || text === "rotation-failed") return text;
+  if (text === "expired" || text === "rotation-failed" || text === "retired") return text;
   return /^\d{1,3}$/.test(text) ? Number(text) : undefined;
 }
 
@@ -46,7 +46,8 @@ export type Plan =
   { due: NoticeEvent } | { already: NoticeEvent } | { none: "disabled" | "no-expiry" | "outside-window" };
 
 /**
- * The most pressing notice first: expired (the final notice), then a failed rotation (at once,
+ * The most pressing notice first: expired (the final notice), then a retired global PAT (once:
+ * it works nowhere, whatever its expiry), then a failed rotation (at once,
  * whatever the date), then the smallest threshold whose window the expiry is in. A threshold
  * counts as notified when it or a smaller one was sent for this version (a sweep that first runs
  * inside the 1-day window sends the 1-day notice only, and the 7-day one never after it).
@@ -63,6 +64,9 @@ export function planNotice(
   const expiresAt = item.expiresOn === null ? undefined : Date.parse(item.expiresOn);
   if (expiresAt !== undefined && expiresAt <= now) {
     return sent.includes("expired") ? { already: "expired" } : { due: "expired" };
+  }
+  if (item.status === "retired") {
+    return sent.includes("retired") ? { already: "retired" } : { due: "retired" };
   }
   if (item.rotationError !== undefined) {
     return sent.includes("rotation-failed") ? { already: "rotation-failed" } : { due: "rotation-failed" };

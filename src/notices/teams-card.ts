@@ -8,7 +8,7 @@ import type { Notice } from "./notice.js";
 type Urgency = "attention" | "warning";
 
 function urgencyOf(notice: Notice): Urgency {
-  if (notice.reason === "expired" || notice.reason === "rotation-failed") return "attention";
+  if (["expired", "rotation-failed", "retired"].includes(notice.reason)) return "attention";
   return notice.daysLeft !== null && notice.daysLeft <= 1 ? "attention" : "warning";
 }
 
@@ -19,6 +19,7 @@ function plain(text: string): string {
 
 function headline(notice: Notice): string {
   if (notice.reason === "expired") return `${notice.name} has expired`;
+  if (notice.reason === "retired") return `${notice.name} is a retired global PAT`;
   if (notice.daysLeft === null) return `${notice.name}: rotation failed`;
   const days =
     notice.daysLeft <= 0 ? "less than a day" : notice.daysLeft === 1 ? "1 day" : `${notice.daysLeft} days`;
@@ -35,6 +36,8 @@ function lead(notice: Notice): string {
       return "Automatic rotation should have renewed it by now and has not.";
     case "expiring":
       return "This credential is rotated by hand: renew it before it expires.";
+    case "retired":
+      return "Azure DevOps stopped accepting global PATs on 2026-12-01: whatever uses it now fails. Migrate it to a PAT for one organization.";
   }
 }
 

@@ -124,6 +124,10 @@ export class PatRotator implements Rotator {
     });
   }
 
+  organizations(): Promise<string[]> {
+    return guard(() => this.options.identity.organizations());
+  }
+
   async marked(credentials: readonly SecretProperties[]): Promise<MarkedUpstream[]> {
     const organizations = new Set<string>();
     for (const c of credentials) {

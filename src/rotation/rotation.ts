@@ -54,8 +54,8 @@ export class Rotation {
   }
 
   /** `POST /api/inventory/{name}/rotate`: now, whatever the date, under the sweep's lease. */
-  rotateNow(name: string): Promise<Leased<RotationOutcome>> {
-    return rotateNow(this.ctx, name);
+  rotateNow(name: string, request: { organization?: string } = {}): Promise<Leased<RotationOutcome>> {
+    return rotateNow(this.ctx, name, request);
   }
 
   /** The timer and `POST /api/sweeps/rotation`. */

@@ -38,6 +38,8 @@ export interface Rotator {
   /** Kinds whose new credentials can be `pending`: is this value accepted now? */
   accepts?(tags: Readonly<Record<string, string>>, value: string): Promise<Acceptance>;
   revoke(tags: Readonly<Record<string, string>>, upstreamId: string): Promise<"revoked" | "not-found">;
+  /** PATs: the organizations the rotator's grants serve (named when a migration lacks one). */
+  organizations?(): Promise<string[]>;
   /** Upstream credentials with our marker, where these vault credentials live (their orgs or apps). */
   marked(credentials: readonly SecretProperties[]): Promise<MarkedUpstream[]>;
 }

@@ -34,7 +34,6 @@ export function registerImport(program: Command, ctx: CommandContext): void {
     )
     .option("--owner <owner>", "who gets the expiry notices (required for a new credential)")
     .option("--org <organization>", "Azure DevOps organization (pat, refresh-token)")
-    .option("--all-orgs", "pat: a legacy PAT valid in every organization (flagged in the inventory)")
     .option("--scopes <list>", "comma-separated scopes, e.g. vso.code,vso.packaging (all below)", listArg)
     .addOption(new Option("--rotation <mode>", "rotation mode").choices(ROTATIONS))
     .option("--lifetime-days <days>", "lifetime of a rotated credential (1-366)", intArg(1, 366))
@@ -61,6 +60,8 @@ export function registerImport(program: Command, ctx: CommandContext): void {
     .option("--no-verify", "pat: store the value without first proving it at Azure DevOps")
     // Declared only to refuse it with the reason, rather than an unhelpful "unknown option".
     .addOption(new Option("--value <value>").hideHelp())
+    // Global PATs were retired by Azure DevOps: refused with the reason, not "unknown option".
+    .addOption(new Option("--all-orgs").hideHelp())
     .addHelpText(
       "after",
       `
@@ -84,6 +85,11 @@ Examples:
 `,
     )
     .action(async (name: string, opts: ImportOptions, cmd: Command) => {
+      if (opts.allOrgs === true) {
+        throw new UsageError(
+          "--all-orgs is refused: global PATs stopped working on 2026-12-01 (Azure DevOps retired them); import one PAT per organization (--org), or use an Entra profile for Azure DevOps",
+        );
+      }
       if (opts.value !== undefined) {
         throw new UsageError(
           "--value is refused: a secret on the command line lands in shell history and the process list; pipe it on stdin or type it at the prompt",
@@ -122,7 +128,6 @@ Examples:
         ...(opts.expires !== undefined ? { expiresOn: opts.expires } : {}),
         ...(opts.owner !== undefined ? { owner: opts.owner } : {}),
         ...(opts.org !== undefined ? { organization: opts.org } : {}),
-        ...(opts.allOrgs === true ? { allOrgs: true } : {}),
         ...(opts.scopes !== undefined ? { scopes: opts.scopes } : {}),
         ...(opts.rotation !== undefined ? { rotation: opts.rotation } : {}),
         ...(opts.lifetimeDays !== undefined ? { lifetimeDays: opts.lifetimeDays } : {}),

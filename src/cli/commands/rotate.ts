@@ -11,6 +11,10 @@ export function registerRotate(program: Command, ctx: CommandContext): void {
       "rotate a credential now: create, prove, store; the old one, if its upstream id is recorded, is revoked after the grace (role Secrets.Admin)",
     )
     .argument("<name>", "credential name", nameArg)
+    .option(
+      "--org <organization>",
+      "a stored global PAT (retired by Azure DevOps): migrate it to a new PAT for this organization, same name",
+    )
     .option("--json", "JSON instead of text")
     .addHelpText(
       "after",
@@ -18,14 +22,15 @@ export function registerRotate(program: Command, ctx: CommandContext): void {
 Examples:
   $ ${PROG} rotate pat-contoso-nuget
   $ ${PROG} rotate app-downstream-secret --json
+  $ ${PROG} rotate pat-legacy-global --org contoso
 `,
     )
-    .action(async (name: string, opts: { json?: true }, cmd: Command) => {
+    .action(async (name: string, opts: { json?: true; org?: string }, cmd: Command) => {
       const broker = client(cmd);
       // What is there before: whether the old credential can be revoked is known only from it.
       // Not needed for --json, and not worth failing over (a caller without Inventory.Read).
       const before = opts.json ? undefined : await broker.find(name).catch(() => undefined);
-      const result = await broker.rotate(name);
+      const result = await broker.rotate(name, opts.org);
       if (opts.json) {
         json(result);
         return;
@@ -36,6 +41,12 @@ Examples:
           before?.pendingVerificationSince !== undefined
             ? `${result.name}'s new secret (version ${result.version}) is still pending verification${since}: Entra does not accept it yet, so the old one is still handed out and nothing was revoked; a later sweep or rotate promotes it\n`
             : `Stored ${result.name}'s new secret as version ${result.version}, pending verification: Entra does not accept it yet, so the old one is still handed out and nothing was revoked; a later sweep or rotate promotes it\n`,
+        );
+        return;
+      }
+      if (before?.status === "retired") {
+        out(
+          `Migrated ${result.name} to organization ${opts.org ?? "?"}: new version ${result.version}; the global PAT is revoked upstream (if its authorization id was recorded)\n`,
         );
         return;
       }

@@ -4,7 +4,7 @@ import type { importRequestSchema } from "../../inventory/import-request.js";
 import { SECRET_NAME, type InventoryItem } from "../../inventory/managed-credential.js";
 import { problems, sweepInProgress } from "../problem.js";
 import { json, type RouteHandler } from "../route.js";
-import type { deleteQuery, listQuery, putQuery } from "../schemas.js";
+import type { deleteQuery, listQuery, putQuery, rotateQuery } from "../schemas.js";
 
 function nameOf(req: { params: Readonly<Record<string, string>> }): string {
   const name = req.params["name"] ?? "";
@@ -83,8 +83,12 @@ export const putInventoryItem: RouteHandler<
   });
 };
 
-export const rotateInventoryItem: RouteHandler = async (req, rt) => {
-  const outcome = await rt.rotation.rotateNow(nameOf(req));
+export const rotateInventoryItem: RouteHandler<z.output<typeof rotateQuery>> = async (req, rt) => {
+  const { organization } = req.query;
+  const outcome = await rt.rotation.rotateNow(
+    nameOf(req),
+    organization !== undefined ? { organization } : {},
+  );
   if (!outcome.acquired) throw sweepInProgress("rotation");
   // 202: stored, but Entra does not accept the new secret yet (a later pass promotes it).
   return json(outcome.value.status === "rotated" ? 200 : 202, outcome.value, NO_STORE);

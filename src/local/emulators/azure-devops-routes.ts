@@ -24,6 +24,7 @@ const updateSchema = createSchema.extend({ authorizationId: z.string() });
 export function devOpsRoutes(options: AzureDevOpsEmulatorOptions, now: () => number, state: PatState) {
   const defaultPage = options.pageSize ?? 20;
   const { pats, statusOf, store, patOf, checkValidTo, checkScope, checkDisplayName } = state;
+  const { checkAllOrgs, authenticates } = state;
 
   async function body<T extends z.ZodType>(req: http.IncomingMessage, schema: T): Promise<z.output<T>> {
     const parsed = await readJsonBody(req, schema);
@@ -96,7 +97,7 @@ export function devOpsRoutes(options: AzureDevOpsEmulatorOptions, now: () => num
     const key = (p: StoredPat): string | number =>
       sortBy === "displayName" ? p.displayName.toLowerCase() : sortBy === "status" ? statusOf(p) : p.serial;
     const all = [...pats.values()]
-      .filter((p) => p.organization === org.name && p.ownerObjectId === user)
+      .filter((p) => (p.organization === org.name || p.allOrgs) && p.ownerObjectId === user)
       .filter((p) => display === "all" || statusOf(p) === display)
       .sort((a, b) => {
         const [x, y] = [key(a), key(b)];
@@ -150,24 +151,29 @@ export function devOpsRoutes(options: AzureDevOpsEmulatorOptions, now: () => num
         const displayName = checkDisplayName(input.displayName);
         const scope = checkScope(input.scope);
         const validTo = checkValidTo(input.validTo);
-        if (input.allOrgs === true) throw new PatTokenErrorResult("globalPatPolicyViolation");
-        const p = store(org, {
-          authorizationId: randomUUID(),
-          ownerObjectId: user,
-          displayName,
-          scope,
-          validFrom: now(),
-          validTo,
-          revoked: false,
-          token: randomPat(),
-        });
+        const allOrgs = checkAllOrgs(input.allOrgs);
+        const p = store(
+          org,
+          {
+            authorizationId: randomUUID(),
+            ownerObjectId: user,
+            displayName,
+            scope,
+            validFrom: now(),
+            validTo,
+            revoked: false,
+            token: randomPat(),
+          },
+          allOrgs,
+        );
         return result(p, true);
       }
       case "update": {
         const input = await body(req, updateSchema);
         const p = patOf(org, user, input.authorizationId);
         if (statusOf(p) === "revoked") throw new PatTokenErrorResult("authorizationNotFound");
-        if (input.allOrgs === true) throw new PatTokenErrorResult("globalPatPolicyViolation");
+        // Turning a PAT global is creating a global PAT; making a global one single-org is not emulated.
+        if (input.allOrgs === true && !p.allOrgs) checkAllOrgs(true);
         const changes = {
           ...(input.displayName !== undefined ? { displayName: checkDisplayName(input.displayName) } : {}),
           ...(input.scope !== undefined ? { scope: checkScope(input.scope) } : {}),
@@ -191,11 +197,7 @@ export function devOpsRoutes(options: AzureDevOpsEmulatorOptions, now: () => num
     const password =
       basic === undefined ? "" : Buffer.from(basic, "base64").toString("utf8").split(":").slice(1).join(":");
     const p = [...pats.values()].find((x) => x.token === password && password !== "");
-    if (
-      p === undefined ||
-      statusOf(p) !== "active" ||
-      !(p.global === true || p.targetAccounts.includes(org.id))
-    ) {
+    if (p === undefined || !authenticates(p, org)) {
       throw new AdoError(
         401,
         "UnauthorizedRequestException",

@@ -16,10 +16,17 @@ export interface StoredPat {
   revoked: boolean;
   token: string;
   targetAccounts: string[];
-  /** Valid in every organization: answered with `targetAccounts` null. */
-  global?: boolean;
   serial: number;
+  /** A global PAT: valid in every organization (until Azure DevOps retired them). */
+  allOrgs: boolean;
 }
+
+/**
+ * Azure DevOps' retirement of global PATs (PROTOCOLS §4): none created from 2026-03-15, none
+ * authenticates from 2026-12-01. The emulator follows its own clock.
+ */
+export const GLOBAL_PAT_CREATION_BLOCKED = Date.parse("2026-03-15T00:00:00Z");
+export const GLOBAL_PAT_RETIRED = Date.parse("2026-12-01T00:00:00Z");
 
 /** Azure DevOps' error body shape (`$id`, `message`, `typeKey`…). */
 export class AdoError extends Error {
@@ -52,10 +59,12 @@ export function createPatState(options: AzureDevOpsEmulatorOptions, now: () => n
 
   function store(
     org: { name: string; id: string },
-    p: Omit<StoredPat, "serial" | "targetAccounts" | "organization">,
+    p: Omit<StoredPat, "serial" | "targetAccounts" | "organization" | "allOrgs">,
+    allOrgs = false,
   ): StoredPat {
     serial += 1;
-    const stored = { ...p, organization: org.name, targetAccounts: [org.id], serial };
+    const targetAccounts = allOrgs ? [...orgs.values()].map((o) => o.id) : [org.id];
+    const stored = { ...p, organization: org.name, targetAccounts, serial, allOrgs };
     pats.set(p.authorizationId, stored);
     return stored;
   }
@@ -76,7 +85,8 @@ export function createPatState(options: AzureDevOpsEmulatorOptions, now: () => n
   function patOf(org: { name: string }, user: string, id: string | null): StoredPat {
     if (id === null || !GUID.test(id)) throw new PatTokenErrorResult("invalidAuthorizationId");
     const p = pats.get(id.toLowerCase());
-    if (p === undefined || p.organization !== org.name || p.ownerObjectId !== user) {
+    // A global PAT is its user's in every organization (unverified: managed from any of them).
+    if (p === undefined || (p.organization !== org.name && !p.allOrgs) || p.ownerObjectId !== user) {
       throw new PatTokenErrorResult("authorizationNotFound");
     }
     return p;
@@ -104,6 +114,22 @@ export function createPatState(options: AzureDevOpsEmulatorOptions, now: () => n
     return name;
   }
 
+  /**
+   * Global PATs could be created until 2026-03-15. What the real API answers after that is not
+   * documented (unverified): its policy error for global PATs, `globalPatPolicyViolation`.
+   */
+  function checkAllOrgs(allOrgs: boolean | undefined): boolean {
+    if (allOrgs !== true) return false;
+    if (now() >= GLOBAL_PAT_CREATION_BLOCKED) throw new PatTokenErrorResult("globalPatPolicyViolation");
+    return true;
+  }
+
+  /** Whether a PAT authenticates in an organization now: active, for it, and not a retired global one. */
+  function authenticates(p: StoredPat, org: { id: string }): boolean {
+    if (statusOf(p) !== "active" || !p.targetAccounts.includes(org.id)) return false;
+    return !(p.allOrgs && now() >= GLOBAL_PAT_RETIRED);
+  }
+
   return {
     orgs,
     pats,
@@ -118,6 +144,8 @@ export function createPatState(options: AzureDevOpsEmulatorOptions, now: () => n
     setPageLimit: (limit: number | undefined) => {
       pageLimit = limit;
     },
+    checkAllOrgs,
+    authenticates,
   };
 }
 

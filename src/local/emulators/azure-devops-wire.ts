@@ -7,7 +7,7 @@ export const wire = (p: StoredPat, withToken: boolean) => ({
   displayName: p.displayName,
   validTo: iso(p.validTo),
   scope: p.scope,
-  targetAccounts: p.global === true ? null : p.targetAccounts,
+  targetAccounts: p.allOrgs ? null : p.targetAccounts,
   validFrom: iso(p.validFrom),
   authorizationId: p.authorizationId,
   token: withToken ? p.token : null,

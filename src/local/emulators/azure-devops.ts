@@ -79,7 +79,7 @@ export interface AzureDevOpsEmulator {
       displayName: string;
       scope: string;
       validTo: Date;
-      /** A global PAT (made before global PATs were retired): `targetAccounts` null. */
+      /** A global PAT (valid in every organization), as made before 2026-03-15. */
       allOrgs?: boolean;
     },
   ) => string;
@@ -197,18 +197,20 @@ export async function startAzureDevOpsEmulator(
     addPat: (organization, pat) => {
       const org = orgs.get(organization.toLowerCase());
       if (org === undefined) throw new Error("addPat: unknown organization");
-      const stored = store(org, {
-        authorizationId: randomUUID(),
-        ownerObjectId: pat.ownerObjectId,
-        displayName: pat.displayName,
-        scope: pat.scope,
-        validFrom: now(),
-        validTo: pat.validTo.getTime(),
-        revoked: false,
-        token: pat.token,
-      });
-      if (pat.allOrgs === true) stored.global = true;
-      return stored.authorizationId;
+      return store(
+        org,
+        {
+          authorizationId: randomUUID(),
+          ownerObjectId: pat.ownerObjectId,
+          displayName: pat.displayName,
+          scope: pat.scope,
+          validFrom: now(),
+          validTo: pat.validTo.getTime(),
+          revoked: false,
+          token: pat.token,
+        },
+        pat.allOrgs === true,
+      ).authorizationId;
     },
     setPageLimit: state.setPageLimit,
     stats: () => stats.snapshot(),

@@ -151,7 +151,7 @@ describe("creation notices on the dev stack", () => {
     canaries.push(value);
   });
 
-  test("a failed delivery does not fail the import: stored, logged, not marked sent", async () => {
+  test("a failed delivery does not fail the import; the notice sweep sends it later, once", async () => {
     // Webhook and Teams both refuse (400 is not retried).
     stack.webhookSink.failNext(400, 2);
     const res = await importPat("created-undelivered");
@@ -159,12 +159,26 @@ describe("creation notices on the dev stack", () => {
     assert.equal(created("created-undelivered").length, 0);
     const stored = await stack.runtime.store.getProperties("created-undelivered");
     assert.equal(stored.version, res.json()["version"]);
-    assert.equal(stored.tags["created-notice"], undefined);
+    assert.match(stored.tags["created-notice"] ?? "", /^unsent:admin:/);
     const line = stack.logs.find(
       (l) => l.includes('"notice.creation_failed"') && l.includes("created-undelivered"),
     );
     assert.ok(line !== undefined);
     assert.match(line, /http 400/);
+
+    const sweep = await call("/sweeps/notices", "POST");
+    assert.equal(sweep.status, 200, sweep.text);
+    assert.ok((sweep.json()["created"] as { name: string }[]).some((c) => c.name === "created-undelivered"));
+    const [late, ...more] = created("created-undelivered");
+    assert.equal(more.length, 0);
+    assert.ok(late !== undefined);
+    assert.equal(late.version, stored.version);
+    assert.equal(late.createdBy.type, "admin");
+    const tags = (await stack.runtime.store.getProperties("created-undelivered")).tags;
+    assert.equal(tags["created-notice"], "sent");
+    // Once: the next sweep has nothing owed.
+    assert.equal((await call("/sweeps/notices", "POST")).status, 200);
+    assert.equal(created("created-undelivered").length, 1);
   });
 
   test("no value in any notice or log line (canary)", () => {

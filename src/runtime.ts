@@ -22,6 +22,7 @@ import { BlobLeaseProvider } from "./lease/blob-lease.js";
 import { ProcessLeaseProvider, type LeaseProvider } from "./lease/lease.js";
 import { createLogger, type Logger } from "./log.js";
 import { DEFAULT_DELIVERY, type DeliveryOptions } from "./notices/delivery.js";
+import { creationAnnouncer } from "./notices/creation-announcer.js";
 import { Notifier } from "./notices/notifier.js";
 import { NoticeSweep } from "./notices/sweep.js";
 import { loadPolicyFile } from "./policy/load.js";
@@ -158,12 +159,15 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
     { ...DEFAULT_DELIVERY, send, ...options.noticeDelivery },
     log,
   );
+  // Every new version tells its owner, once (import, broker-made create, rotation).
+  const announce = creationAnnouncer({ store, notifier, now, log });
   const rotation = new Rotation({
     store,
     leases,
     rotators,
     log,
     now,
+    announce,
     rotateBeforeDays: config.rotateBeforeDays,
     revokeGraceMinutes: config.revokeGraceMinutes,
     secretVerifyMinutes: config.secretVerifyMinutes,
@@ -183,6 +187,7 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
     store,
     leases,
     revoker,
+    announce,
     checkPat: (organization, pat) => checkPat(organization, pat, { baseUrl: config.devopsUrl, send }),
     now,
     noticeDays: config.noticeDays,

@@ -66,7 +66,8 @@ describe("expiry notices on the dev stack", () => {
     stack.webhookSink
       .received("/hook")
       .map((p) => p.body as WebhookNotice)
-      .filter((n) => n.name === name);
+      // Imports send creation notices too (test/creation-notice.test.ts): these are about expiry.
+      .filter((n) => n.name === name && n.type === "token-broker.expiry-notice");
   const cards = (p = "/teams") => stack.webhookSink.received(p).map((r) => r.body);
   const mine = (list: Named[], name: string) => list.filter((n) => n.name === name);
 
@@ -273,7 +274,10 @@ describe("expiry notices on the dev stack", () => {
     await put("notice-teamx", 3, { owner: "Team-X@contoso.com" });
     const report = await sweep();
     assert.deepEqual(mine(report.notified, "notice-teamx"), [{ name: "notice-teamx", threshold: 7 }]);
-    const own = teamX.received("/teams").map((p) => JSON.stringify(p.body));
+    const own = teamX
+      .received("/teams")
+      .map((p) => JSON.stringify(p.body))
+      .filter((c) => !c.includes("new credential created"));
     assert.equal(own.length, 1);
     assert.match(own[0] ?? "", /notice-teamx expires in/);
     assert.ok(!cards().some((c) => JSON.stringify(c).includes("notice-teamx")));
@@ -389,7 +393,8 @@ describe("the notice timer on the local host", () => {
       const got = () =>
         stack.webhookSink
           .received("/hook")
-          .filter((p) => (p.body as { name: string }).name === "notice-timer");
+          .map((p) => p.body as { name: string; type: string })
+          .filter((n) => n.name === "notice-timer" && n.type === "token-broker.expiry-notice");
       const admin = await callerToken(stack, "dev-admin");
       const res = await stack.api("/inventory/notice-timer", {
         method: "PUT",

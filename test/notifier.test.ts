@@ -5,6 +5,8 @@ import { FetchRejectedError, type HttpRequest, type HttpSend } from "../src/net/
 import { DeliveryError } from "../src/notices/delivery.js";
 import type { Notice } from "../src/notices/notice.js";
 import { Notifier, type NoticeTargets } from "../src/notices/notifier.js";
+import { creationNoticeOf } from "../src/notices/creation-notice.js";
+import { teamsWorkflowMessageSchema } from "./support/adaptive-card.js";
 
 const WEBHOOK = "https://hooks.example/notices?key=webhook-key";
 const TEAMS = "https://teams.example/workflows/default?sig=default-sig";
@@ -117,5 +119,33 @@ describe("Notifier", () => {
       n.send(notice),
       (e: unknown) => e instanceof DeliveryError && e.reason === "webhook: http 503",
     );
+  });
+
+  test("a creation notice goes out as JSON and as its own card, naming who made it", async () => {
+    const { sent, send } = transport(() => 200);
+    const { n, lines } = notifier({ webhookUrl: WEBHOOK, teamsUrl: TEAMS }, send);
+    const created = creationNoticeOf(
+      {
+        ...notice,
+        warnings: [],
+        scopes: [],
+        rotatedOn: null,
+        enabled: true,
+        createdOn: null,
+        updatedOn: null,
+        contentType: null,
+      },
+      { type: "admin", caller: { iss: "https://issuer.example", sub: "s-1", oid: "o-1" } },
+      Date.parse("2026-12-02T00:00:00.000Z"),
+    );
+    await n.send(created);
+    const byUrl = new Map(sent.map((r) => [r.url, r.body ?? ""]));
+    assert.deepEqual(JSON.parse(byUrl.get(WEBHOOK) ?? "null"), created);
+    const card = byUrl.get(TEAMS) ?? "";
+    assert.ok(teamsWorkflowMessageSchema.safeParse(JSON.parse(card)).success);
+    assert.match(card, /pat-feed: new credential created/);
+    assert.match(card, /o-1/);
+    assert.match(card, /token-broker revoke pat-feed/);
+    assert.match(lines.join("\n"), /notice\.sent.*"reason":"created"/);
   });
 });

@@ -91,9 +91,10 @@ export function compile(
       return audited(event, action, "authenticated", (req, rt, caller) => run(input(req), rt, caller));
     }
     default: {
-      const run = handler as RouteHandler;
+      // Role routes get the caller too (who made a credential, for its owner's notice).
+      const run = handler as CallerHandler;
       const { event, action } = declaration.audit;
-      return audited(event, action, declaration.access, (req, rt) => run(input(req), rt));
+      return audited(event, action, declaration.access, (req, rt, caller) => run(input(req), rt, caller));
     }
   }
 }

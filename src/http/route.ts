@@ -85,7 +85,7 @@ type Lazy<T> = () => Promise<T>;
 
 export type MethodSpec<Q extends z.ZodType, B extends Bodies | undefined> = Common<Q, B> &
   (
-    | { access: Role; audit: RoleAudit; handler: Lazy<RouteHandler<z.output<Q>, BodyOf<B>>> }
+    | { access: Role; audit: RoleAudit; handler: Lazy<CallerHandler<z.output<Q>, BodyOf<B>>> }
     /** Any verified caller; the handler checks what the policy grants and writes the audit line. */
     | {
         access: "granted";

@@ -1,5 +1,6 @@
 import type { SecretProperties } from "../vault/secret-store.js";
 import { keepVerified } from "../rotation/password-ownership.js";
+import type { CreatedBy } from "./creation.js";
 import type { ImportRequest } from "./import-request.js";
 import { autoRotationFields, autoRotationNeeds, nextTags } from "./import-tags.js";
 import { InventoryError } from "./inventory-error.js";
@@ -32,10 +33,12 @@ export class InventoryImport {
   async put(
     name: string,
     request: ImportRequest,
-    options: { recover: boolean; createOnly?: boolean },
+    options: { recover: boolean; createOnly?: boolean; by?: CreatedBy },
   ): Promise<{ item: InventoryItem; created: boolean }> {
     // Before anything is read or written: the answer is the same whatever the vault holds.
     if (request.allOrgs === true) throw new InventoryError("global_pat_retired");
+    // Who the owner's creation notice names; the route always says (an unnamed admin otherwise).
+    const by: CreatedBy = options.by ?? { type: "admin", caller: {} };
     const now = this.options.now();
     let current = await currentSecret(this.options.store, name);
     if (current !== undefined && options.createOnly === true && isManaged(current.tags)) {
@@ -180,6 +183,7 @@ export class InventoryImport {
         await fresh.discard();
         throw error;
       }
+      await this.options.announce?.(written, by);
       return { item: toItem(written, statusRules(this.options)) as InventoryItem, created };
     }
     const written =
@@ -193,6 +197,8 @@ export class InventoryImport {
             tags,
             expiresOn,
           });
+    // Stored first: the notice never decides whether the write happened.
+    if (request.value !== undefined) await this.options.announce?.(written, by);
     return { item: toItem(written, statusRules(this.options)) as InventoryItem, created };
   }
 

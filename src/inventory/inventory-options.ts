@@ -1,6 +1,7 @@
 import type { SecretStore } from "../vault/secret-store.js";
 import type { LeaseProvider } from "../lease/lease.js";
 import type { CredentialKind, StatusRules } from "./managed-credential.js";
+import type { CreationAnnouncer } from "./creation.js";
 import type { PatVerifier } from "./pat-verification.js";
 import type { UpstreamRevoker } from "./upstream-revoker.js";
 
@@ -42,6 +43,8 @@ export interface InventoryOptions {
   /** Proves a PAT value at Azure DevOps before it is stored (unless the request says verify: false). */
   checkPat: PatVerifier;
   now: () => number;
+  /** Tells the owner of every new version (absent: nobody is told). */
+  announce?: CreationAnnouncer;
   /** Auto rotation starts this many days before expiry: an auto credential must live longer. */
   rotateBeforeDays?: number;
   /** How long a replaced credential stays valid before the rotation sweep revokes it. */

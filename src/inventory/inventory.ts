@@ -1,5 +1,6 @@
 import { underLease } from "../lease/lease-busy.js";
 import { ROTATION_LEASE } from "../rotation/rotation-lease.js";
+import type { CreatedBy } from "./creation.js";
 import type { ImportRequest } from "./import-request.js";
 import { InventoryImport } from "./inventory-import.js";
 import {
@@ -54,7 +55,7 @@ export class Inventory {
   put(
     name: string,
     request: ImportRequest,
-    options: { recover: boolean; createOnly?: boolean },
+    options: { recover: boolean; createOnly?: boolean; by?: CreatedBy },
   ): Promise<{ item: InventoryItem; created: boolean }> {
     return underLease(this.options.leases, ROTATION_LEASE, () => this.imports.put(name, request, options));
   }

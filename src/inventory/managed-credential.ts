@@ -49,6 +49,8 @@ export const TAG = {
   rotatedOn: "rotated-on",
   pendingRevoke: "pending-revoke",
   noticeSentFor: "notice-sent-for",
+  /** `sent` once the owner was told this version was created (the creation notice). */
+  createdNotice: "created-notice",
   rotationError: "rotation-error",
   /**
    * A new client secret Entra does not accept yet, and the proven version handed out meanwhile.

@@ -40,7 +40,7 @@ export function newValueTags(
     TAG.rotationError,
     TAG.verifyPending,
     TAG.pendingRevoke,
-    ...(change.promoted === true ? [] : [TAG.noticeSentFor]),
+    ...(change.promoted === true ? [] : [TAG.noticeSentFor, TAG.createdNotice]),
   ];
   for (const key of stale) Reflect.deleteProperty(tags, key);
   const pendingTag = formatPending(pending);

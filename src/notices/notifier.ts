@@ -1,5 +1,7 @@
 import type { Logger } from "../log.js";
 import { DeliveryError, postJson, type DeliveryOptions } from "./delivery.js";
+import { creationTeamsMessage } from "./creation-card.js";
+import type { CreationNotice } from "./creation-notice.js";
 import type { Notice } from "./notice.js";
 import { teamsMessage } from "./teams-card.js";
 
@@ -33,13 +35,17 @@ export class Notifier {
   }
 
   /** The channels it went to; throws DeliveryError naming each channel that failed. */
-  async send(notice: Notice): Promise<Channel[]> {
+  async send(notice: Notice | CreationNotice): Promise<Channel[]> {
     const sends: [Channel, Promise<void>][] = [];
     const { webhookUrl, runbookUrl } = this.targets;
     if (webhookUrl !== undefined) sends.push(["webhook", postJson(webhookUrl, notice, this.delivery)]);
     const teamsUrl = this.teamsUrlFor(notice.owner);
     if (teamsUrl !== undefined) {
-      sends.push(["teams", postJson(teamsUrl, teamsMessage(notice, runbookUrl), this.delivery)]);
+      const card =
+        notice.type === "token-broker.creation-notice"
+          ? creationTeamsMessage(notice)
+          : teamsMessage(notice, runbookUrl);
+      sends.push(["teams", postJson(teamsUrl, card, this.delivery)]);
     }
     const results = await Promise.allSettled(sends.map(([, p]) => p));
     const failures = results.flatMap((r, i) =>
@@ -51,10 +57,11 @@ export class Notifier {
       id: notice.id,
       name: notice.name,
       owner: notice.owner,
-      threshold: notice.threshold,
       reason: notice.reason,
-      daysLeft: notice.daysLeft,
       version: notice.version,
+      ...(notice.type === "token-broker.expiry-notice"
+        ? { threshold: notice.threshold, daysLeft: notice.daysLeft }
+        : {}),
     };
     if (failures.length > 0) {
       this.log.warn("notice.failed", { ...fields, failures });

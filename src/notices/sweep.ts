@@ -7,6 +7,8 @@ import {
   type SecretStore,
   allSecrets,
 } from "../vault/secret-store.js";
+import { markCreation, owedBy, SENT } from "./creation-mark.js";
+import { creationNoticeOf } from "./creation-notice.js";
 import { DeliveryError } from "./delivery.js";
 import { noticeOf } from "./notice.js";
 import type { Notifier } from "./notifier.js";
@@ -27,6 +29,8 @@ export interface SweepReport {
   failed: { name: string; threshold: NoticeEvent; reason: string }[];
   /** Due, but not sent this time (e.g. the lease was lost, the version changed meanwhile). */
   skipped: { name: string; reason: string }[];
+  /** Creation notices whose first delivery failed, sent by this sweep (failures land in `skipped`). */
+  created: { name: string }[];
   checked: number;
 }
 
@@ -84,20 +88,36 @@ export class NoticeSweep {
     const { store, thresholds } = this.options;
     const now = this.options.now();
     const rules = { now, noticeDays: Math.max(...thresholds) };
-    const report: SweepReport = { notified: [], alreadyNotified: [], failed: [], skipped: [], checked: 0 };
+    const report: SweepReport = {
+      notified: [],
+      alreadyNotified: [],
+      failed: [],
+      skipped: [],
+      created: [],
+      checked: 0,
+    };
     // The vault's listing has no version ids: what could be due is read again one by one.
     const candidates: string[] = [];
+    const owed: string[] = [];
     for await (const secret of allSecrets(store)) {
       const item = toItem(secret, rules);
       if (item === undefined) continue;
       report.checked += 1;
       if (!("none" in planNotice(item, undefined, thresholds, now))) candidates.push(item.name);
+      if (owedBy(secret.tags[TAG.createdNotice]) !== undefined) owed.push(item.name);
     }
+    for (const name of owed) if (!lease.lost()) await this.announce(name, report, rules);
 
     await eachLimited(candidates, this.options.concurrency ?? 4, (name) =>
       this.notify(name, { lease, report, now, rules }),
     );
-    for (const list of [report.notified, report.alreadyNotified, report.failed, report.skipped]) {
+    for (const list of [
+      report.notified,
+      report.alreadyNotified,
+      report.failed,
+      report.skipped,
+      report.created,
+    ]) {
       list.sort((a, b) => a.name.localeCompare(b.name));
     }
     return report;
@@ -147,6 +167,29 @@ export class NoticeSweep {
     } catch (error) {
       this.options.log.error("notice.record_failed", { name, error: describeError(error) });
       report.failed.push({ name, threshold: event, reason: "sent, but not recorded in the vault" });
+    }
+  }
+
+  /** A creation notice whose first delivery failed: sent now, once, for the version it was owed for. */
+  private async announce(
+    name: string,
+    report: SweepReport,
+    rules: { now: number; noticeDays: number },
+  ): Promise<void> {
+    const { store, notifier, log } = this.options;
+    try {
+      const secret = await store.getProperties(name);
+      const by = owedBy(secret.tags[TAG.createdNotice]);
+      const item = toItem(secret, rules);
+      if (by === undefined || item === undefined || !isVersioned(item)) return;
+      await notifier.send(creationNoticeOf(item, by, rules.now));
+      if (await markCreation(store, name, item.version, SENT)) report.created.push({ name });
+    } catch (error) {
+      if (error instanceof SecretNotFoundError) return;
+      const reason = error instanceof DeliveryError ? error.reason : "vault error";
+      if (!(error instanceof DeliveryError))
+        log.error("notice.creation_failed", { name, error: describeError(error) });
+      report.skipped.push({ name, reason: `creation notice: ${reason}` });
     }
   }
 

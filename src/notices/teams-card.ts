@@ -13,7 +13,7 @@ function urgencyOf(notice: Notice): Urgency {
 }
 
 /** Card text is rendered as Markdown: owner and organization are free text from tags (no links, no emphasis). */
-function plain(text: string): string {
+export function plain(text: string): string {
   return text.replace(/[\\`*_[\]()~<>]/g, (c) => `\\${c}`);
 }
 
@@ -53,7 +53,32 @@ export function teamsMessage(notice: Notice, runbookUrl: string | undefined): un
     { title: "Status", value: notice.status },
     { title: "Rotation", value: notice.rotation },
   ];
-  const card = {
+  return adaptiveMessage({
+    style: urgency,
+    headline: headline(notice),
+    lead: lead(notice),
+    facts,
+    whatToDo: "What to do",
+    description: notice.action.description,
+    id: notice.id,
+    actions:
+      runbookUrl === undefined ? [] : [{ type: "Action.OpenUrl", title: "How to renew it", url: runbookUrl }],
+  });
+}
+
+/** One Adaptive Card 1.5 in a Teams workflow message: a coloured title band, facts, what to do. */
+export function adaptiveMessage(card: {
+  style: Urgency | "accent";
+  headline: string;
+  lead: string;
+  facts: { title: string; value: string }[];
+  whatToDo: string;
+  description: string;
+  id: string;
+  actions: unknown[];
+}): unknown {
+  const { style } = card;
+  const content = {
     $schema: "http://adaptivecards.io/schemas/adaptive-card.json",
     type: "AdaptiveCard",
     version: "1.5",
@@ -61,7 +86,7 @@ export function teamsMessage(notice: Notice, runbookUrl: string | undefined): un
     body: [
       {
         type: "Container",
-        style: urgency,
+        style,
         bleed: true,
         items: [
           {
@@ -73,10 +98,10 @@ export function teamsMessage(notice: Notice, runbookUrl: string | undefined): un
                 items: [
                   {
                     type: "TextBlock",
-                    text: headline(notice),
+                    text: card.headline,
                     size: "Large",
                     weight: "Bolder",
-                    color: urgency,
+                    color: style,
                     wrap: true,
                   },
                 ],
@@ -89,21 +114,18 @@ export function teamsMessage(notice: Notice, runbookUrl: string | undefined): un
               },
             ],
           },
-          { type: "TextBlock", text: lead(notice), wrap: true, spacing: "Small" },
+          { type: "TextBlock", text: card.lead, wrap: true, spacing: "Small" },
         ],
       },
-      { type: "FactSet", facts },
-      { type: "TextBlock", text: "What to do", weight: "Bolder", spacing: "Medium" },
-      { type: "TextBlock", text: notice.action.description, wrap: true },
-      { type: "TextBlock", text: `Notice ${notice.id}`, isSubtle: true, size: "Small", wrap: true },
+      { type: "FactSet", facts: card.facts },
+      { type: "TextBlock", text: card.whatToDo, weight: "Bolder", spacing: "Medium" },
+      { type: "TextBlock", text: card.description, wrap: true },
+      { type: "TextBlock", text: `Notice ${card.id}`, isSubtle: true, size: "Small", wrap: true },
     ],
-    actions:
-      runbookUrl === undefined ? [] : [{ type: "Action.OpenUrl", title: "How to renew it", url: runbookUrl }],
+    actions: card.actions,
   };
   return {
     type: "message",
-    attachments: [
-      { contentType: "application/vnd.microsoft.card.adaptive", contentUrl: null, content: card },
-    ],
+    attachments: [{ contentType: "application/vnd.microsoft.card.adaptive", contentUrl: null, content }],
   };
 }

@@ -62,6 +62,7 @@ export async function rotate(
       }),
     };
     Reflect.deleteProperty(tags, TAG.noticeSentFor);
+    Reflect.deleteProperty(tags, TAG.createdNotice);
   } else {
     // Room was checked before creating it: the old id always fits.
     const stored = newValueTags(
@@ -93,6 +94,8 @@ export async function rotate(
     throw new RotationError("read_back_mismatch", true);
   }
   await ctx.step("read-back", name);
+  // Once per version, here: a version pending verification is not announced again when promoted.
+  await ctx.options.announce?.(written, { type: "rotation" });
   if (fresh.pending === true) {
     ctx.options.log.info("rotation.pending_verification", {
       name,

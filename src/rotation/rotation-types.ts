@@ -1,3 +1,4 @@
+import type { CreationAnnouncer } from "../inventory/creation.js";
 import type { CredentialKind } from "../inventory/managed-credential.js";
 import type { LeaseProvider } from "../lease/lease.js";
 import type { Logger } from "../log.js";
@@ -23,6 +24,8 @@ export interface RotationOptions {
   rotators: Partial<Record<CredentialKind, Rotator>>;
   log: Logger;
   now: () => number;
+  /** Tells the owner of every new version, once, at creation (not again when a pending one is promoted). */
+  announce?: CreationAnnouncer;
   rotateBeforeDays: number;
   revokeGraceMinutes: number;
   /** A new client secret Entra still refuses this long after it was stored is removed (BROKER_SECRET_VERIFY_MINUTES). */

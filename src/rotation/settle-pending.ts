@@ -77,7 +77,10 @@ export async function settle(
   await ctx.step("discarded", name);
   // ... and make the proven secret current again, with the metadata as it is now.
   const tags: Record<string, string> = { ...current.tags, [TAG.rotationError]: "new_secret_not_accepted" };
-  for (const stale of [TAG.verifyPending, TAG.noticeSentFor]) Reflect.deleteProperty(tags, stale);
+  // The proven value comes back: not a new credential, so no creation notice is owed for it.
+  for (const stale of [TAG.verifyPending, TAG.noticeSentFor, TAG.createdNotice]) {
+    Reflect.deleteProperty(tags, stale);
+  }
   requireLease(lease);
   if (verifying.proven !== undefined) {
     const proven = await ctx.options.store.getSecret(name, verifying.proven.version);

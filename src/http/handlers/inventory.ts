@@ -1,9 +1,10 @@
 import type { z } from "zod";
+import { auditIdentity } from "../../auth/principal.js";
 import { toCsv, type CsvColumn } from "../../inventory/csv.js";
 import type { importRequestSchema } from "../../inventory/import-request.js";
 import { SECRET_NAME, type InventoryItem } from "../../inventory/managed-credential.js";
 import { problems, sweepInProgress } from "../problem.js";
-import { json, type RouteHandler } from "../route.js";
+import { json, type CallerHandler, type RouteHandler } from "../route.js";
 import type { deleteQuery, listQuery, putQuery, rotateQuery } from "../schemas.js";
 
 function nameOf(req: { params: Readonly<Record<string, string>> }): string {
@@ -66,17 +67,22 @@ export const getInventoryItem: RouteHandler = async (req, rt) =>
 export const listVersions: RouteHandler = async (req, rt) =>
   json(200, { items: await rt.inventory.versions(nameOf(req)) }, NO_STORE);
 
-export const putInventoryItem: RouteHandler<
+export const putInventoryItem: CallerHandler<
   z.output<typeof putQuery>,
   { type: "application/json"; value: z.output<typeof importRequestSchema> }
-> = async (req, rt) => {
+> = async (req, rt, caller) => {
   const name = nameOf(req);
   const q = req.query;
   const body = req.body.value;
   // If-None-Match: * (RFC 9110 §13.1.2): create only; an existing name answers 412, unchanged.
   const createOnly = req.headers["if-none-match"]?.trim() === "*";
   // The inventory takes the rotation lease itself: while a sweep runs, 409 with Retry-After.
-  const { item, created } = await rt.inventory.put(name, body, { recover: q.recover === "true", createOnly });
+  const { item, created } = await rt.inventory.put(name, body, {
+    recover: q.recover === "true",
+    createOnly,
+    // The owner's creation notice names who made the new version (identifiers, never the token).
+    by: { type: "admin", caller: auditIdentity(caller) },
+  });
   return json(created ? 201 : 200, item, {
     ...NO_STORE,
     ...(created ? { location: `/api/inventory/${item.name}` } : {}),

@@ -1,47 +1,9 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import net from "node:net";
-import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { randomPat } from "../src/local/sample-data.js";
+import { assertOneLineFailure, runCli } from "./support/cli-process.js";
 import { callerToken, knownPat, logsContain, startTestStack, type TestStack } from "./support/dev-stack.js";
-
-/** The compiled CLI, run as a process the way `token-broker` runs it. */
-const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../src/cli/main.js");
-
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  argv: string[];
-}
-
-function runCli(args: string[], env: Record<string, string>, stdin = ""): Promise<Ran> {
-  const argv = [CLI, ...args];
-  // A clean environment: no Azure login or colour settings of the machine leak in.
-  const child = spawn(process.execPath, argv, {
-    env: { PATH: process.env["PATH"] ?? "", ...env },
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
-  child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
-  child.stdin.end(stdin);
-  return new Promise((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr, argv }));
-  });
-}
-
-/** Exit code 1 and exactly one line on stderr, nothing on stdout. */
-function assertOneLineFailure(r: Ran, pattern: RegExp, code = 1): void {
-  assert.equal(r.code, code, r.stderr);
-  assert.match(r.stderr, /^token-broker: [^\n]+\n$/);
-  assert.match(r.stderr, pattern);
-  assert.equal(r.stdout, "");
-}
 
 /**
  * A port nothing listens on, held for the test: the local end of a live connection of ours, so no

@@ -8,7 +8,7 @@ import { devBanner } from "../src/local/dev-stack.js";
 import { devStackState } from "../src/local/dev-state.js";
 import { whoamiWire } from "../src/wire/whoami.js";
 import { devClient, scratchDir, startTestStack, type TestStack } from "./support/dev-stack.js";
-import { assertOneLineFailure, CLI, runCli } from "./support/run-cli.js";
+import { assertOneLineFailure, CLI, runCli } from "./support/cli-process.js";
 import { startTestIssuer, type TestIssuer } from "./support/test-issuer.js";
 
 const AUD = "api://token-broker-ci";

@@ -14,7 +14,7 @@ import { randomPat } from "../src/local/sample-data.js";
 import { httpSender } from "../src/net/http-request.js";
 import { driftReportWire, type DriftReportWire } from "../src/wire/drift.js";
 import { callerToken, logsContain, startTestStack, type TestStack } from "./support/dev-stack.js";
-import { runCli } from "./support/run-cli.js";
+import { runCli } from "./support/cli-process.js";
 
 const DAY = 24 * 3600_000;
 

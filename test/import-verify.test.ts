@@ -1,13 +1,10 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { randomPat } from "../src/local/sample-data.js";
+import { runCli } from "./support/cli-process.js";
 import { callerToken, knownPat, logsContain, startTestStack, type TestStack } from "./support/dev-stack.js";
 
 const DAY = 24 * 3600_000;
-const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../src/cli/main.js");
 
 interface Answer {
   status: number;
@@ -216,23 +213,3 @@ describe("imports prove a PAT value before storing it", () => {
     );
   });
 });
-
-function runCli(
-  args: string[],
-  env: Record<string, string>,
-  stdin: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    env: { PATH: process.env["PATH"] ?? "", ...env },
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
-  child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
-  child.stdin.end(stdin);
-  return new Promise((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}

@@ -3,7 +3,7 @@ import { after, before, describe, test } from "node:test";
 import { DEV_TENANT_ID } from "../src/local/dev-identities.js";
 import { whoamiWire, type WhoamiWire } from "../src/wire/whoami.js";
 import { callerToken, devClient, startTestStack, writePolicy, type TestStack } from "./support/dev-stack.js";
-import { assertOneLineFailure, runCli } from "./support/run-cli.js";
+import { assertOneLineFailure, runCli } from "./support/cli-process.js";
 import { startTestIssuer, type TestIssuer } from "./support/test-issuer.js";
 
 const AUD = "api://token-broker-ci";

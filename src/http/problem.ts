@@ -153,11 +153,6 @@ export const problems = {
     ),
   upstreamError: (what: string) =>
     new Problem(502, "upstream_error", "Bad Gateway", `${what} answered with an error.`),
-  /**
-   * The profile's stored credential cannot be handed out, and asking again will not change that
-   * until a person acts: 409 (the profile's state conflicts with the request), not a retry-me 503,
-   * and no Retry-After. `action` names what to do, for clients that branch on it.
-   */
   /** A stored global PAT: it no longer authenticates anywhere; a person migrates it (one organization). */
   credentialRetired: () =>
     new Problem(
@@ -168,6 +163,11 @@ export const problems = {
       {},
       { action: "migrate" },
     ),
+  /**
+   * The profile's stored credential cannot be handed out, and asking again will not change that
+   * until a person acts: 409 (the profile's state conflicts with the request), not a retry-me 503,
+   * and no Retry-After. `action` names what to do, for clients that branch on it.
+   */
   credentialUnavailable: (code: Exclude<CredentialUnavailableCode, "credential_retired">, detail: string) =>
     new Problem(
       409,

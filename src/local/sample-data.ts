@@ -61,47 +61,56 @@ export interface SampleSecrets {
  * token; and one unrelated secret it must leave alone.
  */
 export async function seedVault(client: SecretClient, seed: SampleSecrets, now = Date.now()): Promise<void> {
-  await client.setSecret("pat-contoso-nuget", seed.pat, {
-    contentType: "application/vnd.azure-devops.pat",
-    expiresOn: new Date(now + SAMPLE_PAT_LIFETIME_DAYS * DAY),
-    tags: {
-      "managed-by": "token-broker",
-      kind: "pat",
-      owner: "team-build@contoso.com",
-      org: "contoso",
-      scopes: "vso.packaging",
-      rotation: "manual",
-      "lifetime-days": String(SAMPLE_PAT_LIFETIME_DAYS),
-      "authorization-id": seed.patAuthorizationId,
+  /** A managed PAT in contoso, known to the Azure DevOps emulator by its authorization id. */
+  const samplePat = (
+    name: string,
+    value: string,
+    p: {
+      days: number;
+      owner: string;
+      scopes: string;
+      rotation: "manual" | "auto";
+      lifetimeDays: number;
+      id: string;
     },
+  ) =>
+    client.setSecret(name, value, {
+      contentType: "application/vnd.azure-devops.pat",
+      expiresOn: new Date(now + p.days * DAY),
+      tags: {
+        "managed-by": "token-broker",
+        kind: "pat",
+        owner: p.owner,
+        org: "contoso",
+        scopes: p.scopes,
+        rotation: p.rotation,
+        "lifetime-days": String(p.lifetimeDays),
+        "authorization-id": p.id,
+      },
+    });
+  await samplePat("pat-contoso-nuget", seed.pat, {
+    days: SAMPLE_PAT_LIFETIME_DAYS,
+    owner: "team-build@contoso.com",
+    scopes: "vso.packaging",
+    rotation: "manual",
+    lifetimeDays: SAMPLE_PAT_LIFETIME_DAYS,
+    id: seed.patAuthorizationId,
   });
-  await client.setSecret("pat-contoso-packages", seed.expiringPat, {
-    contentType: "application/vnd.azure-devops.pat",
-    expiresOn: new Date(now + SAMPLE_EXPIRING_PAT_DAYS * DAY),
-    tags: {
-      "managed-by": "token-broker",
-      kind: "pat",
-      owner: "team-packages@contoso.com",
-      org: "contoso",
-      scopes: "vso.packaging",
-      rotation: "manual",
-      "lifetime-days": String(SAMPLE_PAT_LIFETIME_DAYS),
-      "authorization-id": seed.expiringPatAuthorizationId,
-    },
+  await samplePat("pat-contoso-packages", seed.expiringPat, {
+    days: SAMPLE_EXPIRING_PAT_DAYS,
+    owner: "team-packages@contoso.com",
+    scopes: "vso.packaging",
+    rotation: "manual",
+    lifetimeDays: SAMPLE_PAT_LIFETIME_DAYS,
+    id: seed.expiringPatAuthorizationId,
   });
-  await client.setSecret("pat-contoso-code", seed.autoPat, {
-    contentType: "application/vnd.azure-devops.pat",
-    expiresOn: new Date(now + SAMPLE_AUTO_PAT_DAYS * DAY),
-    tags: {
-      "managed-by": "token-broker",
-      kind: "pat",
-      owner: "team-build@contoso.com",
-      org: "contoso",
-      scopes: "vso.code",
-      rotation: "auto",
-      "lifetime-days": String(SAMPLE_AUTO_PAT_LIFETIME_DAYS),
-      "authorization-id": seed.autoPatAuthorizationId,
-    },
+  await samplePat("pat-contoso-code", seed.autoPat, {
+    days: SAMPLE_AUTO_PAT_DAYS,
+    owner: "team-build@contoso.com",
+    scopes: "vso.code",
+    rotation: "auto",
+    lifetimeDays: SAMPLE_AUTO_PAT_LIFETIME_DAYS,
+    id: seed.autoPatAuthorizationId,
   });
   await client.setSecret("app-downstream-secret", seed.appSecret, {
     contentType: "application/vnd.microsoft.entra.client-secret",

@@ -14,7 +14,11 @@ const N = Number(process.env["BENCH_DRIFT_CREDENTIALS"] ?? 1000);
 const M = Number(process.env["BENCH_DRIFT_UPSTREAM_PATS"] ?? 500);
 
 async function main(): Promise<void> {
-  const stack = await startDevStack({ env: { PORT: "0" }, log: createLogger(() => undefined) });
+  const stack = await startDevStack({
+    env: { PORT: "0" },
+    log: createLogger(() => undefined),
+    driftSamples: false,
+  });
   try {
     seedDriftVault(stack, N, M);
     const ops = await callerToken(stack, "dev-ops");

@@ -17,7 +17,11 @@ const N = Number(process.env["BENCH_SWEEP_CREDENTIALS"] ?? 1000);
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 5);
 
 async function main(): Promise<void> {
-  const stack = await startDevStack({ env: { PORT: "0" }, log: createLogger(() => undefined) });
+  const stack = await startDevStack({
+    env: { PORT: "0" },
+    log: createLogger(() => undefined),
+    driftSamples: false,
+  });
   try {
     for (const p of manyPats(N)) stack.keyVault.seed(p.name, p.value, p);
     const admin = await callerToken(stack, "dev-admin");

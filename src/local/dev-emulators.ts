@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { keyVaultClientOptions } from "../vault/key-vault-store.js";
 import { createDevCertificate } from "./dev-certificate.js";
+import { seedDriftSamples } from "./drift-samples.js";
 import {
   AZURE_DEVOPS_RESOURCE,
   DEV_BROKER_APP_ID,
@@ -98,6 +99,8 @@ export interface DevEmulatorOptions {
   /** The broker's clock: Entra's and Graph's secret propagation run on it. */
   now?: (() => number) | undefined;
   deviceCodeIntervalSeconds?: number | undefined;
+  /** Seed the drift samples (src/local/drift-samples.ts): `npm start` does; tests ask for them. */
+  driftSamples?: boolean | undefined;
 }
 
 /** Starts every emulator; each one's close goes onto `closers` as soon as it runs, so a failed start can undo. */
@@ -254,6 +257,7 @@ export async function startDevEmulators(
     refreshTokenOwner: DEV_USER.userPrincipalName,
     publicClientId: DEV_PUBLIC_CLIENT.clientId,
   });
+  if (options.driftSamples === true) await seedDriftSamples(devops, vaultWriter);
 
   return {
     tenantId,

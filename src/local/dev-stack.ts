@@ -44,6 +44,8 @@ export interface DevStackOptions {
   timerClock?: LocalHostOptions["timerClock"];
   /** Where to leave the state `token-broker dev-token` reads (removed at close); none if unset. */
   stateFile?: string;
+  /** The drift samples (an unstored upstream PAT, a retired global PAT): on unless false (tests). */
+  driftSamples?: boolean;
 }
 
 export async function startDevStack(options: DevStackOptions = {}): Promise<DevStack> {
@@ -55,7 +57,12 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
   };
   try {
     const emulators = await startDevEmulators(
-      { env, now: options.now, deviceCodeIntervalSeconds: options.deviceCodeIntervalSeconds },
+      {
+        env,
+        now: options.now,
+        deviceCodeIntervalSeconds: options.deviceCodeIntervalSeconds,
+        driftSamples: options.driftSamples !== false,
+      },
       closers,
     );
     const { tenantId, entra, keyVault, managedIdentity, webhookSink, storage, devops, graph, caFile } =
@@ -153,7 +160,9 @@ The ops CLI, signed in as dev-admin (Inventory.Read and Secrets.Admin) for the n
   export TOKEN_BROKER_URL=${stack.brokerUrl} TOKEN_BROKER_TOKEN=${admin}
 
   token-broker whoami
-  token-broker inventory list
+  token-broker inventory list      # pat-legacy-all-orgs is retired: a global PAT (gone since 2026-12-01)
+  token-broker rotate pat-legacy-all-orgs --org contoso   # migrates it to a PAT for contoso
+  token-broker drift               # hand-made-feed-token: a PAT upstream that nobody stored
   eval "$(token-broker dev-token --as admin)"   # a new token after the hour; --as ops, --as caller: the other apps
 
 1. Get a caller token, as the dev-caller app (client credentials; the same as

@@ -40,10 +40,13 @@ export async function startTestStack(
     | "outboundTimeoutMs"
     | "timerClock"
     | "stateFile"
+    | "driftSamples"
   > = {},
 ): Promise<TestStack> {
   const logs: string[] = [];
   const stack = await startDevStack({
+    // Most suites count the samples: the drift ones only where a suite asks (test/dev-drift-samples).
+    driftSamples: false,
     ...options,
     env: { PORT: "0", ...env },
     log: createLogger((line) => logs.push(line)),

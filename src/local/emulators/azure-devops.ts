@@ -81,6 +81,8 @@ export interface AzureDevOpsEmulator {
       validTo: Date;
       /** A global PAT (valid in every organization), as made before 2026-03-15. */
       allOrgs?: boolean;
+      /** When it was made (default: now); a global PAT must predate 2026-03-15. */
+      validFrom?: Date;
     },
   ) => string;
   /** The most PATs one listing page holds, whatever `$top` asks (a service may answer fewer); undefined: no cap. */
@@ -204,7 +206,7 @@ export async function startAzureDevOpsEmulator(
           ownerObjectId: pat.ownerObjectId,
           displayName: pat.displayName,
           scope: pat.scope,
-          validFrom: now(),
+          validFrom: pat.validFrom?.getTime() ?? now(),
           validTo: pat.validTo.getTime(),
           revoked: false,
           token: pat.token,

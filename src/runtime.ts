@@ -6,6 +6,7 @@ import { issuerTrusts } from "./auth/issuers.js";
 import type { BrokerConfig } from "./config.js";
 import { CredentialIssuer } from "./issuance/credential-issuer.js";
 import { Drift } from "./drift/drift.js";
+import { DriftWatch } from "./drift/drift-watch.js";
 import { Inventory } from "./inventory/inventory.js";
 import { RotatorRevoker } from "./rotation/rotator-revoker.js";
 import { ClientSecretRotator } from "./rotation/client-secret-rotator.js";
@@ -161,6 +162,7 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
   );
   // Every new version tells its owner, once (import, broker-made create, rotation).
   const announce = creationAnnouncer({ store, notifier, now, log });
+  const drift = new Drift({ store, identity: rotator, pats, passwords, deploymentId, now, log });
   const rotation = new Rotation({
     store,
     leases,
@@ -172,6 +174,7 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
     revokeGraceMinutes: config.revokeGraceMinutes,
     secretVerifyMinutes: config.secretVerifyMinutes,
     onListed: (managed) => rotator.learnGrants(managed),
+    drift: new DriftWatch({ drift, store, notifier, now, log }),
     probeGrant: async (name) => {
       try {
         await rotator.accessToken(name);
@@ -196,7 +199,6 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
     creator: (kind, name, tags) => rotation.createFor(kind, name, tags),
     proveClientSecret: (tags, value) => clientSecrets.prove(tags, value),
   });
-  const drift = new Drift({ store, identity: rotator, pats, passwords, deploymentId, now, log });
   const notices = new NoticeSweep({ store, leases, notifier, thresholds: config.noticeDays, now, log });
   const memo = new RuntimeMemo();
   return {

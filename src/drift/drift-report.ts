@@ -97,6 +97,8 @@ export interface DriftInput {
   passwordReads: readonly PasswordRead[];
   deploymentId: string;
   now: number;
+  /** Upstream ids written since `managed` was listed (the sweep's new versions), lower case. */
+  alsoKnown?: ReadonlySet<string> | undefined;
 }
 
 /** Every upstream id the vault holds: current ones, those waiting out their grace, proven ones in use. */
@@ -168,6 +170,7 @@ const SEVERITY_ORDER: Record<DriftSeverity, number> = { high: 0, medium: 1, low:
 export function buildDriftReport(input: DriftInput): DriftReport {
   const { managed, deploymentId } = input;
   const known = knownIds(managed);
+  for (const id of input.alsoKnown ?? []) known.add(id);
   const unmanagedPats: UnmanagedPat[] = [];
   const unmanagedPasswords: UnmanagedPassword[] = [];
   const missingUpstream: MissingUpstream[] = [];

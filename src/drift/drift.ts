@@ -93,10 +93,12 @@ async function mapLimited<T, R>(
 export class Drift {
   constructor(private readonly options: DriftOptions) {}
 
-  async report(): Promise<DriftReport> {
+  /** `listed`: the managed credentials as just listed (the rotation sweep's), else one listing here. */
+  async report(listed?: readonly SecretProperties[], alsoKnown?: ReadonlySet<string>): Promise<DriftReport> {
     const { store, identity, log } = this.options;
     const managed: SecretProperties[] = [];
-    for await (const p of allSecrets(store)) if (isManaged(p.tags)) managed.push(p);
+    if (listed !== undefined) managed.push(...listed);
+    else for await (const p of allSecrets(store)) if (isManaged(p.tags)) managed.push(p);
     // The grants come from this listing: no second pass over the vault.
     identity.learnGrants(managed);
     const targets = driftTargets(managed);
@@ -110,6 +112,7 @@ export class Drift {
       passwordReads,
       deploymentId: this.options.deploymentId,
       now: this.options.now(),
+      alsoKnown,
     });
     log.info("drift.report", {
       credentials: report.checked.credentials,

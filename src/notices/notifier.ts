@@ -2,6 +2,7 @@ import type { Logger } from "../log.js";
 import { DeliveryError, postJson, type DeliveryOptions } from "./delivery.js";
 import { creationTeamsMessage } from "./creation-card.js";
 import type { CreationNotice } from "./creation-notice.js";
+import { driftTeamsMessage, type DriftNotice } from "./drift-notice.js";
 import type { Notice } from "./notice.js";
 import { teamsMessage } from "./teams-card.js";
 
@@ -35,7 +36,7 @@ export class Notifier {
   }
 
   /** The channels it went to; throws DeliveryError naming each channel that failed. */
-  async send(notice: Notice | CreationNotice): Promise<Channel[]> {
+  async send(notice: Notice | CreationNotice | DriftNotice): Promise<Channel[]> {
     const sends: [Channel, Promise<void>][] = [];
     const { webhookUrl, runbookUrl } = this.targets;
     if (webhookUrl !== undefined) sends.push(["webhook", postJson(webhookUrl, notice, this.delivery)]);
@@ -44,7 +45,9 @@ export class Notifier {
       const card =
         notice.type === "token-broker.creation-notice"
           ? creationTeamsMessage(notice)
-          : teamsMessage(notice, runbookUrl);
+          : notice.type === "token-broker.drift-notice"
+            ? driftTeamsMessage(notice)
+            : teamsMessage(notice, runbookUrl);
       sends.push(["teams", postJson(teamsUrl, card, this.delivery)]);
     }
     const results = await Promise.allSettled(sends.map(([, p]) => p));

@@ -28,8 +28,7 @@ export async function sweep(
       failed: [],
       checked: 0,
     };
-    const managed: SecretProperties[] = [];
-    for await (const p of allSecrets(ctx.options.store)) if (isManaged(p.tags)) managed.push(p);
+    const managed = await listManaged(ctx);
     report.checked = managed.length;
     ctx.options.onListed?.(managed);
     const known = new Set<string>();
@@ -38,6 +37,10 @@ export async function sweep(
       await tend(ctx, p, report, known, lease);
     }
     if (!lease.lost()) await revokeOrphans(ctx, managed, known, report);
+    if (!lease.lost() && ctx.options.drift !== undefined) {
+      // The first listing and the ids this sweep wrote since: no second pass over the vault.
+      report.drift = await ctx.options.drift.run(managed, known);
+    }
     return report;
   });
   if (outcome.acquired) {
@@ -50,11 +53,27 @@ export async function sweep(
       revoked: r.revoked.length,
       orphansRevoked: r.orphansRevoked.length,
       failed: r.failed.map((f) => `${f.name}:${f.reason}`),
+      ...(r.drift !== undefined
+        ? {
+            drift: {
+              unmanagedPats: r.drift.unmanagedPats,
+              unmanagedPasswords: r.drift.unmanagedPasswords,
+              missingUpstream: r.drift.missingUpstream,
+              notified: r.drift.notified,
+            },
+          }
+        : {}),
     });
   } else {
     ctx.options.log.info("rotation.sweep_skipped", { trigger, reason: "another sweep holds the lease" });
   }
   return outcome;
+}
+
+async function listManaged(ctx: RotationContext): Promise<SecretProperties[]> {
+  const managed: SecretProperties[] = [];
+  for await (const p of allSecrets(ctx.options.store)) if (isManaged(p.tags)) managed.push(p);
+  return managed;
 }
 
 /** One credential in a sweep: revoke what waited out its grace, rotate what is due. */

@@ -1,3 +1,4 @@
+import type { DriftSweepSummary } from "../drift/drift-watch.js";
 import type { CreationAnnouncer } from "../inventory/creation.js";
 import type { CredentialKind } from "../inventory/managed-credential.js";
 import type { LeaseProvider } from "../lease/lease.js";
@@ -16,6 +17,8 @@ export interface RotationReport {
   skipped: { name: string; reason: string }[];
   failed: { name: string; reason: string }[];
   checked: number;
+  /** What the drift read after the sweep found, and the drift notices it sent (when drift is wired). */
+  drift?: DriftSweepSummary;
 }
 
 export interface RotationOptions {
@@ -30,6 +33,10 @@ export interface RotationOptions {
   revokeGraceMinutes: number;
   /** A new client secret Entra still refuses this long after it was stored is removed (BROKER_SECRET_VERIFY_MINUTES). */
   secretVerifyMinutes: number;
+  /** Drift after each sweep: counts for the report, one notice per new finding. */
+  drift?: {
+    run(managed: readonly SecretProperties[], alsoKnown: ReadonlySet<string>): Promise<DriftSweepSummary>;
+  };
   /** Told what a sweep listed (the rotator identity learns its grants from it, not from a second listing). */
   onListed?: (managed: readonly SecretProperties[]) => void;
   /** Redeems a rotator grant (a refresh-token credential); throws RotationError when it no longer works. */

@@ -21,6 +21,19 @@ const rotationShape = {
   skipped: z.array(z.looseObject({ ...named, reason: z.string() })),
   failed: z.array(z.looseObject({ ...named, reason: z.string() })),
   checked: z.number().int(),
+  drift: z
+    .looseObject({
+      unmanagedPats: z.number().int(),
+      unmanagedPasswords: z.number().int(),
+      missingUpstream: z.number().int(),
+      high: z.number().int(),
+      unreadable: z.array(z.string()),
+      notified: z.number().int(),
+      notifyFailed: z.number().int(),
+      deferred: z.number().int(),
+      error: z.string().optional(),
+    })
+    .optional(),
 };
 export const rotationReportWire = z.looseObject(rotationShape);
 export type RotationReportWire = z.infer<typeof rotationReportWire>;

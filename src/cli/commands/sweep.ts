@@ -86,7 +86,23 @@ export function rotationSummary(r: RotationReportWire): string {
     ),
     line("skipped", r.skipped.map(why)),
     line("failed", r.failed.map(why)),
+    driftLine(r.drift),
   ].join("");
+}
+
+function driftLine(d: RotationReportWire["drift"]): string {
+  if (d === undefined) return "";
+  if (d.error !== undefined)
+    return `drift: not read (${oneLine(d.error, 40)})
+`;
+  const unread = d.unreadable.length > 0 ? `; could not read ${d.unreadable.length}` : "";
+  const deferred = d.deferred > 0 ? `, ${d.deferred} left for the next sweep` : "";
+  const failed = d.notifyFailed > 0 ? `, ${d.notifyFailed} failed (sent again next sweep)` : "";
+  return (
+    `drift: ${d.unmanagedPats} PATs and ${d.unmanagedPasswords} app passwords upstream the vault does not know` +
+    ` (${d.high} high), ${d.missingUpstream} vault credentials gone upstream${unread}` +
+    `; ${d.notified} new drift notices sent${failed}${deferred} (token-broker drift for the list)\n`
+  );
 }
 
 export function noticeSummary(r: NoticeReportWire): string {

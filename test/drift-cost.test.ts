@@ -54,4 +54,28 @@ describe("drift report cost over 1,000 credentials", () => {
     assert.equal(r.skipped.filter((s) => bulk(s.name)).length, CREDENTIALS - UPSTREAM);
     assert.equal(r.unmanagedPats.filter((p) => bulk(p.displayName)).length, 0);
   });
+
+  test("the rotation sweep's drift read: the sweep's one vault listing, the drift state, the lists once more", async () => {
+    const admin = await callerToken(stack, "dev-admin");
+    const sweep = async () => {
+      const res = await stack.api("/sweeps/rotation", {
+        method: "POST",
+        headers: { authorization: `Bearer ${admin}` },
+      });
+      assert.equal(res.status, 200);
+      return (await res.json()) as { drift: { unmanagedPats: number } };
+    };
+    await sweep(); // rotates the due sample PAT: the steady state is the next one
+    resetUpstreamStats(stack);
+    const r = await sweep();
+    const calls = upstreamCalls(stack);
+    const least = await leastCalls(stack, { organizations: ["contoso", "fabrikam"], applications: ["app"] });
+    assert.equal(r.drift.unmanagedPats, 0);
+    assert.equal(calls.vaultListPages, least.vaultListPages, "drift reuses the sweep's listing");
+    assert.equal(calls.vaultRequests, calls.vaultListPages + 1, "and reads the drift state");
+    // Orphan repair (the PATs carrying the marker) and drift each list the PATs in pages of 100.
+    assert.equal(calls.devopsRequests, 2 * least.devopsListPages);
+    assert.equal(calls.graphRequests, 2 * least.graphRequests);
+    assert.equal(calls.entraTokenRequests, 0);
+  });
 });

@@ -130,4 +130,27 @@ describe("drift report", () => {
     // A display name a spreadsheet would run is quoted as text.
     assert.match(driftCsv(r), /\r\nunmanaged-pat,medium,azure-devops,Contoso,,,[^,]+,'\+cmd,/);
   });
+
+  test("a global PAT listed from two organizations is one finding, where first seen", () => {
+    const global = pat(40, "legacy everywhere", { targetAccounts: null });
+    const reads: PatRead[] = [
+      { organization: "contoso", grant: "grant-any", result: { pats: [global] } },
+      { organization: "fabrikam", grant: "grant-fab", result: { pats: [global, pat(41, "fabrikam only")] } },
+    ];
+    const r = buildDriftReport({
+      managed,
+      targets: driftTargets(managed),
+      patReads: reads,
+      passwordReads: [],
+      deploymentId: "dep",
+      now: NOW,
+    });
+    assert.deepEqual(
+      r.unmanagedPats.map((p) => [p.authorizationId, p.organization, p.global]),
+      [
+        [id(40), "contoso", true],
+        [id(41), "fabrikam", false],
+      ],
+    );
+  });
 });

@@ -172,6 +172,7 @@ export function buildDriftReport(input: DriftInput): DriftReport {
   const known = knownIds(managed);
   for (const id of input.alsoKnown ?? []) known.add(id);
   const unmanagedPats: UnmanagedPat[] = [];
+  const reported = new Set<string>();
   const unmanagedPasswords: UnmanagedPassword[] = [];
   const missingUpstream: MissingUpstream[] = [];
   const unreadable: DriftUnreadable[] = [];
@@ -196,7 +197,11 @@ export function buildDriftReport(input: DriftInput): DriftReport {
     for (const pat of read.result.pats) {
       const id = pat.authorizationId.toLowerCase();
       live.add(id);
-      if (!known.has(id)) unmanagedPats.push(patFinding(pat, withGrant, deploymentId));
+      // A global PAT is listed in every organization it is valid in: one finding, where first seen.
+      if (!known.has(id) && !reported.has(id)) {
+        reported.add(id);
+        unmanagedPats.push(patFinding(pat, withGrant, deploymentId));
+      }
     }
     liveInOrg.set(read.organization.toLowerCase(), live);
   }

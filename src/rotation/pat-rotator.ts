@@ -144,7 +144,9 @@ export class PatRotator implements Rotator {
       const grant = await this.options.identity.grantFor(organization);
       if (grant === undefined) continue;
       const client = this.options.pats(grant);
-      const pats = await guard(() => client.list(organization, { displayFilterOption: "active", pageSize: 100 }));
+      const pats = await guard(() =>
+        client.list(organization, { displayFilterOption: "active", pageSize: 100 }),
+      );
       for (const pat of pats) {
         const credential = credentialOfMarker(this.options.deploymentId, pat.displayName);
         if (credential === undefined) continue;

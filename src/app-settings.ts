@@ -127,6 +127,26 @@ export const settingsSchema = z.object({
   /** Set by App Service on every instance: a per-process lease would not do there. */
   WEBSITE_INSTANCE_ID: z.string().optional(),
   AzureWebJobsStorage: connectionString.optional(),
+  // Telemetry (src/telemetry): Application Insights (the Bicep sets it) and OpenTelemetry's own variables.
+  APPLICATIONINSIGHTS_CONNECTION_STRING: z
+    .string()
+    .refine((s) => /(^|;)\s*(InstrumentationKey|IngestionEndpoint)=/i.test(s), "must be a connection string")
+    .optional(),
+  /** `Authorization=AAD;ClientId={guid}`: ingestion with an Entra token (local auth off), as the host reads it. */
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: z
+    .string()
+    .regex(
+      /^\s*Authorization=AAD\s*(;\s*ClientId=[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\s*)?;?\s*$/i,
+      "must be Authorization=AAD, optionally ;ClientId={client id GUID}",
+    )
+    .optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: httpsOrLoopback.optional(),
+  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: httpsOrLoopback.optional(),
+  OTEL_METRIC_EXPORT_INTERVAL: intSetting(1000, 3_600_000).default(60_000),
+  OTEL_SERVICE_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, "must be 1-64 letters, digits, dots, dashes or underscores")
+    .default("token-broker"),
 });
 
 /** Every setting the schema reads, so the deployment (infra/) can be checked against it. */

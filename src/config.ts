@@ -1,5 +1,6 @@
 import { settingsSchema, type Settings, type TrustedIssuerSetting } from "./app-settings.js";
 import { isAllowedFetchUrl } from "./net/loopback.js";
+import type { TelemetrySettings } from "./telemetry/start.js";
 
 /**
  * Environment -> typed configuration, parsed once at start. A bad or missing setting stops the
@@ -47,6 +48,8 @@ export interface BrokerConfig {
   leaseStorage: LeaseStorageSetting | undefined;
   /** BROKER_DEV_STACK=true: plain http:// and loopback targets are allowed (the emulators). */
   devStack: boolean;
+  /** Where metrics go (none, Application Insights, OTLP). */
+  telemetry: TelemetrySettings;
 }
 
 export class ConfigError extends Error {
@@ -139,7 +142,49 @@ export function loadConfig(env: Env): BrokerConfig {
     noticeRunbookUrl: s.BROKER_NOTICE_RUNBOOK_URL,
     leaseStorage,
     devStack,
+    telemetry: telemetryOf(s),
   };
+}
+
+const TELEMETRY_SETTINGS = {
+  APPLICATIONINSIGHTS_CONNECTION_STRING: true,
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: true,
+  OTEL_EXPORTER_OTLP_ENDPOINT: true,
+  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: true,
+  OTEL_METRIC_EXPORT_INTERVAL: true,
+  OTEL_SERVICE_NAME: true,
+} as const;
+
+/** Only the telemetry settings (the dev stack makes the rest of its configuration itself). */
+export function loadTelemetrySettings(env: Env): TelemetrySettings {
+  const result = settingsSchema.pick(TELEMETRY_SETTINGS).safeParse(withoutBlanks(env));
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${lines.join("\n  ")}`);
+  }
+  return telemetryOf(result.data);
+}
+
+function telemetryOf(s: Pick<Settings, keyof typeof TELEMETRY_SETTINGS>): TelemetrySettings {
+  return {
+    appInsightsConnectionString: s.APPLICATIONINSIGHTS_CONNECTION_STRING,
+    appInsightsEntraAuth: appInsightsEntraAuthOf(s.APPLICATIONINSIGHTS_AUTHENTICATION_STRING),
+    // The OpenTelemetry rule: the signal's own endpoint as is, else the base endpoint + /v1/metrics.
+    otlpMetricsUrl:
+      s.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT ??
+      (s.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined
+        ? `${s.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, "")}/v1/metrics`
+        : undefined),
+    exportIntervalMs: s.OTEL_METRIC_EXPORT_INTERVAL,
+    serviceName: s.OTEL_SERVICE_NAME,
+  };
+}
+
+/** `Authorization=AAD;ClientId=…` -> ingestion with that managed identity (no ClientId: the system-assigned one). */
+function appInsightsEntraAuthOf(setting: string | undefined): TelemetrySettings["appInsightsEntraAuth"] {
+  if (setting === undefined) return undefined;
+  const clientId = /ClientId=([0-9a-f-]{36})/i.exec(setting)?.[1]?.toLowerCase();
+  return clientId !== undefined ? { clientId } : {};
 }
 
 /** A v1 issuer is `https://{host}/{tenant}/`: exactly the tenant's, so no other tenant's tokens pass. */

@@ -32,6 +32,9 @@ import { KeyVaultSecretStore } from "./vault/key-vault-store.js";
 import type { SecretStore } from "./vault/secret-store.js";
 import { observeWrites } from "./vault/write-observed-store.js";
 import { RuntimeMemo } from "./runtime-memo.js";
+import { metrics as otel } from "@opentelemetry/api";
+import { createBrokerMetrics, type BrokerMetrics } from "./telemetry/broker-metrics.js";
+import { observedSender, systemsByOrigin, upstreamMetricsPolicy } from "./telemetry/upstream-observer.js";
 
 /** Everything a handler needs, built once per process from the configuration. */
 export interface Runtime {
@@ -50,6 +53,8 @@ export interface Runtime {
   now: () => number;
   /** State of the handlers (answer and audit caches), per runtime rather than per module. */
   memo: RuntimeMemo;
+  /** Counters and histograms through the OpenTelemetry API (no-op unless the entry started telemetry). */
+  metrics: BrokerMetrics;
 }
 
 export interface RuntimeOptions {
@@ -67,6 +72,8 @@ export interface RuntimeOptions {
   outboundTimeoutMs?: number;
   /** Tests: a hook after each rotation step (a SimulatedCrash there is a process dying). */
   afterRotationStep?: StepHook;
+  /** Tests: metrics of their own (default: the process's meter provider, see src/telemetry/start.ts). */
+  metrics?: BrokerMetrics;
 }
 
 export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}): Runtime {
@@ -79,27 +86,51 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
   };
   const { devStack } = config;
   const policy = loadPolicyFile(config.policyFile, identities, { devStack });
+  // Taken after startTelemetry registered the provider: a meter taken before it stays a no-op.
+  const metrics =
+    options.metrics ??
+    createBrokerMetrics(otel.getMeter("token-broker"), {
+      profiles: policy.profileNames(),
+      now,
+      noticeDays: Math.max(...config.noticeDays),
+    });
+  const systemOf = systemsByOrigin({
+    entra: [config.authorityHost],
+    azure_devops: [config.devopsUrl, config.devopsVsspsUrl],
+    graph: [config.graphUrl],
+    key_vault: [config.keyVaultUrl],
+  });
   const timeout = options.outboundTimeoutMs !== undefined ? { timeoutMs: options.outboundTimeoutMs } : {};
   // The control identity: managed identity in Azure; az/azd login on a laptop pointed at a real vault.
-  const credential: TokenCredential = new DefaultAzureCredential(
-    config.managedIdentityClientId !== undefined
+  const credential: TokenCredential = new DefaultAzureCredential({
+    ...(config.managedIdentityClientId !== undefined
       ? { managedIdentityClientId: config.managedIdentityClientId }
-      : {},
-  );
-  const vault = new KeyVaultSecretStore(
-    config.keyVaultUrl,
-    credential,
-    extraCa !== undefined ? { extraCa } : {},
-  );
+      : {}),
+    additionalPolicies: [{ policy: upstreamMetricsPolicy("entra", metrics), position: "perRetry" }],
+  });
+  const vault = new KeyVaultSecretStore(config.keyVaultUrl, credential, {
+    ...(extraCa !== undefined ? { extraCa } : {}),
+    observe: upstreamMetricsPolicy("key_vault", metrics),
+  });
   const authenticator = new Authenticator(issuerTrusts(config), {
     tenantId: config.tenantId,
     now,
     devStack,
     ...(options.outboundTimeoutMs !== undefined ? { fetchDeadlineMs: options.outboundTimeoutMs } : {}),
     ...(extraCa !== undefined ? { extraCa } : {}),
+    send: observedSender(
+      httpSender({ devStack, maxBytes: 512 * 1024, ...(extraCa !== undefined ? { extraCa } : {}) }),
+      metrics,
+      systemOf,
+      "oidc_issuer",
+    ),
   });
   // The one @azure/identity adapter for minting: the issuer and the client-secret verifier share it.
-  const minter = azureIdentityMinter({ authorityHost: config.authorityHost, extraCa });
+  const minter = azureIdentityMinter({
+    authorityHost: config.authorityHost,
+    extraCa,
+    observe: upstreamMetricsPolicy("entra", metrics),
+  });
   const issuer = new CredentialIssuer({
     store: vault,
     revokeGraceMs: config.revokeGraceMinutes * 60_000,
@@ -111,7 +142,13 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
   // issuer cached from that secret on this instance; other instances see it within the vault cache TTL.
   const store = observeWrites(vault, (name) => issuer.forget(name));
   // Upstream REST clients share one sender (URL rules, total deadline, body cap, the dev CA).
-  const send = httpSender({ devStack, ...timeout, ...(extraCa !== undefined ? { extraCa } : {}) });
+  // Counted by origin; what matches no configured service is a notice target (webhook, Teams).
+  const send = observedSender(
+    httpSender({ devStack, ...timeout, ...(extraCa !== undefined ? { extraCa } : {}) }),
+    metrics,
+    systemOf,
+    "notice_target",
+  );
   const rotator = new RotatorIdentity({
     store,
     authorityHost: config.authorityHost,
@@ -159,6 +196,7 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
     },
     { ...DEFAULT_DELIVERY, send, ...options.noticeDelivery },
     log,
+    metrics,
   );
   // Every new version tells its owner, once (import, broker-made create, rotation).
   const announce = creationAnnouncer({ store, notifier, now, log });
@@ -173,7 +211,11 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
     rotateBeforeDays: config.rotateBeforeDays,
     revokeGraceMinutes: config.revokeGraceMinutes,
     secretVerifyMinutes: config.secretVerifyMinutes,
-    onListed: (managed) => rotator.learnGrants(managed),
+    onListed: (managed) => {
+      rotator.learnGrants(managed);
+      metrics.credentials(managed);
+    },
+    metrics,
     drift: new DriftWatch({ drift, store, notifier, now, log }),
     probeGrant: async (name) => {
       try {
@@ -215,5 +257,6 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
     drift,
     now,
     memo,
+    metrics,
   };
 }

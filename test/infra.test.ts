@@ -145,6 +145,12 @@ describe("infra/ (Bicep for azd up)", () => {
       "AzureWebJobsStorage__blobServiceUri",
       "WEBSITE_INSTANCE_ID", // set by the platform on every instance
       "BROKER_DEV_STACK", // the dev stack's flag only: config refuses it in Azure
+      // OpenTelemetry's own variables: for an operator's OTLP collector; the deployment exports
+      // to Application Insights (APPLICATIONINSIGHTS_CONNECTION_STRING).
+      "OTEL_EXPORTER_OTLP_ENDPOINT",
+      "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+      "OTEL_METRIC_EXPORT_INTERVAL",
+      "OTEL_SERVICE_NAME",
     ]);
     assert.equal(settings.has("BROKER_DEV_STACK"), false, "BROKER_DEV_STACK is never deployed");
     const missing = SETTING_NAMES.filter((name) => !notDeployed.has(name) && !settings.has(name));

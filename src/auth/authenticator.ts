@@ -1,6 +1,7 @@
 import { decodeJwt, errors, jwtVerify } from "jose";
 import { AuthError } from "./auth-error.js";
 import type { IssuerTrust } from "./issuers.js";
+import type { HttpSend } from "../net/http-request.js";
 import { IssuerUnavailableError, JwksSource } from "./jwks-source.js";
 import { claimsSchema, type Principal } from "./principal.js";
 import { VerifiedTokenCache } from "./verified-token-cache.js";
@@ -24,6 +25,8 @@ export interface AuthenticatorOptions {
   devStack?: boolean;
   /** Total time for one key refresh; every caller waiting on it is answered within it. */
   fetchDeadlineMs?: number;
+  /** The transport for discovery and JWKS (the runtime passes one that counts upstream calls). */
+  send?: HttpSend;
 }
 
 /** Caller authentication: Bearer JWTs from the Entra tenant and the configured trusted issuers. */
@@ -47,6 +50,7 @@ export class Authenticator {
           : {}),
         ...(options.devStack !== undefined ? { devStack: options.devStack } : {}),
         ...(options.fetchDeadlineMs !== undefined ? { fetchDeadlineMs: options.fetchDeadlineMs } : {}),
+        ...(options.send !== undefined ? { send: options.send } : {}),
       });
       this.trusts.set(trust.issuer, { trust, keys });
     }

@@ -4,6 +4,7 @@ import {
   ClientSecretCredential,
   ManagedIdentityCredential,
 } from "@azure/identity";
+import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import { extraCaPolicy } from "../net/extra-ca-policy.js";
 import { isLoopbackUrl } from "../net/loopback.js";
 import type { MintFailure, TokenMinter } from "./token-minter.js";
@@ -12,23 +13,33 @@ export interface AzureIdentityMinterOptions {
   authorityHost: string;
   /** Extra trusted CA (PEM): the dev stack's self-signed certificate. */
   extraCa?: string | undefined;
+  /** A policy that sees every attempt (the upstream-call metrics). */
+  observe?: PipelinePolicy;
 }
 
 /** The one place that builds @azure/identity credentials for minting. */
 export function azureIdentityMinter(options: AzureIdentityMinterOptions): TokenMinter {
-  const { authorityHost, extraCa } = options;
+  const { authorityHost, extraCa, observe } = options;
+  const observed = observe !== undefined ? [{ policy: observe, position: "perRetry" as const }] : [];
   return {
     managedIdentity: (clientId) =>
-      new ManagedIdentityCredential({ clientId, retryOptions: { maxRetries: 2 } }),
+      new ManagedIdentityCredential({
+        clientId,
+        retryOptions: { maxRetries: 2 },
+        ...(observed.length > 0 ? { additionalPolicies: observed } : {}),
+      }),
     clientSecret: (tenantId, clientId, secret, { maxRetries }) =>
       new ClientSecretCredential(tenantId, clientId, secret, {
         authorityHost,
         // A loopback authority is the dev stack's emulator: there is no instance metadata to discover.
         disableInstanceDiscovery: isLoopbackUrl(authorityHost),
         retryOptions: { maxRetries },
-        ...(extraCa !== undefined
-          ? { additionalPolicies: [{ policy: extraCaPolicy(extraCa), position: "perCall" as const }] }
-          : {}),
+        additionalPolicies: [
+          ...(extraCa !== undefined
+            ? [{ policy: extraCaPolicy(extraCa), position: "perCall" as const }]
+            : []),
+          ...observed,
+        ],
       }),
     classify: classifyCredentialError,
   };

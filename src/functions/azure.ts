@@ -18,9 +18,12 @@ const config = loadConfig(process.env);
 // configuration, so the host learns the functions at once, and the runtime with the Azure SDKs
 // and the handlers (most of the start-up time) load right after, while the host gets ready to
 // invoke. Should that fail (say, a bad policy file), the rejection is unhandled and ends the worker.
-const runtime: Promise<Runtime> = Promise.all([import("../runtime.js"), loadHandlers()]).then(([m]) =>
-  m.createRuntime(config),
-);
+// Telemetry registers its meter provider before the runtime takes its meter.
+const runtime: Promise<Runtime> = Promise.all([
+  import("../runtime.js"),
+  loadHandlers(),
+  import("../telemetry/start.js").then((m) => m.startTelemetry(config.telemetry)),
+]).then(([m]) => m.createRuntime(config));
 
 for (const route of registrations.http) {
   app.http(route.name, {

@@ -6,13 +6,14 @@ import type { BrokerRequest, BrokerResponse, HttpMethod } from "./types.js";
 
 /**
  * The one entry for every HTTP request, whichever host received it: method check (405 with
- * Allow), the handler, and every error turned into problem+json. Never throws.
+ * Allow), the handler, every error turned into problem+json, and its latency metric. Never throws.
  */
 export async function dispatch(
   route: HttpRoute,
   runtime: Runtime,
   req: BrokerRequest,
 ): Promise<BrokerResponse> {
+  const started = performance.now();
   let response: BrokerResponse;
   try {
     const declared = route.methods[req.method.toUpperCase() as HttpMethod];
@@ -22,5 +23,12 @@ export async function dispatch(
     response = toProblem(error, runtime.log).toResponse();
   }
   response.headers["x-content-type-options"] = "nosniff";
+  // The route's template, never the path asked for: a closed set of labels.
+  runtime.metrics.request(
+    `/api/${route.route}`,
+    req.method,
+    response.status,
+    (performance.now() - started) / 1000,
+  );
   return response;
 }

@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig } from "../config.js";
+import { ConfigError, loadConfig, loadTelemetrySettings } from "../config.js";
+import { startTelemetry } from "../telemetry/start.js";
 import { registrations } from "../functions/registrations.js";
 import { createLogger } from "../log.js";
 import { createRuntime } from "../runtime.js";
@@ -12,6 +13,8 @@ import { startLocalHost } from "./host.js";
  */
 async function main(): Promise<void> {
   const log = createLogger();
+  // Before any runtime exists: its instruments come from the provider registered here.
+  const telemetry = await startTelemetry(loadTelemetrySettings(process.env), log);
   let close: () => Promise<void>;
   if (process.env["KEY_VAULT_URL"] === undefined || process.env["KEY_VAULT_URL"] === "") {
     // The state file tells `token-broker dev-token` where this stack is; removed at close.
@@ -44,7 +47,8 @@ async function main(): Promise<void> {
     if (stopping) process.exit(130); // a second Ctrl-C does not wait
     stopping = true;
     log.info("host.stopping", { signal });
-    close().then(
+    // What the meters hold is exported before the process ends.
+    Promise.all([close(), telemetry.shutdown()]).then(
       () => process.exit(0),
       () => process.exit(1),
     );

@@ -1,4 +1,5 @@
 import type { Logger } from "../log.js";
+import { NO_METRICS, type BrokerMetrics } from "../telemetry/broker-metrics.js";
 import { DeliveryError, postJson, type DeliveryOptions } from "./delivery.js";
 import { creationTeamsMessage } from "./creation-card.js";
 import type { CreationNotice } from "./creation-notice.js";
@@ -28,6 +29,7 @@ export class Notifier {
     private readonly targets: NoticeTargets,
     private readonly delivery: DeliveryOptions,
     private readonly log: Logger,
+    private readonly metrics: Pick<BrokerMetrics, "notice"> = NO_METRICS,
   ) {}
 
   private teamsUrlFor(owner: string | null): string | undefined {
@@ -66,6 +68,13 @@ export class Notifier {
         ? { threshold: notice.threshold, daysLeft: notice.daysLeft }
         : {}),
     };
+    const type =
+      notice.type === "token-broker.creation-notice"
+        ? "creation"
+        : notice.type === "token-broker.drift-notice"
+          ? "drift"
+          : "expiry";
+    this.metrics.notice(type, failures.length > 0 ? "failed" : "sent");
     if (failures.length > 0) {
       this.log.warn("notice.failed", { ...fields, failures });
       throw new DeliveryError(failures.join("; "));

@@ -1,3 +1,4 @@
+import type { BrokerMetrics } from "../telemetry/broker-metrics.js";
 import type { DriftSweepSummary } from "../drift/drift-watch.js";
 import type { CreationAnnouncer } from "../inventory/creation.js";
 import type { CredentialKind } from "../inventory/managed-credential.js";
@@ -39,6 +40,8 @@ export interface RotationOptions {
   };
   /** Told what a sweep listed (the rotator identity learns its grants from it, not from a second listing). */
   onListed?: (managed: readonly SecretProperties[]) => void;
+  /** Outcome counts of each sweep and rotate-now (src/telemetry). */
+  metrics?: Pick<BrokerMetrics, "rotation">;
   /** Redeems a rotator grant (a refresh-token credential); throws RotationError when it no longer works. */
   probeGrant?: (name: string) => Promise<void>;
   /** Test hook: called after each step; a SimulatedCrash thrown there is a process dying. */

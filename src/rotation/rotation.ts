@@ -54,12 +54,36 @@ export class Rotation {
   }
 
   /** `POST /api/inventory/{name}/rotate`: now, whatever the date, under the sweep's lease. */
-  rotateNow(name: string, request: { organization?: string } = {}): Promise<Leased<RotationOutcome>> {
-    return rotateNow(this.ctx, name, request);
+  async rotateNow(name: string, request: { organization?: string } = {}): Promise<Leased<RotationOutcome>> {
+    const metrics = this.ctx.options.metrics;
+    try {
+      const result = await rotateNow(this.ctx, name, request);
+      if (!result.acquired) metrics?.rotation("lease_busy", 1);
+      else metrics?.rotation(result.value.status === "rotated" ? "rotated" : "pending", 1);
+      return result;
+    } catch (error) {
+      metrics?.rotation("failed", 1);
+      throw error;
+    }
   }
 
   /** The timer and `POST /api/sweeps/rotation`. */
-  sweep(trigger: "timer" | "route"): Promise<Leased<RotationReport>> {
-    return sweep(this.ctx, trigger);
+  async sweep(trigger: "timer" | "route"): Promise<Leased<RotationReport>> {
+    const result = await sweep(this.ctx, trigger);
+    const metrics = this.ctx.options.metrics;
+    if (metrics !== undefined) {
+      if (!result.acquired) {
+        metrics.rotation("lease_busy", 1);
+      } else {
+        const r = result.value;
+        metrics.rotation("rotated", r.rotated.length);
+        metrics.rotation("pending", r.pending.length);
+        metrics.rotation("revoked", r.revoked.length);
+        metrics.rotation("orphan_revoked", r.orphansRevoked.length);
+        metrics.rotation("skipped", r.skipped.length);
+        metrics.rotation("failed", r.failed.length);
+      }
+    }
+    return result;
   }
 }

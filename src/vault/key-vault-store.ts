@@ -22,6 +22,8 @@ export interface KeyVaultStoreOptions {
   /** Dev stack only: trust the emulator's self-signed CA and its loopback host. */
   extraCa?: string;
   maxRetries?: number;
+  /** A policy that sees every attempt (the upstream-call metrics). */
+  observe?: PipelinePolicy;
 }
 
 /**
@@ -117,6 +119,7 @@ export class KeyVaultSecretStore implements SecretStore {
     clientOptions.additionalPolicies = [
       ...(clientOptions.additionalPolicies ?? []),
       { policy: nextLinkPolicy, position: "perCall" },
+      ...(options.observe !== undefined ? [{ policy: options.observe, position: "perRetry" as const }] : []),
     ];
     this.client = new SecretClient(vaultUrl, credential, clientOptions);
     this.origin = new URL(vaultUrl).origin;

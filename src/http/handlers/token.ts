@@ -146,19 +146,24 @@ export async function postToken(
   try {
     request = readRequest(input);
     // Warm path: both caches answer synchronously, with no await in between.
-    principal =
-      rt.authenticator.cached(request.token) ?? (await rt.authenticator.authenticate(request.token));
+    const known = rt.authenticator.cached(request.token);
+    rt.metrics.cache("caller_token", known !== undefined);
+    principal = known ?? (await rt.authenticator.authenticate(request.token));
     const profile = rt.policy.profile(request.profile);
     if (profile === undefined || !derived(state, rt, principal).entitlements.profiles.has(request.profile)) {
       throw problems.profileNotGranted();
     }
-    const issued =
-      rt.issuer.cached(request.profile, profile) ?? (await rt.issuer.issue(request.profile, profile));
+    const ready = rt.issuer.cached(request.profile, profile);
+    rt.metrics.cache("credential", ready !== undefined);
+    const issued = ready ?? (await rt.issuer.issue(request.profile, profile));
     rt.log.infoPrepared("audit.token", issuedAudit(state, rt, principal, issued));
+    rt.metrics.issuance(issued.profile, "issued");
     return answer(state, issued, request.exchange, rt.now());
   } catch (error) {
     const problem = toProblem(error, rt.log);
     const outcome = auditOutcome(problem);
+    // The metric takes a profile label only if the policy names it (else `_unknown`).
+    rt.metrics.issuance(request?.profile, outcome);
     rt.log[outcome === "failed" ? "error" : "info"]("audit.token", {
       outcome,
       code: problem.code,

@@ -1,0 +1,175 @@
+import type { Attributes, Histogram, Meter } from "@opentelemetry/api";
+import { credentialGauge, type CredentialSnapshot } from "./credential-gauge.js";
+import { Tally } from "./tally.js";
+
+/**
+ * The broker's metrics, through the OpenTelemetry API only (whichever SDK the entry registered:
+ * Azure Monitor, OTLP, or none). Every label comes from a closed set: a profile label is a name
+ * from the policy or `_unknown`, routes are the registration table's templates, never request text.
+ */
+
+export type IssuanceOutcome = "issued" | "denied" | "rejected" | "failed";
+export type UpstreamSystem =
+  "key_vault" | "entra" | "azure_devops" | "graph" | "oidc_issuer" | "notice_target";
+export type UpstreamResult = "ok" | "throttled" | "client_error" | "server_error" | "unavailable";
+export type CacheName = "caller_token" | "credential";
+export type NoticeType = "expiry" | "creation" | "drift";
+export type RotationMetricOutcome =
+  "rotated" | "pending" | "revoked" | "orphan_revoked" | "skipped" | "failed" | "lease_busy";
+export type ProbeName = "allow" | "deny";
+
+export interface BrokerMetrics {
+  /** One HTTP request: the route's template (`/api/inventory/{name}`), never the path asked for. */
+  request(route: string, method: string, status: number, seconds: number): void;
+  issuance(profile: string | undefined, outcome: IssuanceOutcome): void;
+  cache(cache: CacheName, hit: boolean): void;
+  upstream(system: UpstreamSystem, result: UpstreamResult, seconds: number): void;
+  rotation(outcome: RotationMetricOutcome, count: number): void;
+  notice(type: NoticeType, outcome: "sent" | "failed"): void;
+  /** The managed credentials a sweep listed: the gauge reports their status and days left from it. */
+  credentials(listed: CredentialSnapshot): void;
+  rateLimited(scope: "token" | "admin"): void;
+  probe(probe: ProbeName, result: "pass" | "fail"): void;
+}
+
+export const NO_METRICS: BrokerMetrics = {
+  request: () => undefined,
+  issuance: () => undefined,
+  cache: () => undefined,
+  upstream: () => undefined,
+  rotation: () => undefined,
+  notice: () => undefined,
+  credentials: () => undefined,
+  rateLimited: () => undefined,
+  probe: () => undefined,
+};
+
+const KNOWN_METHODS = new Set([
+  "GET",
+  "HEAD",
+  "POST",
+  "PUT",
+  "PATCH",
+  "DELETE",
+  "OPTIONS",
+  "TRACE",
+  "CONNECT",
+]);
+/** Seconds: the warm path is sub-millisecond, a cold mint a second or more. */
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export interface BrokerMetricsOptions {
+  /** The policy's profile names: the only values a profile label takes (else `_unknown`). */
+  profiles: readonly string[];
+  now: () => number;
+  noticeDays: number;
+}
+
+export function createBrokerMetrics(meter: Meter, options: BrokerMetricsOptions): BrokerMetrics {
+  const profiles = new Set(options.profiles);
+  // Counters are tallied in plain maps and read by the SDK at each export: the hot path pays a
+  // map lookup, not the SDK's attribute hashing per request.
+  const issuance = new Tally(meter, "token_broker.issuance", {
+    description: "Credential requests on POST /api/token, by profile and outcome",
+    unit: "{request}",
+  });
+  const cache = new Tally(meter, "token_broker.cache.lookup", {
+    description: "Cache lookups on the token route, by cache and result",
+    unit: "{lookup}",
+  });
+  const upstreamCalls = new Tally(meter, "token_broker.upstream.request", {
+    description: "Calls to upstream services, by system and result (throttled apart)",
+    unit: "{request}",
+  });
+  const rotation = new Tally(meter, "token_broker.rotation", {
+    description: "Rotation sweep and rotate-now outcomes",
+    unit: "{credential}",
+  });
+  const notices = new Tally(meter, "token_broker.notice", {
+    description: "Notices delivered or failed, by type",
+    unit: "{notice}",
+  });
+  const limited = new Tally(meter, "token_broker.rate_limited", {
+    description: "Requests refused by a per-caller rate limit",
+    unit: "{request}",
+  });
+  const probes = new Tally(meter, "token_broker.probe", {
+    description: "Prober outcomes: a profile that must be issued, one that must be denied",
+    unit: "{probe}",
+  });
+  const requestDuration = meter.createHistogram("http.server.request.duration", {
+    description: "Duration of HTTP requests",
+    unit: "s",
+    advice: { explicitBucketBoundaries: LATENCY_BUCKETS },
+  });
+  const upstreamDuration = meter.createHistogram("token_broker.upstream.duration", {
+    description: "Duration of calls to upstream services",
+    unit: "s",
+    advice: { explicitBucketBoundaries: LATENCY_BUCKETS },
+  });
+  const gauge = credentialGauge(meter, options);
+  const requestAttributes = attributeCache();
+  const upstreamAttributes = attributeCache();
+
+  return {
+    request(route, method, status, seconds) {
+      const m = method.toUpperCase();
+      const verb = KNOWN_METHODS.has(m) ? m : "_OTHER";
+      record(
+        requestDuration,
+        seconds,
+        requestAttributes(`${route} ${verb} ${status}`, () => ({
+          "http.route": route,
+          "http.request.method": verb,
+          "http.response.status_code": status,
+        })),
+      );
+    },
+    issuance(profile, outcome) {
+      const label = profile !== undefined && profiles.has(profile) ? profile : "_unknown";
+      issuance.add(label, outcome, () => ({ profile: label, outcome }));
+    },
+    cache(name, hit) {
+      const result = hit ? "hit" : "miss";
+      cache.add(name, result, () => ({ cache: name, result }));
+    },
+    upstream(system, result, seconds) {
+      upstreamCalls.add(system, result, () => ({ system, result }));
+      record(
+        upstreamDuration,
+        seconds,
+        upstreamAttributes(`${system} ${result}`, () => ({ system, result })),
+      );
+    },
+    rotation(outcome, count) {
+      if (count > 0) rotation.add(outcome, "", () => ({ outcome }), count);
+    },
+    notice(type, outcome) {
+      notices.add(type, outcome, () => ({ type, outcome }));
+    },
+    credentials: (listed) => gauge.update(listed),
+    rateLimited(scope) {
+      limited.add(scope, "", () => ({ scope }));
+    },
+    probe(probe, result) {
+      probes.add(probe, result, () => ({ probe, result }));
+    },
+  };
+}
+
+function record(histogram: Histogram, seconds: number, attributes: Attributes): void {
+  if (Number.isFinite(seconds) && seconds >= 0) histogram.record(seconds, attributes);
+}
+
+/** One frozen attribute object per label combination, reused for every record. */
+function attributeCache(): (key: string, make: () => Attributes) => Attributes {
+  const cache = new Map<string, Attributes>();
+  return (key, make) => {
+    let attributes = cache.get(key);
+    if (attributes === undefined) {
+      attributes = Object.freeze(make());
+      cache.set(key, attributes);
+    }
+    return attributes;
+  };
+}

@@ -40,6 +40,15 @@ param noticeDays string = '7'
 @description('Runbook page linked from expiry notices (BROKER_NOTICE_RUNBOOK_URL). Empty: none.')
 param noticeRunbookUrl string = ''
 
+@description('NCRONTAB (six fields, UTC) of the prober (BROKER_PROBE_SCHEDULE). Empty: no prober.')
+param probeSchedule string = ''
+
+@description('A profile the prober must be issued (BROKER_PROBE_ALLOW_PROFILE); grant it to the control identity.')
+param probeAllowProfile string = ''
+
+@description('A profile the prober must be denied (BROKER_PROBE_DENY_PROFILE).')
+param probeDenyProfile string = ''
+
 @description('Auto-rotation starts this many days before expiry (BROKER_ROTATE_BEFORE_DAYS); must exceed the largest noticeDays.')
 @minValue(1)
 @maxValue(365)
@@ -187,6 +196,9 @@ module functionApp 'app/function-app.bicep' = {
     noticeSchedule: noticeSchedule
     noticeDays: noticeDays
     noticeRunbookUrl: noticeRunbookUrl
+    probeSchedule: probeSchedule
+    probeAllowProfile: probeAllowProfile
+    probeDenyProfile: probeDenyProfile
     rotateBeforeDays: rotateBeforeDays
     revokeGraceMinutes: revokeGraceMinutes
     verifyWindowMinutes: verifyWindowMinutes

@@ -8,6 +8,8 @@ import { isLoopbackUrl } from "./net/loopback.js";
  */
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** The policy's profile names (src/policy/schema.ts PROFILE_NAME; not imported: settings load first). */
+const PROFILE_SHAPE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** NCRONTAB as the Functions host reads it: six fields, seconds first, each field in range. */
 function isNcrontab(expression: string): boolean {
   if (!/^\S+(\s+\S+){5}$/.test(expression.trim())) return false;
@@ -122,6 +124,19 @@ export const settingsSchema = z.object({
     .string()
     .regex(/^[a-z0-9]{3,24}$/, "must be a storage account name")
     .optional(),
+  /** The prober (src/probes): off unless a schedule is set; then a profile it must get and/or one it must be denied. */
+  BROKER_PROBE_SCHEDULE: z.string().refine(isNcrontab, "must be a six-field NCRONTAB expression").optional(),
+  BROKER_PROBE_ALLOW_PROFILE: z.string().regex(PROFILE_SHAPE, "must be a profile name").optional(),
+  BROKER_PROBE_DENY_PROFILE: z.string().regex(PROFILE_SHAPE, "must be a profile name").optional(),
+  /** The broker's own base URL for the prober (default: https://WEBSITE_HOSTNAME, or the local host). */
+  BROKER_PROBE_URL: httpsOrLoopback.optional(),
+  /** The managed identity the prober signs in as (default: AZURE_CLIENT_ID). */
+  BROKER_PROBE_CLIENT_ID: z.string().regex(GUID, "must be a client id GUID").optional(),
+  /** Set by App Service: the app's default host name. */
+  WEBSITE_HOSTNAME: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$/, "must be a host name")
+    .optional(),
   /** Set only by the dev stack (src/local): plain http:// and loopback targets are allowed. Never in Azure. */
   BROKER_DEV_STACK: z.literal("true", "must be true or unset").optional(),
   /** Set by App Service on every instance: a per-process lease would not do there. */
@@ -148,6 +163,15 @@ export const settingsSchema = z.object({
     .regex(/^[A-Za-z0-9._-]{1,64}$/, "must be 1-64 letters, digits, dots, dashes or underscores")
     .default("token-broker"),
 });
+
+/** Empty strings count as unset: app settings are often present but blank. */
+export function withoutBlanks(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && value.trim() !== "") out[key] = value;
+  }
+  return out;
+}
 
 /** Every setting the schema reads, so the deployment (infra/) can be checked against it. */
 export const SETTING_NAMES: readonly string[] = Object.keys(settingsSchema.shape);

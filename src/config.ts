@@ -1,6 +1,12 @@
-import { settingsSchema, type Settings, type TrustedIssuerSetting } from "./app-settings.js";
+import { settingsSchema, withoutBlanks, type Settings, type TrustedIssuerSetting } from "./app-settings.js";
 import { isAllowedFetchUrl } from "./net/loopback.js";
+import { ConfigError } from "./config-error.js";
+import { probeOf, type ProbeSettings } from "./probes/probe-settings.js";
 import type { TelemetrySettings } from "./telemetry/start.js";
+import { telemetryOf } from "./telemetry/telemetry-settings.js";
+
+export { loadTelemetrySettings } from "./telemetry/telemetry-settings.js";
+export type { ProbeSettings } from "./probes/probe-settings.js";
 
 /**
  * Environment -> typed configuration, parsed once at start. A bad or missing setting stops the
@@ -50,22 +56,13 @@ export interface BrokerConfig {
   devStack: boolean;
   /** Where metrics go (none, Application Insights, OTLP). */
   telemetry: TelemetrySettings;
+  /** The prober; undefined = off (no BROKER_PROBE_SCHEDULE). */
+  probe: ProbeSettings | undefined;
 }
 
-export class ConfigError extends Error {
-  override name = "ConfigError";
-}
+export { ConfigError } from "./config-error.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
-
-/** Empty strings count as unset: app settings are often present but blank. */
-function withoutBlanks(env: Env): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(env)) {
-    if (value !== undefined && value.trim() !== "") out[key] = value;
-  }
-  return out;
-}
 
 export function loadConfig(env: Env): BrokerConfig {
   const present = withoutBlanks(env);
@@ -110,6 +107,7 @@ export function loadConfig(env: Env): BrokerConfig {
     const issues = outboundUrlIssues(s);
     if (issues.length > 0) throw new ConfigError(`invalid configuration:\n  ${issues.join("\n  ")}`);
   }
+  const probe = probeOf(s);
   const leaseStorage = leaseStorageOf(s);
   if (leaseStorage === undefined && s.WEBSITE_INSTANCE_ID !== undefined) {
     // Several instances with per-process leases would rotate one credential twice.
@@ -143,48 +141,8 @@ export function loadConfig(env: Env): BrokerConfig {
     leaseStorage,
     devStack,
     telemetry: telemetryOf(s),
+    probe,
   };
-}
-
-const TELEMETRY_SETTINGS = {
-  APPLICATIONINSIGHTS_CONNECTION_STRING: true,
-  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: true,
-  OTEL_EXPORTER_OTLP_ENDPOINT: true,
-  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: true,
-  OTEL_METRIC_EXPORT_INTERVAL: true,
-  OTEL_SERVICE_NAME: true,
-} as const;
-
-/** Only the telemetry settings (the dev stack makes the rest of its configuration itself). */
-export function loadTelemetrySettings(env: Env): TelemetrySettings {
-  const result = settingsSchema.pick(TELEMETRY_SETTINGS).safeParse(withoutBlanks(env));
-  if (!result.success) {
-    const lines = result.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`);
-    throw new ConfigError(`invalid configuration:\n  ${lines.join("\n  ")}`);
-  }
-  return telemetryOf(result.data);
-}
-
-function telemetryOf(s: Pick<Settings, keyof typeof TELEMETRY_SETTINGS>): TelemetrySettings {
-  return {
-    appInsightsConnectionString: s.APPLICATIONINSIGHTS_CONNECTION_STRING,
-    appInsightsEntraAuth: appInsightsEntraAuthOf(s.APPLICATIONINSIGHTS_AUTHENTICATION_STRING),
-    // The OpenTelemetry rule: the signal's own endpoint as is, else the base endpoint + /v1/metrics.
-    otlpMetricsUrl:
-      s.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT ??
-      (s.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined
-        ? `${s.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, "")}/v1/metrics`
-        : undefined),
-    exportIntervalMs: s.OTEL_METRIC_EXPORT_INTERVAL,
-    serviceName: s.OTEL_SERVICE_NAME,
-  };
-}
-
-/** `Authorization=AAD;ClientId=…` -> ingestion with that managed identity (no ClientId: the system-assigned one). */
-function appInsightsEntraAuthOf(setting: string | undefined): TelemetrySettings["appInsightsEntraAuth"] {
-  if (setting === undefined) return undefined;
-  const clientId = /ClientId=([0-9a-f-]{36})/i.exec(setting)?.[1]?.toLowerCase();
-  return clientId !== undefined ? { clientId } : {};
 }
 
 /** A v1 issuer is `https://{host}/{tenant}/`: exactly the tenant's, so no other tenant's tokens pass. */
@@ -217,6 +175,7 @@ function outboundUrlIssues(s: Settings): string[] {
     ["BROKER_NOTICE_WEBHOOK_URL", s.BROKER_NOTICE_WEBHOOK_URL],
     ["BROKER_NOTICE_TEAMS_URL", s.BROKER_NOTICE_TEAMS_URL],
     ["BROKER_LEASE_STORAGE_URL", s.BROKER_LEASE_STORAGE_URL],
+    ["BROKER_PROBE_URL", s.BROKER_PROBE_URL],
     ["AzureWebJobsStorage__blobServiceUri", s.AzureWebJobsStorage__blobServiceUri],
   ];
   s.BROKER_TRUSTED_ISSUERS.forEach((t, i) => {

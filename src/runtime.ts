@@ -32,6 +32,8 @@ import { KeyVaultSecretStore } from "./vault/key-vault-store.js";
 import type { SecretStore } from "./vault/secret-store.js";
 import { observeWrites } from "./vault/write-observed-store.js";
 import { RuntimeMemo } from "./runtime-memo.js";
+import { proberOf } from "./probes/prober-setup.js";
+import type { Prober } from "./probes/prober.js";
 import { metrics as otel } from "@opentelemetry/api";
 import { createBrokerMetrics, type BrokerMetrics } from "./telemetry/broker-metrics.js";
 import { observedSender, systemsByOrigin, upstreamMetricsPolicy } from "./telemetry/upstream-observer.js";
@@ -55,6 +57,10 @@ export interface Runtime {
   memo: RuntimeMemo;
   /** Counters and histograms through the OpenTelemetry API (no-op unless the entry started telemetry). */
   metrics: BrokerMetrics;
+  /** The prober (BROKER_PROBE_SCHEDULE); undefined when off. */
+  prober: Prober | undefined;
+  /** The broker's own base URL where the host knows it (the local host sets it when it listens). */
+  selfUrl: string | undefined;
 }
 
 export interface RuntimeOptions {
@@ -243,7 +249,7 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
   });
   const notices = new NoticeSweep({ store, leases, notifier, thresholds: config.noticeDays, now, log });
   const memo = new RuntimeMemo();
-  return {
+  const runtime: Runtime = {
     config,
     log,
     authenticator,
@@ -258,5 +264,14 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
     now,
     memo,
     metrics,
+    prober: undefined,
+    selfUrl: undefined,
   };
+  runtime.prober = proberOf(config, policy, {
+    baseUrl: () => config.probe?.url ?? runtime.selfUrl,
+    send: httpSender({ devStack, ...timeout, ...(extraCa !== undefined ? { extraCa } : {}) }),
+    metrics,
+    log,
+  });
+  return runtime;
 }

@@ -123,7 +123,11 @@ describe("the Azure Functions entry, loaded as the Node.js worker loads it", () 
     try {
       assert.equal(worker.programmingModel?.name, "@azure/functions");
       const names = worker.functions.map((f) => f.name).sort();
-      const expected = [...registrations.http, ...registrations.timers].map((r) => r.name).sort();
+      // The prober's timer is off by default: not registered without BROKER_PROBE_SCHEDULE.
+      const expected = [...registrations.http, ...registrations.timers]
+        .map((r) => r.name)
+        .filter((n) => n !== "probe-timer")
+        .sort();
       assert.deepEqual(names, expected);
       for (const route of registrations.http) {
         const metadata = worker.functions.find((f) => f.name === route.name);
@@ -141,7 +145,7 @@ describe("the Azure Functions entry, loaded as the Node.js worker loads it", () 
           [["$return", "http"]],
         );
       }
-      for (const timer of registrations.timers) {
+      for (const timer of registrations.timers.filter((t) => t.name !== "probe-timer")) {
         const metadata = worker.functions.find((f) => f.name === timer.name);
         assert.ok(metadata);
         const { binding } = triggerOf(metadata);
@@ -158,6 +162,22 @@ describe("the Azure Functions entry, loaded as the Node.js worker loads it", () 
     } finally {
       const { code } = await worker.close();
       assert.equal(code, 0);
+    }
+  });
+
+  test("with BROKER_PROBE_SCHEDULE the prober's timer is registered on that schedule", async () => {
+    const worker = await startStandInWorker({
+      ...STATIC_ENV,
+      BROKER_PROBE_SCHEDULE: "0 */5 * * * *",
+      BROKER_PROBE_ALLOW_PROFILE: "ado-read",
+    });
+    try {
+      const probe = worker.functions.find((f) => f.name === "probe-timer");
+      assert.ok(probe);
+      assert.equal(triggerOf(probe).binding["type"], "timerTrigger");
+      assert.equal(triggerOf(probe).binding["schedule"], "0 */5 * * * *");
+    } finally {
+      await worker.close();
     }
   });
 

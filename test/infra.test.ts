@@ -151,6 +151,7 @@ describe("infra/ (Bicep for azd up)", () => {
       "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
       "OTEL_METRIC_EXPORT_INTERVAL",
       "OTEL_SERVICE_NAME",
+      "WEBSITE_HOSTNAME", // set by the platform: the prober's default target
     ]);
     assert.equal(settings.has("BROKER_DEV_STACK"), false, "BROKER_DEV_STACK is never deployed");
     const missing = SETTING_NAMES.filter((name) => !notDeployed.has(name) && !settings.has(name));

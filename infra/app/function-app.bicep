@@ -79,6 +79,15 @@ param noticeDays string
 @description('BROKER_NOTICE_RUNBOOK_URL: runbook linked from notices; empty for none.')
 param noticeRunbookUrl string
 
+@description('BROKER_PROBE_SCHEDULE: NCRONTAB of the prober; empty for none.')
+param probeSchedule string
+
+@description('BROKER_PROBE_ALLOW_PROFILE: a profile the prober must be issued.')
+param probeAllowProfile string
+
+@description('BROKER_PROBE_DENY_PROFILE: a profile the prober must be denied.')
+param probeDenyProfile string
+
 @description('BROKER_ROTATE_BEFORE_DAYS: auto-rotation starts this many days before expiry.')
 param rotateBeforeDays int
 
@@ -225,6 +234,12 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     BROKER_NOTICE_SCHEDULE: noticeSchedule
     BROKER_NOTICE_DAYS: noticeDays
     BROKER_NOTICE_RUNBOOK_URL: noticeRunbookUrl
+    // The prober asks the app's own host name (WEBSITE_HOSTNAME), signed in as the control identity.
+    BROKER_PROBE_SCHEDULE: probeSchedule
+    BROKER_PROBE_ALLOW_PROFILE: probeAllowProfile
+    BROKER_PROBE_DENY_PROFILE: probeDenyProfile
+    BROKER_PROBE_URL: ''
+    BROKER_PROBE_CLIENT_ID: ''
     // Public-cloud endpoints of the upstreams the broker rotates and revokes with.
     BROKER_DEVOPS_URL: 'https://dev.azure.com'
     BROKER_DEVOPS_VSSPS_URL: 'https://vssps.dev.azure.com'

@@ -36,8 +36,10 @@ for (const route of registrations.http) {
 }
 
 for (const timer of registrations.timers) {
+  const schedule = timer.schedule(config);
+  if (schedule === undefined) continue;
   app.timer(timer.name, {
-    schedule: timer.schedule(config),
+    schedule,
     handler: (info: Timer, context: InvocationContext) =>
       withInvocationLog(context, async () => timer.handler(await runtime, { isPastDue: info.isPastDue })),
   });

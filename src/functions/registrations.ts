@@ -40,8 +40,8 @@ export async function loadHandlers(): Promise<void> {
 
 export interface TimerRegistration {
   name: string;
-  /** NCRONTAB (six fields, seconds first), resolved from configuration. */
-  schedule: (config: BrokerConfig) => string;
+  /** NCRONTAB (six fields, seconds first), resolved from configuration; undefined: not registered (off). */
+  schedule: (config: BrokerConfig) => string | undefined;
   handler: (runtime: Runtime, info: { isPastDue: boolean }) => Promise<void>;
 }
 
@@ -235,6 +235,15 @@ export const registrations: Registrations = {
       // A sweep already running (route, another instance) sends what is due: nothing to do.
       handler: async (runtime) => {
         await runtime.notices.run("timer");
+      },
+    },
+    {
+      name: "probe-timer",
+      // Off unless BROKER_PROBE_SCHEDULE is set.
+      schedule: (config) => config.probe?.schedule,
+      // Outcomes are metrics and log lines; a failed probe is not a failed invocation.
+      handler: async (runtime) => {
+        await runtime.prober?.run();
       },
     },
   ],

@@ -194,9 +194,11 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     socket.end(`HTTP/1.1 ${status} ${title}\r\n${head}\r\n\r\n${body}`);
   });
 
-  const jobs = registrations.timers.map((timer) =>
-    scheduleTimer(
-      timer.schedule(runtime.config),
+  const jobs = registrations.timers.flatMap((timer) => {
+    const schedule = timer.schedule(runtime.config);
+    if (schedule === undefined) return [];
+    return scheduleTimer(
+      schedule,
       async () => {
         runtime.log.info("timer.started", { timer: timer.name });
         await timer.handler(runtime, { isPastDue: false });
@@ -207,8 +209,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
           runtime.log.error("timer.failed", { timer: timer.name, error: describeError(error) }),
         ...(options.timerClock !== undefined ? { clock: options.timerClock } : {}),
       },
-    ),
-  );
+    );
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -216,8 +218,11 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   });
   const { port } = server.address() as AddressInfo;
   const host = options.host ?? "127.0.0.1";
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  // The prober asks the broker through its own HTTP surface: here, this very host.
+  runtime.selfUrl ??= url;
   return {
-    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    url,
     port,
     close: async () => {
       for (const job of jobs) job.stop();

@@ -8,6 +8,7 @@ import { CredentialIssuer } from "./issuance/credential-issuer.js";
 import { Drift } from "./drift/drift.js";
 import { DriftWatch } from "./drift/drift-watch.js";
 import { Inventory } from "./inventory/inventory.js";
+import { RateLimiter } from "./limits/rate-limiter.js";
 import { RotatorRevoker } from "./rotation/rotator-revoker.js";
 import { ClientSecretRotator } from "./rotation/client-secret-rotator.js";
 import { deploymentIdOf } from "./rotation/marker.js";
@@ -47,6 +48,8 @@ export interface Runtime {
   rotation: Rotation;
   /** `GET /api/drift`: upstream credentials the vault does not know, and the reverse. */
   drift: Drift;
+  /** Per-caller token buckets of the routes the table marks `rateLimit` (per instance). */
+  limiter: RateLimiter;
   now: () => number;
   /** State of the handlers (answer and audit caches), per runtime rather than per module. */
   memo: RuntimeMemo;
@@ -201,6 +204,7 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
   });
   const notices = new NoticeSweep({ store, leases, notifier, thresholds: config.noticeDays, now, log });
   const memo = new RuntimeMemo();
+  const limiter = new RateLimiter(config.rateLimits, now);
   return {
     config,
     log,
@@ -213,6 +217,7 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
     notices,
     rotation,
     drift,
+    limiter,
     now,
     memo,
   };

@@ -79,10 +79,9 @@ export function inputParser(declaration: MethodDeclaration): (req: BrokerRequest
  */
 function withCaller(
   input: (req: BrokerRequest) => RouteInput,
-  handler: unknown,
+  run: CallerHandler,
   limit: RateClass | undefined,
 ): (req: BrokerRequest, rt: Runtime, caller: Principal) => Promise<BrokerResponse> {
-  const run = handler as CallerHandler;
   if (limit === undefined) return (req, rt, caller) => run(input(req), rt, caller);
   return (req, rt, caller) => {
     rt.limiter.admit(limit, caller);
@@ -108,12 +107,22 @@ export function compile(
     }
     case "authenticated": {
       const { event, action } = declaration.audit;
-      return audited(event, action, "authenticated", withCaller(input, handler, declaration.rateLimit));
+      return audited(
+        event,
+        action,
+        "authenticated",
+        withCaller(input, handler as CallerHandler, declaration.rateLimit),
+      );
     }
     default: {
       // Role routes get the caller too (who made a credential, for its owner's notice).
       const { event, action } = declaration.audit;
-      return audited(event, action, declaration.access, withCaller(input, handler, declaration.rateLimit));
+      return audited(
+        event,
+        action,
+        declaration.access,
+        withCaller(input, handler as CallerHandler, declaration.rateLimit),
+      );
     }
   }
 }

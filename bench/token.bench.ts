@@ -1,13 +1,23 @@
-import { spawn, spawnSync } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
-import { availableParallelism, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { createRequire } from "node:module";
 import { startDevStack } from "../src/local/dev-stack.js";
 import { batchedSink, createLogger } from "../src/log.js";
 import { callerToken } from "../test/support/dev-stack.js";
+import {
+  CONNECTIONS,
+  DURATION_S,
+  header,
+  load,
+  median,
+  middle,
+  PINNED,
+  ROUNDS,
+  row,
+  type Result,
+} from "./autocannon.js";
 
 /**
  * `npm run bench`: authenticated POST /api/token on the warm path (verified-token cache and
@@ -15,73 +25,6 @@ import { callerToken } from "../test/support/dev-stack.js";
  * run on the same machine, with autocannon in a separate process. Prints the ratios.
  * Targets: throughput >= 0.7x the bare server's, p99 <= 2x.
  */
-
-const DURATION_S = Number(process.env["BENCH_SECONDS"] ?? 3);
-const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 5);
-// Enough connections to keep both servers busy, so the ratio compares work per request, not idle gaps.
-const CONNECTIONS = Number(process.env["BENCH_CONNECTIONS"] ?? 50);
-const require = createRequire(import.meta.url);
-const AUTOCANNON = require.resolve("autocannon/autocannon.js");
-
-interface Result {
-  /** CPU time (user + system) this process spent per request while serving. */
-  cpuUsPerRequest: number;
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  non2xx: number;
-}
-
-function load(url: string, headers: Record<string, string>, body: string, seconds: number): Promise<Result> {
-  const args = [
-    AUTOCANNON,
-    "-m",
-    "POST",
-    "-c",
-    String(CONNECTIONS),
-    "-d",
-    String(seconds),
-    "-b",
-    body,
-    "--json",
-  ];
-  for (const [k, v] of Object.entries(headers)) args.push("-H", `${k}=${v}`);
-  args.push(url);
-  const cpuBefore = process.cpuUsage();
-  return new Promise((resolve, reject) => {
-    // With taskset, the load generator gets its own core and the servers the other one.
-    const child = PINNED
-      ? spawn("taskset", ["-c", "1", process.execPath, ...args], { stdio: ["ignore", "pipe", "ignore"] })
-      : spawn(process.execPath, args, { stdio: ["ignore", "pipe", "ignore"] });
-    let out = "";
-    child.stdout.setEncoding("utf8").on("data", (c: string) => (out += c));
-    child.on("exit", (code) => {
-      if (code !== 0) return reject(new Error(`autocannon exited ${code}`));
-      const cpu = process.cpuUsage(cpuBefore);
-      const r = JSON.parse(out) as {
-        requests: { average: number; total: number };
-        latency: { p50: number; p99: number };
-        errors: number;
-        non2xx: number;
-      };
-      resolve({
-        cpuUsPerRequest: (cpu.user + cpu.system) / Math.max(r.requests.total, 1),
-        rps: r.requests.average,
-        p50: r.latency.p50,
-        p99: r.latency.p99,
-        errors: r.errors,
-        non2xx: r.non2xx,
-      });
-    });
-  });
-}
-
-/** The run with the median throughput (its latencies belong to the same run). */
-function median(runs: Result[]): Result {
-  const sorted = [...runs].sort((a, b) => a.rps - b.rps);
-  return sorted[Math.floor(sorted.length / 2)] as Result;
-}
 
 async function bareServer(
   status: number,
@@ -105,14 +48,6 @@ async function bareServer(
     },
   };
 }
-
-/** Pins this process (both servers) to core 0 when taskset exists and there are two cores or more. */
-function pinToCoreZero(): boolean {
-  if (availableParallelism() < 2) return false;
-  const result = spawnSync("taskset", ["-a", "-cp", "0", String(process.pid)], { stdio: "ignore" });
-  return result.status === 0;
-}
-const PINNED = pinToCoreZero();
 
 async function main(): Promise<void> {
   // Audit lines are serialised and written as in production (batched per event-loop turn), to a
@@ -151,10 +86,7 @@ async function main(): Promise<void> {
     const broker = median(brokerRuns);
     const baseline = median(bareRuns);
 
-    const row = (name: string, r: Result) =>
-      `${name.padEnd(26)} ${r.rps.toFixed(0).padStart(9)} ${r.p50.toFixed(1).padStart(8)} ${r.p99.toFixed(1).padStart(8)} ${String(r.errors + r.non2xx).padStart(7)} ${r.cpuUsPerRequest.toFixed(0).padStart(10)}`;
     // Ratios of back-to-back pairs share the machine's mood; their median is the figure reported.
-    const middle = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
     const throughput = middle(brokerRuns.map((b, i) => b.rps / (bareRuns[i]?.rps ?? Number.NaN)));
     const tail = middle(brokerRuns.map((b, i) => b.p99 / Math.max(bareRuns[i]?.p99 ?? Number.NaN, 1)));
     process.stdout.write(
@@ -162,7 +94,7 @@ async function main(): Promise<void> {
         "",
         `POST /api/token, warm path, ${CONNECTIONS} connections, median of ${ROUNDS} alternating ${DURATION_S} s rounds` +
           (PINNED ? " (servers on core 0, load generator on core 1)" : ""),
-        `${"".padEnd(26)} ${"req/s".padStart(9)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"errors".padStart(7)} ${"cpu us/req".padStart(10)}`,
+        header,
         row("broker", broker),
         row("bare node:http (baseline)", baseline),
         "",

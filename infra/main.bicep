@@ -64,6 +64,12 @@ param revokeGraceMinutes int = 60
 @maxValue(1440)
 param verifyWindowMinutes int = 20
 
+@description('Per-caller rate limit on POST /api/token, per instance: N/s or N/m[,burst=B], e.g. 20/s,burst=40 (BROKER_RATE_LIMIT). Empty or off: none.')
+param rateLimit string = ''
+
+@description('Per-admin rate limit on the write routes, per instance (BROKER_ADMIN_RATE_LIMIT). Empty: the same as rateLimit; off: none.')
+param adminRateLimit string = ''
+
 @description('JSON webhook for expiry notices (BROKER_NOTICE_WEBHOOK_URL). Secret-bearing: kept in Key Vault. Empty: none.')
 @secure()
 param noticeWebhookUrl string = ''
@@ -202,6 +208,8 @@ module functionApp 'app/function-app.bicep' = {
     rotateBeforeDays: rotateBeforeDays
     revokeGraceMinutes: revokeGraceMinutes
     verifyWindowMinutes: verifyWindowMinutes
+    rateLimit: rateLimit
+    adminRateLimit: adminRateLimit
     noticeWebhookUrl: noticeWebhookUrl
     noticeTeamsUrl: noticeTeamsUrl
   }

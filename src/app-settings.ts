@@ -1,5 +1,6 @@
 import { Cron } from "croner";
 import { z } from "zod";
+import { parseRateLimit, type RateLimit } from "./limits/rate-limit.js";
 import { isLoopbackUrl } from "./net/loopback.js";
 
 /**
@@ -79,6 +80,17 @@ const noticeDaysList = z
   .transform((days) => [...new Set(days.map(Number))].sort((a, b) => b - a))
   .pipe(z.array(z.number().int().min(1, "each threshold must be 1-365 days").max(365)));
 
+/** `N/s` or `N/m`, optionally `,burst=B`, or `off` (undefined: no limit). */
+const rateLimit = z.string().transform((text, ctx): RateLimit | undefined => {
+  const parsed = parseRateLimit(text);
+  if (parsed === "off") return undefined;
+  if ("error" in parsed) {
+    ctx.addIssue({ code: "custom", message: parsed.error });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
 /**
  * Where the cross-instance lease lives: a blob service URL reached with the broker's identity,
  * or the Functions storage connection string (a secret: parsed, never echoed).
@@ -114,6 +126,10 @@ export const settingsSchema = z.object({
   BROKER_DEVOPS_URL: httpsOrLoopback.default("https://dev.azure.com"),
   BROKER_DEVOPS_VSSPS_URL: httpsOrLoopback.default("https://vssps.dev.azure.com"),
   BROKER_GRAPH_URL: httpsOrLoopback.default("https://graph.microsoft.com"),
+  /** Per caller on POST /api/token, per instance; unset: no limit. */
+  BROKER_RATE_LIMIT: rateLimit.optional(),
+  /** Per admin on the write routes; unset: BROKER_RATE_LIMIT's limit (buckets of their own). */
+  BROKER_ADMIN_RATE_LIMIT: rateLimit.optional(),
   BROKER_NOTICE_WEBHOOK_URL: httpsOrLoopback.optional(),
   BROKER_NOTICE_TEAMS_URL: httpsOrLoopback.optional(),
   BROKER_NOTICE_RUNBOOK_URL: httpsOrLoopback.optional(),

@@ -1,4 +1,5 @@
 import { settingsSchema, withoutBlanks, type Settings, type TrustedIssuerSetting } from "./app-settings.js";
+import type { RateLimit } from "./limits/rate-limit.js";
 import { isAllowedFetchUrl } from "./net/loopback.js";
 import { ConfigError } from "./config-error.js";
 import { probeOf, type ProbeSettings } from "./probes/probe-settings.js";
@@ -52,6 +53,8 @@ export interface BrokerConfig {
   noticeRunbookUrl: string | undefined;
   /** Unset: leases are per process only (dev without storage). */
   leaseStorage: LeaseStorageSetting | undefined;
+  /** Per instance, per verified caller: `caller` on POST /api/token, `admin` on write routes; undefined: none. */
+  rateLimits: { caller: RateLimit | undefined; admin: RateLimit | undefined };
   /** BROKER_DEV_STACK=true: plain http:// and loopback targets are allowed (the emulators). */
   devStack: boolean;
   /** Where metrics go (none, Application Insights, OTLP). */
@@ -139,10 +142,18 @@ export function loadConfig(env: Env): BrokerConfig {
     noticeTeamsUrl: s.BROKER_NOTICE_TEAMS_URL,
     noticeRunbookUrl: s.BROKER_NOTICE_RUNBOOK_URL,
     leaseStorage,
+    rateLimits: rateLimitsOf(s, present),
     devStack,
     telemetry: telemetryOf(s),
     probe,
   };
+}
+
+/** An admin limit set (`off` included) is its own; unset, admins get the callers' limit. */
+function rateLimitsOf(s: Settings, present: Record<string, string>): BrokerConfig["rateLimits"] {
+  const caller = s.BROKER_RATE_LIMIT;
+  const admin = "BROKER_ADMIN_RATE_LIMIT" in present ? s.BROKER_ADMIN_RATE_LIMIT : caller;
+  return { caller, admin };
 }
 
 /** A v1 issuer is `https://{host}/{tenant}/`: exactly the tenant's, so no other tenant's tokens pass. */

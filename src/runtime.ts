@@ -8,6 +8,7 @@ import { CredentialIssuer } from "./issuance/credential-issuer.js";
 import { Drift } from "./drift/drift.js";
 import { DriftWatch } from "./drift/drift-watch.js";
 import { Inventory } from "./inventory/inventory.js";
+import { RateLimiter } from "./limits/rate-limiter.js";
 import { RotatorRevoker } from "./rotation/rotator-revoker.js";
 import { ClientSecretRotator } from "./rotation/client-secret-rotator.js";
 import { deploymentIdOf } from "./rotation/marker.js";
@@ -52,6 +53,8 @@ export interface Runtime {
   rotation: Rotation;
   /** `GET /api/drift`: upstream credentials the vault does not know, and the reverse. */
   drift: Drift;
+  /** Per-caller token buckets of the routes the table marks `rateLimit` (per instance). */
+  limiter: RateLimiter;
   now: () => number;
   /** State of the handlers (answer and audit caches), per runtime rather than per module. */
   memo: RuntimeMemo;
@@ -249,6 +252,7 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
   });
   const notices = new NoticeSweep({ store, leases, notifier, thresholds: config.noticeDays, now, log });
   const memo = new RuntimeMemo();
+  const limiter = new RateLimiter(config.rateLimits, now, undefined, (kind) => metrics.rateLimited(kind));
   const runtime: Runtime = {
     config,
     log,
@@ -261,6 +265,7 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
     notices,
     rotation,
     drift,
+    limiter,
     now,
     memo,
     metrics,

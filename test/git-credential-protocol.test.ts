@@ -260,6 +260,35 @@ describe("git credential helper, in process", () => {
     }
   });
 
+  test("a 429 (over the caller's rate limit) with Retry-After up to 5 s is waited out once too", async () => {
+    const limited = (retryAfter: string) => ({
+      status: 429,
+      headers: { "retry-after": retryAfter, "content-type": "application/problem+json" },
+      body: { status: 429, code: "rate_limited", detail: "Too many requests from this caller", title: "x" },
+    });
+    const broker = await fakeBroker([limited("1"), { status: 200, body: okBody }, limited("60")]);
+    const waits: number[] = [];
+    const sleep = (ms: number) => {
+      waits.push(ms);
+      return Promise.resolve();
+    };
+    try {
+      const env = { TOKEN_BROKER_TOKEN: "caller-token", TOKEN_BROKER_URL: broker.url };
+      const ok = await helper(["--profile", "nuget-feed", "get"], GET, env, { sleep });
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.deepEqual(waits, [1000]);
+      const long = await helper(["--profile", "nuget-feed", "get"], GET, env, { sleep });
+      assert.equal(long.code, 1);
+      assert.equal(
+        long.stderr,
+        "git-credential-token-broker: Too many requests from this caller (429 rate_limited)\n",
+      );
+      assert.deepEqual(waits, [1000], "a long wait is not waited out");
+    } finally {
+      await broker.close();
+    }
+  });
+
   test("an answer that is not a token answer fails in one line without quoting it", async () => {
     const broker = await fakeBroker([{ status: 200, body: { ...okBody, token_type: PAT } }]);
     try {

@@ -9,6 +9,7 @@ import { Problem, problems } from "../src/http/problem.js";
 import { InventoryError } from "../src/inventory/inventory-error.js";
 import { IssuanceError } from "../src/issuance/issuance-error.js";
 import { LeaseBusyError } from "../src/lease/lease-busy.js";
+import { RateLimitedError } from "../src/limits/rate-limiter.js";
 import { NOTICE_SWEEP_LEASE } from "../src/notices/sweep.js";
 import { ROTATION_LEASE } from "../src/rotation/rotation-lease.js";
 import { createLogger } from "../src/log.js";
@@ -287,6 +288,16 @@ const CASES: [string, DomainError, Expected][] = [
     },
   ],
   [
+    "over the caller's rate limit",
+    new RateLimitedError(7),
+    {
+      status: 429,
+      code: "rate_limited",
+      headers: { "retry-after": "7" },
+      detail: "Too many requests from this caller; try again in 7 s.",
+    },
+  ],
+  [
     "inventory pat_rejected",
     new InventoryError("pat_rejected", undefined, { organization: "contoso" }),
     {
@@ -391,6 +402,7 @@ describe("domain errors to problem+json (src/http/errors.ts)", () => {
     assert.equal(outcome(AuthError.missingToken()), "rejected");
     assert.equal(outcome(new InventoryError("not_found")), "rejected");
     assert.equal(outcome(new LeaseBusyError(ROTATION_LEASE)), "rejected");
+    assert.equal(outcome(new RateLimitedError(1)), "rejected");
     assert.equal(outcome(new VaultRejectedError(403)), "failed");
     assert.equal(outcome(AuthError.issuerUnavailable()), "failed");
     assert.equal(outcome(new Error("bug")), "failed");

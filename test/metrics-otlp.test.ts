@@ -53,7 +53,7 @@ const ALLOWED: Record<string, ReadonlySet<string> | ((v: string | number | boole
     "pending-revoke",
   ]),
   days_left: new Set(["none", "expired", "0-1", "2-7", "8-30", "31+"]),
-  scope: new Set(["token", "admin"]),
+  scope: new Set(["caller", "admin"]),
   probe: new Set(["allow", "deny"]),
   "http.route": (v) => typeof v === "string" && /^\/api\/[a-z./{}-]+$/.test(v),
   "http.request.method": new Set(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "_OTHER"]),
@@ -83,7 +83,8 @@ describe("metrics over OTLP, through every route and a failing upstream", () => 
       exportIntervalMs: 3_600_000,
       serviceName: "token-broker-test",
     });
-    stack = await startTestStack();
+    // Three admin writes below, the fourth is refused: the rate_limited metric.
+    stack = await startTestStack({ BROKER_ADMIN_RATE_LIMIT: "1/m,burst=3" });
     const caller = await callerToken(stack);
     const admin = await callerToken(stack, "dev-admin");
     const asCaller = (profile: string) => stack.token(caller, { profile });
@@ -128,6 +129,7 @@ describe("metrics over OTLP, through every route and a failing upstream", () => 
     await expect(stack.api("/health"), 200);
     await expect(stack.api("/openapi.json"), 200);
     await expect(stack.api("/health", { method: "DELETE" }), 405);
+    await expect(call(admin, "/sweeps/notices", "POST"), 429);
     await telemetry.flush();
     points = receiver.latest();
   });
@@ -176,6 +178,11 @@ describe("metrics over OTLP, through every route and a failing upstream", () => 
     assert.equal(latency("/api/inventory/{name}", "GET", 404), 1);
     assert.equal(latency("/api/health", "DELETE", 405), 1);
     assert.equal(latency("/api/openapi.json", "GET", 200), 1);
+  });
+
+  test("refusals by the per-caller rate limit", () => {
+    assert.equal(sum("token_broker.rate_limited", { scope: "admin" }), 1);
+    assert.equal(sum("token_broker.rate_limited", { scope: "caller" }), 0);
   });
 
   test("rotation and notice outcomes; the credential gauge by kind, status and days left", () => {

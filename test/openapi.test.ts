@@ -58,3 +58,41 @@ describe("GET /api/openapi.json", () => {
     ]);
   });
 });
+
+describe("GET /api/openapi.json: rate limits", () => {
+  test("documents 429 with Retry-After exactly where the table declares a rate class", async () => {
+    const declared = registrations.http.find((r) => r.name === "openapi")?.methods.GET;
+    assert.ok(declared !== undefined);
+    const res = await declared.run(
+      {
+        method: "GET",
+        path: "/openapi.json",
+        query: new URLSearchParams(),
+        headers: {},
+        params: {},
+        body: null,
+      },
+      undefined as unknown as Runtime,
+    );
+    type Op = { responses: Record<string, { headers?: Record<string, unknown> }>; "x-rate-limit"?: string };
+    const doc = JSON.parse(res.body ?? "") as { paths: Record<string, Record<string, Op>> };
+    const limited: string[] = [];
+    for (const [path, methods] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(methods)) {
+        const tooMany = op.responses["429"];
+        assert.equal(tooMany !== undefined, op["x-rate-limit"] !== undefined, `${method} ${path}`);
+        if (tooMany === undefined) continue;
+        assert.ok(tooMany.headers?.["Retry-After"] !== undefined);
+        limited.push(`${op["x-rate-limit"]} ${method.toUpperCase()} ${path}`);
+      }
+    }
+    assert.deepEqual(limited.sort(), [
+      "admin DELETE /api/inventory/{name}",
+      "admin POST /api/inventory/{name}/rotate",
+      "admin POST /api/sweeps/notices",
+      "admin POST /api/sweeps/rotation",
+      "admin PUT /api/inventory/{name}",
+      "caller POST /api/token",
+    ]);
+  });
+});

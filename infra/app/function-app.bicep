@@ -97,6 +97,12 @@ param revokeGraceMinutes int
 @description('BROKER_SECRET_VERIFY_MINUTES: how long a new client secret Entra still refuses is kept before it is removed.')
 param verifyWindowMinutes int
 
+@description('BROKER_RATE_LIMIT: per-caller limit on POST /api/token, per instance (N/s or N/m[,burst=B]); empty: none.')
+param rateLimit string
+
+@description('BROKER_ADMIN_RATE_LIMIT: per-admin limit on the write routes, per instance; empty: the same as BROKER_RATE_LIMIT.')
+param adminRateLimit string
+
 @description('BROKER_NOTICE_WEBHOOK_URL (secret-bearing): stored in Key Vault, referenced from the app setting. Empty: none.')
 @secure()
 param noticeWebhookUrl string
@@ -249,6 +255,9 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     BROKER_ROTATE_BEFORE_DAYS: string(rotateBeforeDays)
     BROKER_REVOKE_GRACE_MINUTES: string(revokeGraceMinutes)
     BROKER_SECRET_VERIFY_MINUTES: string(verifyWindowMinutes)
+    // Blank counts as unset: no limit (the admin one then follows BROKER_RATE_LIMIT).
+    BROKER_RATE_LIMIT: rateLimit
+    BROKER_ADMIN_RATE_LIMIT: adminRateLimit
     // Blank counts as unset for the broker (log-only notices).
     BROKER_NOTICE_WEBHOOK_URL: empty(noticeWebhookUrl) ? '' : noticeWebhookReference
     BROKER_NOTICE_TEAMS_URL: empty(noticeTeamsUrl) ? '' : noticeTeamsReference

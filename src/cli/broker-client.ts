@@ -64,12 +64,14 @@ export interface BrokerClientOptions {
   token: () => Promise<string>;
   fetch?: typeof fetch;
   timeoutMs?: number;
-  /** How a brief 503 is waited out before its one retry (tests record it instead). */
+  /** How a brief 503 or 429 is waited out before its one retry (tests record it instead). */
   sleep?: (ms: number) => Promise<void>;
 }
 
 /** The longest Retry-After a token request waits out (once): a git operation should not hang. */
 export const TOKEN_RETRY_MAX_SECONDS = 5;
+/** The answers a token request waits out once: an outage, or the caller's rate limit. */
+const RETRIED: readonly number[] = [503, 429];
 
 export class BrokerClient {
   private tokenOnce: Promise<string> | undefined;
@@ -189,16 +191,17 @@ export class BrokerClient {
   }
 
   /**
-   * A credential for one profile (`POST /api/token`). A 503 whose Retry-After is at most
-   * TOKEN_RETRY_MAX_SECONDS is tried once more; anything else fails as the broker's problem.
+   * A credential for one profile (`POST /api/token`). A 503 or a 429 (over the caller's rate
+   * limit) whose Retry-After is at most TOKEN_RETRY_MAX_SECONDS is tried once more; anything else
+   * fails as the broker's problem.
    */
   async token(profile: string): Promise<TokenAnswerWire> {
     for (let attempt = 1; ; attempt++) {
       const res = await this.request("POST", "token", {
         body: { profile },
-        ...(attempt === 1 ? { allowStatus: 503 } : {}),
+        ...(attempt === 1 ? { allowStatus: RETRIED } : {}),
       });
-      if (res.status === 503) {
+      if (RETRIED.includes(res.status)) {
         const wait = retryAfterSeconds(res.headers.get("retry-after"));
         if (wait === undefined || wait > TOKEN_RETRY_MAX_SECONDS) throw await problemError(res);
         await res.body?.cancel();
@@ -225,8 +228,8 @@ export class BrokerClient {
       accept?: string;
       allowNotFound?: boolean;
       headers?: Record<string, string>;
-      /** A status handed back to the caller instead of thrown as a problem. */
-      allowStatus?: number;
+      /** Statuses handed back to the caller instead of thrown as a problem. */
+      allowStatus?: readonly number[];
     } = {},
   ): Promise<Response> {
     const url = new URL(`api/${path}`, this.options.baseUrl);
@@ -254,7 +257,7 @@ export class BrokerClient {
       );
     }
     if (res.ok || (options.allowNotFound === true && res.status === 404)) return res;
-    if (res.status === options.allowStatus) return res;
+    if (options.allowStatus?.includes(res.status) === true) return res;
     const error = await problemError(res, options.body);
     const expired =
       error instanceof ProblemError && error.code === "invalid_token"

@@ -2,6 +2,7 @@ import { AuthError } from "../auth/auth-error.js";
 import { IssuanceError } from "../issuance/issuance-error.js";
 import { InventoryError } from "../inventory/inventory-error.js";
 import { LeaseBusyError } from "../lease/lease-busy.js";
+import { RateLimitedError } from "../limits/rate-limiter.js";
 import { describeError, type Logger } from "../log.js";
 import { DeliveryError } from "../notices/delivery.js";
 import { ROTATION_LEASE } from "../rotation/rotation-lease.js";
@@ -40,6 +41,7 @@ function domainProblem(error: unknown): Problem | undefined {
   if (error instanceof InventoryError) return inventoryProblem(error);
   if (error instanceof RotationError) return rotationProblem(error);
   if (error instanceof VaultError) return vaultProblem(error);
+  if (error instanceof RateLimitedError) return problems.rateLimited(error.retryAfterSeconds);
   // A write while a sweep holds the lease: 409 with Retry-After, nothing was changed.
   if (error instanceof LeaseBusyError)
     return sweepInProgress(error.lease === ROTATION_LEASE ? "rotation" : "expiry-notice");

@@ -1,4 +1,6 @@
 import type { z } from "zod";
+import type { Principal } from "../auth/principal.js";
+import type { RateClass } from "../limits/rate-limiter.js";
 import type { Runtime } from "../runtime.js";
 import { audited } from "./audited.js";
 import { parseQuery } from "./query.js";
@@ -17,7 +19,7 @@ import type {
   RouteInput,
   SelfAuditedHandler,
 } from "./route.js";
-import type { BrokerRequest } from "./types.js";
+import type { BrokerRequest, BrokerResponse } from "./types.js";
 
 /**
  * A declared method -> the handler the hosts call: its query and body parsed with exactly the
@@ -71,6 +73,22 @@ export function inputParser(declaration: MethodDeclaration): (req: BrokerRequest
   return (req) => ({ headers: req.headers, params: req.params, query: query(req), body: body(req) });
 }
 
+/**
+ * The verified caller's part of a role or caller route: its token spent first (once it has the
+ * role, before the body is parsed: a malformed write costs a token too), then the handler.
+ */
+function withCaller(
+  input: (req: BrokerRequest) => RouteInput,
+  run: CallerHandler,
+  limit: RateClass | undefined,
+): (req: BrokerRequest, rt: Runtime, caller: Principal) => Promise<BrokerResponse> {
+  if (limit === undefined) return (req, rt, caller) => run(input(req), rt, caller);
+  return (req, rt, caller) => {
+    rt.limiter.admit(limit, caller);
+    return run(input(req), rt, caller);
+  };
+}
+
 export function compile(
   declaration: MethodDeclaration,
   handler: RouteHandler<never, never> | SelfAuditedHandler<never, never> | CallerHandler<never, never>,
@@ -82,19 +100,29 @@ export function compile(
       return (req, rt: Runtime) => run(input(req), rt);
     }
     case "granted": {
+      // It authenticates inside its own audit scope, so it spends the caller's token itself.
       const run = handler as SelfAuditedHandler;
-      return (req, rt) => run(req, rt, () => input(req));
+      const limit = declaration.rateLimit;
+      return (req, rt) => run(req, rt, () => input(req), limit);
     }
     case "authenticated": {
-      const run = handler as CallerHandler;
       const { event, action } = declaration.audit;
-      return audited(event, action, "authenticated", (req, rt, caller) => run(input(req), rt, caller));
+      return audited(
+        event,
+        action,
+        "authenticated",
+        withCaller(input, handler as CallerHandler, declaration.rateLimit),
+      );
     }
     default: {
       // Role routes get the caller too (who made a credential, for its owner's notice).
-      const run = handler as CallerHandler;
       const { event, action } = declaration.audit;
-      return audited(event, action, declaration.access, (req, rt, caller) => run(input(req), rt, caller));
+      return audited(
+        event,
+        action,
+        declaration.access,
+        withCaller(input, handler as CallerHandler, declaration.rateLimit),
+      );
     }
   }
 }

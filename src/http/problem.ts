@@ -133,6 +133,15 @@ export const problems = {
     new Problem(415, "unsupported_media_type", "Unsupported Media Type", `Send ${accepted.join(" or ")}.`, {
       "accept-post": accepted.join(", "),
     }),
+  /** Over the caller's rate limit (per instance): when its next token comes, in whole seconds. */
+  rateLimited: (retryAfterSeconds: number) =>
+    new Problem(
+      429,
+      "rate_limited",
+      "Too Many Requests",
+      `Too many requests from this caller; try again in ${retryAfterSeconds} s.`,
+      { "retry-after": String(retryAfterSeconds) },
+    ),
   issuerUnavailable: () =>
     new Problem(
       503,

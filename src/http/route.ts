@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import type { Principal } from "../auth/principal.js";
+import type { RateClass } from "../limits/rate-limiter.js";
 import type { Runtime } from "../runtime.js";
 import type { BodyMediaType } from "./request-body.js";
 import type { Role } from "./roles.js";
@@ -58,6 +59,8 @@ export type SelfAuditedHandler<Q = unknown, B = unknown> = (
   head: Pick<BrokerRequest, "headers" | "params">,
   rt: Runtime,
   input: () => RouteInput<Q, B>,
+  /** The declared rate class: the handler spends a token once it knows the verified caller. */
+  rateLimit?: RateClass,
 ) => Promise<BrokerResponse>;
 
 export type AuditEvent = "audit.token" | "audit.inventory" | "audit.admin" | "audit.caller";
@@ -81,33 +84,56 @@ interface Common<Q extends z.ZodType, B extends Bodies | undefined> {
   memoiseBody?: true;
 }
 
+/**
+ * Which per-caller token buckets a method spends from (BROKER_RATE_LIMIT, BROKER_ADMIN_RATE_LIMIT):
+ * one token per request of a verified caller (with the route's role), before the handler runs;
+ * over the limit, 429 `rate_limited` with Retry-After. Only methods with a verified caller have it.
+ */
+interface Limited {
+  rateLimit?: RateClass;
+}
+
 type Lazy<T> = () => Promise<T>;
 
 export type MethodSpec<Q extends z.ZodType, B extends Bodies | undefined> = Common<Q, B> &
   (
-    | { access: Role; audit: RoleAudit; handler: Lazy<CallerHandler<z.output<Q>, BodyOf<B>>> }
+    | (Limited & { access: Role; audit: RoleAudit; handler: Lazy<CallerHandler<z.output<Q>, BodyOf<B>>> })
     /** Any verified caller; the handler checks what the policy grants and writes the audit line. */
-    | {
+    | (Limited & {
         access: "granted";
         audit: { event: "audit.token" };
         handler: Lazy<SelfAuditedHandler<z.output<Q>, BodyOf<B>>>;
-      }
+      })
     /** Any verified caller, no role needed; the pipeline authenticates, audits and hands the caller on. */
-    | {
+    | (Limited & {
         access: "authenticated";
         audit: CallerAudit;
         handler: Lazy<CallerHandler<z.output<Q>, BodyOf<B>>>;
+      })
+    | {
+        access: "public";
+        audit?: undefined;
+        rateLimit?: undefined;
+        handler: Lazy<RouteHandler<z.output<Q>, BodyOf<B>>>;
       }
-    | { access: "public"; audit?: undefined; handler: Lazy<RouteHandler<z.output<Q>, BodyOf<B>>> }
   );
 
 /** A declared method, its types erased: what the pipeline, OpenAPI and the hosts read. */
 export type MethodDeclaration = Common<z.ZodType, Bodies> &
   (
-    | { access: Role; audit: RoleAudit; handler: Lazy<RouteHandler<never, never>> }
-    | { access: "granted"; audit: { event: "audit.token" }; handler: Lazy<SelfAuditedHandler<never, never>> }
-    | { access: "authenticated"; audit: CallerAudit; handler: Lazy<CallerHandler<never, never>> }
-    | { access: "public"; audit?: undefined; handler: Lazy<RouteHandler<never, never>> }
+    | (Limited & { access: Role; audit: RoleAudit; handler: Lazy<RouteHandler<never, never>> })
+    | (Limited & {
+        access: "granted";
+        audit: { event: "audit.token" };
+        handler: Lazy<SelfAuditedHandler<never, never>>;
+      })
+    | (Limited & { access: "authenticated"; audit: CallerAudit; handler: Lazy<CallerHandler<never, never>> })
+    | {
+        access: "public";
+        audit?: undefined;
+        rateLimit?: undefined;
+        handler: Lazy<RouteHandler<never, never>>;
+      }
   ) & {
     /** The compiled method: parse, role, audit, handler; loads the handler at its first call. */
     run: Handler;

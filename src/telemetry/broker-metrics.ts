@@ -28,7 +28,8 @@ export interface BrokerMetrics {
   notice(type: NoticeType, outcome: "sent" | "failed"): void;
   /** The managed credentials a sweep listed: the gauge reports their status and days left from it. */
   credentials(listed: CredentialSnapshot): void;
-  rateLimited(scope: "token" | "admin"): void;
+  /** A refusal by a per-caller limit: `caller` (POST /api/token) or `admin` (write routes). */
+  rateLimited(scope: "caller" | "admin"): void;
   probe(probe: ProbeName, result: "pass" | "fail"): void;
 }
 

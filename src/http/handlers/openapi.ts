@@ -20,6 +20,16 @@ const problem = {
   content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
 };
 
+/** Methods with a rate class (BROKER_RATE_LIMIT, BROKER_ADMIN_RATE_LIMIT) may answer this. */
+const rateLimited = {
+  description:
+    "Over the caller's rate limit on this instance (`rate_limited`): Retry-After says when its next request is admitted",
+  headers: {
+    "Retry-After": { description: "whole seconds, at least 1", schema: { type: "integer", minimum: 1 } },
+  },
+  content: problem.content,
+};
+
 export function queryParameters(query: z.ZodType): Record<string, unknown>[] {
   const properties = (schema(query)["properties"] ?? {}) as Record<string, unknown>;
   return Object.entries(properties).map(([name, s]) => ({ name, in: "query", required: false, schema: s }));
@@ -56,7 +66,12 @@ export function openApiDocument(routes: readonly HttpRoute[]): string {
           : {}),
         parameters: [...params, ...queryParameters(op.query)],
         ...(content !== undefined ? { requestBody: { required: true, content } } : {}),
-        responses: { "200": { description: "OK" }, default: problem },
+        responses: {
+          "200": { description: "OK" },
+          ...(op.rateLimit !== undefined ? { "429": rateLimited } : {}),
+          default: problem,
+        },
+        ...(op.rateLimit !== undefined ? { "x-rate-limit": op.rateLimit } : {}),
       };
     }
   }

@@ -5,6 +5,7 @@ import type { IssuedCredential } from "../../issuance/credential-issuer.js";
 import type { z } from "zod";
 import type { Runtime } from "../../runtime.js";
 import { prepareFields, type PreparedFields } from "../../log.js";
+import type { RateClass } from "../../limits/rate-limiter.js";
 import type { Entitlements } from "../../policy/policy.js";
 import { auditOutcome, toProblem } from "../errors.js";
 import { problems } from "../problem.js";
@@ -139,6 +140,7 @@ export async function postToken(
   req: Parameters<SelfAuditedHandler>[0],
   rt: Runtime,
   input: TokenInput,
+  rateLimit?: RateClass,
 ): Promise<BrokerResponse> {
   let request: TokenRequest | undefined;
   let principal: Principal | undefined;
@@ -149,6 +151,8 @@ export async function postToken(
     const known = rt.authenticator.cached(request.token);
     rt.metrics.cache("caller_token", known !== undefined);
     principal = known ?? (await rt.authenticator.authenticate(request.token));
+    // Every verified request spends a token, granted or not: probing for profiles is limited too.
+    if (rateLimit !== undefined) rt.limiter.admit(rateLimit, principal);
     const profile = rt.policy.profile(request.profile);
     if (profile === undefined || !derived(state, rt, principal).entitlements.profiles.has(request.profile)) {
       throw problems.profileNotGranted();
@@ -184,7 +188,10 @@ function oauthError(status: number): string {
   // 409: the profile's stored credential cannot be handed out (§2.2.2: "unable to issue a token
   // for any target service indicated by the ... audience").
   if (status === 403 || status === 409) return "invalid_target";
-  if (status === 503) return "temporarily_unavailable";
+  // 429 too: RFC 6749 names no token-endpoint error for "slow down"; temporarily_unavailable
+  // (its §4.1.2.1) says retry later, as Retry-After does, where invalid_request would tell the
+  // client its request is wrong and not worth sending again.
+  if (status === 503 || status === 429) return "temporarily_unavailable";
   if (status >= 500) return "server_error";
   return "invalid_request";
 }

@@ -2,7 +2,7 @@ import { decodeJwt, errors, jwtVerify } from "jose";
 import { AuthError } from "./auth-error.js";
 import type { IssuerTrust } from "./issuers.js";
 import { IssuerUnavailableError, JwksSource } from "./jwks-source.js";
-import { claimsSchema, type Principal } from "./principal.js";
+import { claimsSchema, normaliseEntraClaims, type Principal } from "./principal.js";
 import { VerifiedTokenCache } from "./verified-token-cache.js";
 
 /** RFC 8725: a fixed allowlist, asymmetric only; never `none` or HMAC (no key confusion). */
@@ -123,9 +123,7 @@ export class Authenticator {
         throw AuthError.invalidToken("not_access_token");
       }
     }
-    // v2 tokens name the client in `azp`, v1 in `appid`: grants say `appid` for both.
-    const normalised =
-      trust.kind === "entra" && claims.appid === undefined ? { ...claims, appid: claims.azp } : claims;
+    const normalised = trust.kind === "entra" ? normaliseEntraClaims(claims) : claims;
     return {
       issuer: trust.issuer,
       issuerKind: trust.kind,

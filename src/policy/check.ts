@@ -54,21 +54,6 @@ function notJson(error: unknown, text: string): string {
   return `is not valid JSON (line ${before.length}, column ${(before.at(-1) ?? "").length + 1})`;
 }
 
-function schemaProblems(error: z.ZodError): PolicyProblem[] {
-  return error.issues.flatMap((issue): PolicyProblem[] =>
-    issue.code === "unrecognized_keys"
-      ? issue.keys.map((key) => ({ path: jsonPath([...issue.path, key]), message: "unknown key" }))
-      : // A record's key: the key's own rule ("must be a profile name"), not zod's generic words.
-        [
-          {
-            path: jsonPath(issue.path),
-            message:
-              issue.code === "invalid_key" ? (issue.issues[0]?.message ?? issue.message) : issue.message,
-          },
-        ],
-  );
-}
-
 /** Managed-identity profiles that would mint as the control identity, or as nobody. */
 function mintingProblems(profiles: Record<string, Profile>, identities: BrokerIdentities): PolicyProblem[] {
   const problems: PolicyProblem[] = [];
@@ -116,19 +101,38 @@ function validProfiles(json: unknown): Record<string, Profile> {
   return out;
 }
 
-/** Validates policy JSON text: the document and its compiled policy, or every problem found. */
-export function checkPolicyText(text: string, options: PolicyCheckOptions): PolicyCheck {
+/** JSON text as a value (never undefined for JSON text), with its repeated keys as problems. */
+export function jsonDocument(text: string): { json?: unknown; problems: PolicyProblem[] } {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    return { ok: false, problems: [{ path: "$", message: notJson(error, text) }] };
+    return { problems: [{ path: "$", message: notJson(error, text) }] };
   }
   // JSON.parse keeps the last of repeated keys, a reviewer's eye may stop at the first.
-  const problems: PolicyProblem[] = duplicateKeyPaths(text).map((path) => ({
+  const problems = duplicateKeyPaths(text).map((path) => ({
     path: jsonPath(path),
     message: "repeats a key of the same object (JSON readers disagree on which one counts)",
   }));
+  return { json, problems };
+}
+
+/** zod issues as problems: one per unknown key, a record key's own rule rather than zod's words. */
+export function schemaProblems(error: z.ZodError): PolicyProblem[] {
+  return error.issues.flatMap((issue): PolicyProblem[] => {
+    if (issue.code === "unrecognized_keys") {
+      return issue.keys.map((key) => ({ path: jsonPath([...issue.path, key]), message: "unknown key" }));
+    }
+    const message =
+      issue.code === "invalid_key" ? (issue.issues[0]?.message ?? issue.message) : issue.message;
+    return [{ path: jsonPath(issue.path), message }];
+  });
+}
+
+/** Validates policy JSON text: the document and its compiled policy, or every problem found. */
+export function checkPolicyText(text: string, options: PolicyCheckOptions): PolicyCheck {
+  const { json, problems } = jsonDocument(text);
+  if (json === undefined) return { ok: false, problems };
   const parsed = policySchema.safeParse(json);
   const devStack = options.devStack ?? false;
   if (parsed.success) {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { chmodSync, copyFileSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, test } from "node:test";
 import { ConfigError } from "../src/config.js";
@@ -345,5 +346,49 @@ describe("token-broker policy check", () => {
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /policy\.sample\.json: valid \(2 profiles, 2 grants\); 6 expectations hold\n$/);
     assert.doesNotMatch(r.stdout, /FAIL/);
+  });
+
+  test("the azd prepackage hook runs this check with the app's identities, and the expectations", () => {
+    // A project root of its own: the hook, the built CLI, and a stand-in npm (the build is done).
+    const root = scratchDir();
+    mkdirSync(path.join(root, "infra/scripts"), { recursive: true });
+    mkdirSync(path.join(root, "policy"));
+    mkdirSync(path.join(root, "node_modules"));
+    mkdirSync(path.join(root, "bin"));
+    copyFileSync(
+      path.join(ROOT, "infra/scripts/check-policy.sh"),
+      path.join(root, "infra/scripts/check-policy.sh"),
+    );
+    symlinkSync(path.join(ROOT, "dist"), path.join(root, "dist"));
+    writeFileSync(path.join(root, "bin/npm"), "#!/bin/sh\nexit 0\n");
+    chmodSync(path.join(root, "bin/npm"), 0o755);
+    copyFileSync(path.join(ROOT, "policy/policy.sample.json"), path.join(root, "policy/policy.json"));
+    const hook = (env: Record<string, string>) =>
+      spawnSync("sh", [path.join(root, "infra/scripts/check-policy.sh")], {
+        encoding: "utf8",
+        env: { PATH: `${path.join(root, "bin")}:${process.env["PATH"] ?? ""}`, ...env },
+      });
+    // Before the first provision: no identities yet, the deployment makes a separate minting one.
+    // The shell's own AZURE_CLIENT_ID (here the stand-in's very id) is not the app's: ignored.
+    const first = hook({ AZURE_CLIENT_ID: "00000000-0000-4000-8000-000000000000" });
+    assert.equal(first.status, 0, first.stdout + first.stderr);
+    assert.match(first.stdout, /^policy\/policy\.json: valid \(2 profiles, 2 grants\)$/m);
+    // Provisioned: the azd env's identities; a minting identity that is the control one is refused.
+    const same = hook({ BROKER_IDENTITY_CLIENT_ID: CONTROL, BROKER_MINTING_CLIENT_ID: CONTROL });
+    assert.equal(same.status, 1);
+    assert.match(same.stdout, /resolves to the broker's control identity/);
+    copyFileSync(path.join(ROOT, "policy/expect.sample.json"), path.join(root, "policy/expect.json"));
+    const expected = hook({ BROKER_IDENTITY_CLIENT_ID: CONTROL, BROKER_MINTING_CLIENT_ID: MINTING });
+    assert.equal(expected.status, 0, expected.stdout + expected.stderr);
+    assert.match(expected.stdout, /6 expectations hold/);
+    writeFileSync(
+      path.join(root, "policy/expect.json"),
+      JSON.stringify([
+        { claims: { iss: GH, sub: "repo:contoso/app:pull_request" }, profile: "ado-read", allow: true },
+      ]),
+    );
+    const broken = hook({});
+    assert.equal(broken.status, 1);
+    assert.match(broken.stderr, /1 of 1 expectation failed/);
   });
 });

@@ -12,7 +12,7 @@ const CLOCK_SKEW_SECONDS = 60;
 export const MAX_TOKEN_LENGTH = 16 * 1024;
 /** Longest lifetime accepted (Entra managed-identity tokens live up to 24 h). */
 const MAX_LIFETIME_SECONDS = 25 * 3600;
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+export const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 export interface AuthenticatorOptions {
   tenantId: string;

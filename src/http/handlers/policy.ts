@@ -1,5 +1,6 @@
 import { decodeJwt } from "jose";
 import type { z } from "zod";
+import { COMPACT_JWS } from "../../auth/authenticator.js";
 import { entraIssuers } from "../../auth/issuers.js";
 import type { BrokerConfig } from "../../config.js";
 import { explain, explainSubject, type ExplainSubject } from "../../policy/explain.js";
@@ -10,8 +11,6 @@ import { json, type CallerHandler } from "../route.js";
 import type { policyExplainRequest } from "../schemas.js";
 
 type ExplainBody = { type: "application/json"; value: z.output<typeof policyExplainRequest> };
-
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 /** The token's claims, unverified: they are only ever explained, never trusted. Never echoed. */
 function tokenClaims(token: string): Record<string, unknown> {

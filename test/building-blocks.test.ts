@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { hasDuplicateKeys } from "../src/http/duplicate-keys.js";
+import { hasDuplicateKeys } from "../src/net/json-text.js";
 import { VerifiedTokenCache } from "../src/auth/verified-token-cache.js";
 import { isPatFormat, patAuthorization } from "../src/devops/pat-format.js";
 import { ExpiringCache } from "../src/issuance/expiring-cache.js";

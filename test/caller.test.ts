@@ -24,10 +24,12 @@ describe("rolesOf", () => {
   const rt = runtime();
   const roles = (p: Principal) => [...rolesOf(rt, p)].sort();
 
-  test("an Entra token's app roles count, and an admin may also read the inventory", () => {
+  test("an Entra token's app roles count, and an admin may also read the inventory and the policy", () => {
     assert.deepEqual(roles(caller("entra", { roles: ["Inventory.Read"] })), ["Inventory.Read"]);
+    assert.deepEqual(roles(caller("entra", { roles: ["Policy.Read"] })), ["Policy.Read"]);
     assert.deepEqual(roles(caller("entra", { roles: ["Secrets.Admin"] })), [
       "Inventory.Read",
+      "Policy.Read",
       "Secrets.Admin",
     ]);
   });
@@ -44,6 +46,7 @@ describe("rolesOf", () => {
     ]);
     assert.deepEqual(roles(caller("trusted", { iss: GH, sub: "repo:contoso/ops:environment:admin" })), [
       "Inventory.Read",
+      "Policy.Read",
       "Secrets.Admin",
     ]);
   });

@@ -73,7 +73,7 @@ describe("dev login in one step: the banner's export line and token-broker dev-t
     assert.equal(line[1], stack.brokerUrl);
     const me = await whoamiAs(line[2] ?? "");
     assert.equal(me.clientId, devClient("dev-admin").clientId);
-    assert.deepEqual(me.roles, ["Inventory.Read", "Secrets.Admin"]);
+    assert.deepEqual(me.roles, ["Inventory.Read", "Policy.Read", "Secrets.Admin"]);
     assert.ok(!banner.includes("npx token-broker"));
     assert.match(banner, /eval "\$\(token-broker dev-token --as admin\)"/);
   });

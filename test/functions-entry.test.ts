@@ -200,7 +200,10 @@ describe("the Azure Functions entry, loaded as the Node.js worker loads it", () 
     const worker = await startStandInWorker({ ...STATIC_ENV, BROKER_POLICY_FILE: file });
     const { code, stderr } = await worker.exited;
     assert.notEqual(code, 0);
-    assert.match(stderr, /BROKER_POLICY_FILE: is not valid JSON/);
+    assert.match(
+      stderr,
+      /BROKER_POLICY_FILE: invalid policy:\n\s+\$: is not valid JSON \(line 1, column \d+\)/,
+    );
     assert.doesNotMatch(stderr, /policy-canary/);
   });
 

@@ -224,7 +224,11 @@ describe("the app registration hook (infra/scripts/app-registration.sh)", () => 
     assert.ok(made);
     assert.equal(made.displayName, "token-broker-dev");
     assert.deepEqual(made.identifierUris, [`api://${made.appId}`]);
-    assert.deepEqual(made.appRoles.map((r) => r.value).sort(), ["Inventory.Read", "Secrets.Admin"]);
+    assert.deepEqual(made.appRoles.map((r) => r.value).sort(), [
+      "Inventory.Read",
+      "Policy.Read",
+      "Secrets.Admin",
+    ]);
     assert.deepEqual(
       made.api.oauth2PermissionScopes.map((s) => [s.id, s.value, s.isEnabled]),
       [[scopeIdInScript, "user_impersonation", true]],
@@ -367,6 +371,7 @@ describe("azd hooks on every platform", () => {
     assert.match(ps1, new RegExp(`\\$scopeId = '${scopeIdInScript ?? "missing"}'`));
     for (const [id, value] of [
       ["faac2065-5aee-4ed5-8b7c-9d3e759aa627", "Inventory.Read"],
+      ["465e1d0c-f22e-4590-b588-c75fcddcfc69", "Policy.Read"],
       ["10aa343d-51e1-4045-8e51-9967150969aa", "Secrets.Admin"],
     ] as const) {
       assert.match(ps1, new RegExp(`id = '${id}'\\s+value = '${value.replace(".", "\\.")}'`));

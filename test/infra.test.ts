@@ -253,7 +253,7 @@ describe("infra/ (Bicep for azd up)", () => {
     }
   });
 
-  test("the app registration script declares both app roles for apps and users, and azd runs it", () => {
+  test("the app registration script declares the app roles for apps and users, and azd runs it", () => {
     const script = readText("infra/scripts/app-registration.sh");
     const roles = JSON.parse(/<<'JSON'\n([\s\S]*?)\nJSON/.exec(script)?.[1] ?? "[]") as {
       value: string;
@@ -263,6 +263,7 @@ describe("infra/ (Bicep for azd up)", () => {
       roles.map((r) => [r.value, [...r.allowedMemberTypes].sort()]),
       [
         ["Inventory.Read", ["Application", "User"]],
+        ["Policy.Read", ["Application", "User"]],
         ["Secrets.Admin", ["Application", "User"]],
       ],
     );

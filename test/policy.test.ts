@@ -88,24 +88,24 @@ describe("policy", () => {
     refused(
       mi(),
       { controlClientId: CONTROL, mintingClientId: undefined },
-      /profiles\.vault\.credential: a managed-identity profile needs a clientId, or BROKER_MINTING_CLIENT_ID set: without one it would mint as the broker's control identity \(AZURE_CLIENT_ID\)/,
+      /\$\.profiles\.vault\.credential: a managed-identity profile needs a clientId, or BROKER_MINTING_CLIENT_ID set: without one it would mint as the broker's control identity \(AZURE_CLIENT_ID\)/,
     );
     // No AZURE_CLIENT_ID: the system-assigned identity is the control identity, and is never minted with.
     refused(
       mi(),
       { controlClientId: undefined, mintingClientId: undefined },
-      /profiles\.vault\.credential: .*the system-assigned identity \(the broker's control identity while AZURE_CLIENT_ID is unset\)/,
+      /\$\.profiles\.vault\.credential: .*the system-assigned identity \(the broker's control identity while AZURE_CLIENT_ID is unset\)/,
     );
     // Naming the control identity, in any case of letters.
     refused(
       mi(CONTROL.toUpperCase()),
       identities,
-      /profiles\.vault\.credential\.clientId: resolves to the broker's control identity \(AZURE_CLIENT_ID\)/,
+      /\$\.profiles\.vault\.credential\.clientId: resolves to the broker's control identity \(AZURE_CLIENT_ID\)/,
     );
     refused(
       mi(),
       { controlClientId: CONTROL, mintingClientId: CONTROL },
-      /profiles\.vault\.credential: resolves to the broker's control identity \(AZURE_CLIENT_ID, through BROKER_MINTING_CLIENT_ID\)/,
+      /\$\.profiles\.vault\.credential: resolves to the broker's control identity \(AZURE_CLIENT_ID, through BROKER_MINTING_CLIENT_ID\)/,
     );
     // The minting identity, or one the profile names, loads.
     assert.deepEqual(loadPolicyFile(policyFile(mi()), identities).profileNames(), ["vault"]);
@@ -182,49 +182,58 @@ describe("policy", () => {
       ["{not json", /not valid JSON/],
       [
         { profiles, grants: [{ match: {}, profiles: ["feed"] }] },
-        /grants\.0\.match: must name at least one claim/,
+        /\$\.grants\[0\]\.match: must name at least one claim/,
       ],
       [
         { profiles, grants: [{ match: { tid: TENANT }, profiles: ["nope"] }] },
-        /grants\.0\.profiles\.0: names no profile/,
+        /\$\.grants\[0\]\.profiles\[0\]: names no profile/,
       ],
       [
         { profiles, grants: [{ match: { sub: { pattern: "(" } }, profiles: ["feed"] }] },
-        /grants\.0\.match\.sub\.pattern: must be a valid RE2 regular expression/,
+        /\$\.grants\[0\]\.match\.sub\.pattern: must be a valid RE2 regular expression/,
       ],
       // RE2 cannot run what needs backtracking: refused at load, naming the field.
       ...["(a)\\1", "repo:(?=contoso)", "(?<!x)main", "main(?!-evil)", "a{1,2000}"].map(
         (pattern): [unknown, RegExp] => [
           { profiles, grants: [{ match: { iss: GH, sub: { pattern } }, profiles: ["feed"] }] },
-          /grants\.0\.match\.sub\.pattern: must be a valid RE2 regular expression \(no backreferences or lookaround/,
+          /\$\.grants\[0\]\.match\.sub\.pattern: must be a valid RE2 regular expression \(no backreferences or lookaround/,
         ],
       ),
-      [{ profiles: { x: { kind: "pat", secret: "bad name!" } }, grants: [] }, /profiles\.x\.secret/],
+      [
+        { profiles: { x: { kind: "pat", secret: "bad name!" } }, grants: [] },
+        /\$\.profiles\.x\.secret: must be a Key Vault secret name/,
+      ],
       [
         {
           profiles: { x: { kind: "entra", scope: "a b/.default", credential: { type: "managed-identity" } } },
           grants: [],
         },
-        /profiles\.x\.scope/,
+        /\$\.profiles\.x\.scope: must be a single/,
       ],
-      [{ profiles, grants: [], extra: true }, /unrecognized|extra/i],
-      [{ profiles: { x: { kind: "pat", secret: "s", colour: "red" } }, grants: [] }, /profiles\.x/],
-      [{ profiles, grants: [{ match: { tid: TENANT }, roles: ["Root"] }] }, /grants\.0\.roles\.0/],
+      [{ profiles, grants: [], extra: true }, /\$\.extra: unknown key/],
+      [
+        { profiles: { x: { kind: "pat", secret: "s", colour: "red" } }, grants: [] },
+        /\$\.profiles\.x\.colour: unknown key/,
+      ],
+      [
+        { profiles, grants: [{ match: { tid: TENANT }, roles: ["Root"] }] },
+        /\$\.grants\[0\]\.roles\[0\]: Invalid option/,
+      ],
       // Roles for another issuer's tokens: exact claims besides iss, and admin only for one exact sub.
       [
         { profiles, grants: [{ match: { iss: GH }, roles: ["Inventory.Read"] }] },
-        /grants\.0\.match: a grant with roles for an issuer must match exact claims besides iss/,
+        /\$\.grants\[0\]\.match: a grant with roles for an issuer must match exact claims besides iss/,
       ],
       [
         {
           profiles,
           grants: [{ match: { iss: GH, sub: { pattern: "repo:.*" } }, roles: ["Inventory.Read"] }],
         },
-        /grants\.0\.match: a grant with roles/,
+        /\$\.grants\[0\]\.match: a grant with roles/,
       ],
       [
         { profiles, grants: [{ match: { iss: GH, repository_owner_id: "42" }, roles: ["Secrets.Admin"] }] },
-        /grants\.0\.match\.sub: Secrets\.Admin for an issuer's tokens needs one exact sub/,
+        /\$\.grants\[0\]\.match\.sub: Secrets\.Admin for an issuer's tokens needs one exact sub/,
       ],
     ];
     for (const [doc, pattern] of cases) {
@@ -261,7 +270,7 @@ describe("policy", () => {
         () => loadPolicyFile(policyFile(doc(url)), identities),
         (e: unknown) =>
           e instanceof ConfigError &&
-          /notices\.teams\.team@contoso\.com: must be https to a non-loopback host/.test(e.message) &&
+          /\$\.notices\.teams\["team@contoso\.com"\]: must be https to a non-loopback host/.test(e.message) &&
           !e.message.includes(url),
       );
     }

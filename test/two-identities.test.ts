@@ -185,7 +185,7 @@ describe("two identities: the control identity never mints for callers", () => {
       startDevStack({ env: { PORT: "0", BROKER_POLICY_FILE: policy }, log: createLogger(() => undefined) }),
       (error: unknown) =>
         error instanceof ConfigError &&
-        /profiles\.as-broker\.credential\.clientId: resolves to the broker's control identity \(AZURE_CLIENT_ID\)/.test(
+        /\$\.profiles\["as-broker"\]\.credential\.clientId: resolves to the broker's control identity \(AZURE_CLIENT_ID\)/.test(
           error.message,
         ),
     );

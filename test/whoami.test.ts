@@ -70,7 +70,7 @@ describe("GET /api/whoami and token-broker whoami", () => {
     assert.equal(res.status, 200, res.text);
     const me = parsed(res.text);
     assert.equal(me.clientId, devClient("dev-admin").clientId);
-    assert.deepEqual(me.roles, ["Inventory.Read", "Secrets.Admin"]);
+    assert.deepEqual(me.roles, ["Inventory.Read", "Policy.Read", "Secrets.Admin"]);
     assert.deepEqual(me.profiles, ["ado-read"]);
   });
 
@@ -104,7 +104,7 @@ describe("GET /api/whoami and token-broker whoami", () => {
     const text = await runCli(["whoami"], env);
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, new RegExp(`^client id  ${devClient("dev-ops").clientId}$`, "m"));
-    assert.match(text.stdout, /^roles {6}Inventory\.Read$/m);
+    assert.match(text.stdout, /^roles {6}Inventory\.Read, Policy\.Read$/m);
     assert.match(text.stdout, /^profiles {3}ado-read$/m);
     assert.match(text.stdout, new RegExp(`^tenant     ${DEV_TENANT_ID}$`, "m"));
     const asJson = await runCli(["whoami", "--json"], env);

@@ -88,6 +88,14 @@ try {
       isEnabled = $true
     },
     [ordered]@{
+      id = '465e1d0c-f22e-4590-b588-c75fcddcfc69'
+      value = 'Policy.Read'
+      displayName = 'Read and explain the grant policy'
+      description = 'Explain why any claims get a profile or not, grant by grant (POST /api/policy/explain).'
+      allowedMemberTypes = @('Application', 'User')
+      isEnabled = $true
+    },
+    [ordered]@{
       id = '10aa343d-51e1-4045-8e51-9967150969aa'
       value = 'Secrets.Admin'
       displayName = 'Administer managed credentials'

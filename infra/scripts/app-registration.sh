@@ -1,8 +1,9 @@
 #!/bin/sh
 # The broker's Entra app registration: the audience callers ask tokens for, the app roles
-# Inventory.Read and Secrets.Admin, and the delegated scope user_impersonation with the Azure CLI
-# pre-authorized, so people get tokens with `az account get-access-token --resource api://<appId>`
-# (and the CLI's credential in DefaultAzureCredential) without a consent prompt (AADSTS65001).
+# Inventory.Read, Policy.Read and Secrets.Admin, and the delegated scope user_impersonation with
+# the Azure CLI pre-authorized, so people get tokens with
+# `az account get-access-token --resource api://<appId>` (and the CLI's credential in
+# DefaultAzureCredential) without a consent prompt (AADSTS65001).
 #
 # Idempotent: it finds the app by BROKER_APP_ID, or by its exact display name (refusing when more
 # than one app has it), creates it only when absent, and sends the same roles and scope (fixed
@@ -96,6 +97,14 @@ cat >"$tmp/roles.json" <<'JSON'
     "value": "Inventory.Read",
     "displayName": "Read the credential inventory",
     "description": "List managed credentials and their metadata (never their values).",
+    "allowedMemberTypes": ["Application", "User"],
+    "isEnabled": true
+  },
+  {
+    "id": "465e1d0c-f22e-4590-b588-c75fcddcfc69",
+    "value": "Policy.Read",
+    "displayName": "Read and explain the grant policy",
+    "description": "Explain why any claims get a profile or not, grant by grant (POST /api/policy/explain).",
     "allowedMemberTypes": ["Application", "User"],
     "isEnabled": true
   },

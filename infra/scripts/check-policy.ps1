@@ -1,6 +1,6 @@
 # azd prepackage hook on Windows (PowerShell 7, pwsh): the same check as check-policy.sh. The
 # broker refuses to start without a valid policy, so refuse to package one that is missing or
-# invalid. Validation is the broker's own loader, not a copy of its rules.
+# invalid. Validation is the broker's own check, not a copy of its rules.
 $ErrorActionPreference = 'Stop'
 Set-Location (Join-Path $PSScriptRoot '../..')
 
@@ -18,16 +18,15 @@ if (-not (Test-Path -PathType Container 'node_modules')) {
 & npm run build --silent
 if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
 
-# No double quotes in the script: older pwsh versions pass them to native commands unescaped.
-$check = @'
-const { loadPolicyFile } = await import('./dist/src/policy/load.js');
-try {
-  loadPolicyFile(process.argv[1]);
-} catch (error) {
-  console.error('token-broker: ' + error.message);
-  process.exit(1);
-}
-console.log('token-broker: ' + process.argv[1] + ' is valid');
-'@
-& node --input-type=module -e $check $policy
+# The broker's own check (src/policy/check.ts, as `token-broker policy check`) with the identities
+# the app runs with: azd env values once provisioned. Before the first provision there are none
+# yet, and main.bicep always gives the app a minting identity of its own: a stand-in id (no real
+# identity's) takes its place. policy/expect.json, if there is one, must hold too.
+$minting = if ($env:BROKER_MINTING_CLIENT_ID) { $env:BROKER_MINTING_CLIENT_ID } else { '00000000-0000-4000-8000-000000000000' }
+$arguments = @('dist/src/cli/main.js', 'policy', 'check', $policy, '--minting-client-id', $minting)
+if ($env:BROKER_IDENTITY_CLIENT_ID) { $arguments += @('--control-client-id', $env:BROKER_IDENTITY_CLIENT_ID) }
+if (Test-Path -PathType Leaf 'policy/expect.json') { $arguments += @('--expect', 'policy/expect.json') }
+# This shell's AZURE_CLIENT_ID (a deployment principal, say) is not the app's control identity.
+Remove-Item -Path Env:AZURE_CLIENT_ID -ErrorAction SilentlyContinue
+& node @arguments
 exit $LASTEXITCODE

@@ -1,6 +1,6 @@
 #!/bin/sh
 # azd prepackage hook: the broker refuses to start without a valid policy, so refuse to package
-# one that is missing or invalid. Validation is the broker's own loader, not a copy of its rules.
+# one that is missing or invalid. Validation is the broker's own check, not a copy of its rules.
 set -eu
 cd "$(dirname "$0")/../.."
 
@@ -13,13 +13,12 @@ fi
 
 [ -d node_modules ] || npm ci --no-audit --no-fund
 npm run build --silent
-node --input-type=module -e '
-  const { loadPolicyFile } = await import("./dist/src/policy/load.js");
-  try {
-    loadPolicyFile(process.argv[1]);
-  } catch (error) {
-    console.error("token-broker: " + error.message);
-    process.exit(1);
-  }
-  console.log("token-broker: " + process.argv[1] + " is valid");
-' "$policy"
+# The broker's own check (src/policy/check.ts, as `token-broker policy check`) with the identities
+# the app runs with: azd env values once provisioned. Before the first provision there are none
+# yet, and main.bicep always gives the app a minting identity of its own: a stand-in id (no real
+# identity's) takes its place. policy/expect.json, if there is one, must hold too.
+set -- policy check "$policy" --minting-client-id "${BROKER_MINTING_CLIENT_ID:-00000000-0000-4000-8000-000000000000}"
+[ -z "${BROKER_IDENTITY_CLIENT_ID:-}" ] || set -- "$@" --control-client-id "$BROKER_IDENTITY_CLIENT_ID"
+[ ! -f policy/expect.json ] || set -- "$@" --expect policy/expect.json
+# This shell's AZURE_CLIENT_ID (a deployment principal, say) is not the app's control identity.
+AZURE_CLIENT_ID= node dist/src/cli/main.js "$@"

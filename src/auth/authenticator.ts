@@ -3,7 +3,7 @@ import { AuthError } from "./auth-error.js";
 import type { IssuerTrust } from "./issuers.js";
 import type { HttpSend } from "../net/http-request.js";
 import { IssuerUnavailableError, JwksSource } from "./jwks-source.js";
-import { claimsSchema, type Principal } from "./principal.js";
+import { claimsSchema, normaliseEntraClaims, type Principal } from "./principal.js";
 import { VerifiedTokenCache } from "./verified-token-cache.js";
 
 /** RFC 8725: a fixed allowlist, asymmetric only; never `none` or HMAC (no key confusion). */
@@ -13,7 +13,7 @@ const CLOCK_SKEW_SECONDS = 60;
 export const MAX_TOKEN_LENGTH = 16 * 1024;
 /** Longest lifetime accepted (Entra managed-identity tokens live up to 24 h). */
 const MAX_LIFETIME_SECONDS = 25 * 3600;
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+export const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 export interface AuthenticatorOptions {
   tenantId: string;
@@ -127,9 +127,7 @@ export class Authenticator {
         throw AuthError.invalidToken("not_access_token");
       }
     }
-    // v2 tokens name the client in `azp`, v1 in `appid`: grants say `appid` for both.
-    const normalised =
-      trust.kind === "entra" && claims.appid === undefined ? { ...claims, appid: claims.azp } : claims;
+    const normalised = trust.kind === "entra" ? normaliseEntraClaims(claims) : claims;
     return {
       issuer: trust.issuer,
       issuerKind: trust.kind,

@@ -53,6 +53,18 @@ export function entraCloudOf(authorityHost: string): EntraCloudIssuers | undefin
   return Object.hasOwn(ENTRA_CLOUDS, url.hostname) ? ENTRA_CLOUDS[url.hostname] : undefined;
 }
 
+const ISSUER_SHAPE =
+  /^https:\/\/([^/]+)\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/(v2\.0)?$/i;
+
+/** Whether `iss` has the form of an Entra issuer of a cloud in the table: any tenant, v1 or v2. */
+export function isEntraIssuerForm(iss: string): boolean {
+  const m = ISSUER_SHAPE.exec(iss);
+  if (m === null) return false;
+  const host = m[1];
+  const clouds = Object.values(ENTRA_CLOUDS);
+  return m[3] === undefined ? clouds.some((c) => c.v1Host === host) : clouds.some((c) => c.v2Host === host);
+}
+
 /** The tenant's Entra issuers: v1 only when the table or the configuration names it. */
 export function entraIssuers(config: Pick<BrokerConfig, "authorityHost" | "tenantId" | "entraV1Issuer">): {
   v1: string | undefined;

@@ -33,6 +33,11 @@ export const claimsSchema = z.looseObject({
 });
 export type VerifiedClaims = z.infer<typeof claimsSchema>;
 
+/** v2 tokens name the client in `azp`, v1 in `appid`: grants say `appid` for both. */
+export function normaliseEntraClaims<T extends Readonly<Record<string, unknown>>>(claims: T): T {
+  return claims["appid"] === undefined ? { ...claims, appid: claims["azp"] } : claims;
+}
+
 /** App roles: only the broker's own Entra tenant can assert them in the token. */
 export function tokenRoles(principal: Principal): readonly string[] {
   if (principal.issuerKind !== "entra") return [];

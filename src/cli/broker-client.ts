@@ -16,6 +16,7 @@ import { tokenAnswerWire, type TokenAnswerWire } from "../wire/token-answer.js";
 import { CliError, oneLine } from "./errors.js";
 import { ProblemError, json, networkReason, parse, problemError } from "./broker-answers.js";
 import { whoamiWire, type WhoamiWire } from "../wire/whoami.js";
+import { policyExplainWire, type PolicyExplainWire } from "../wire/policy-explain.js";
 import { expiredTokenMessage } from "./expired-token.js";
 
 /**
@@ -56,6 +57,14 @@ export interface ListFilter {
  * the broker judges them (and names the rule) rather than the CLI.
  */
 export type ImportBody = Omit<z.input<typeof importRequestSchema>, "scopes"> & { scopes?: string[] };
+
+/** The body of `POST /api/policy/explain`: claims or a token stay as read, the broker checks them. */
+export interface PolicyExplainBody {
+  profile: string;
+  claims?: Record<string, unknown>;
+  token?: string;
+  issuer?: "entra" | "trusted";
+}
 
 export interface BrokerClientOptions {
   /** The broker's origin (a path prefix is kept); the client adds `api/…`. */
@@ -217,6 +226,11 @@ export class BrokerClient {
   async whoami(): Promise<WhoamiWire> {
     const res = await this.request("GET", "whoami");
     return parse(whoamiWire, await json(res));
+  }
+
+  /** Why a profile is granted or not (`POST /api/policy/explain`); the broker judges the body. */
+  async explain(body: PolicyExplainBody): Promise<PolicyExplainWire> {
+    return parse(policyExplainWire, await json(await this.request("POST", "policy/explain", { body })));
   }
 
   private async request(

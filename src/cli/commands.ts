@@ -15,6 +15,7 @@ import { registerSweep } from "./commands/sweep.js";
 import { cliVersion } from "./version.js";
 import { registerToken } from "./commands/token.js";
 import { registerWhoami } from "./commands/whoami.js";
+import { registerPolicy } from "./commands/policy.js";
 import { registerDevToken } from "./commands/dev-token.js";
 
 export type { CliIo } from "./commands/context.js";
@@ -81,6 +82,7 @@ Examples:
   $ ${PROG} --url https://broker.example.net inventory list --json
   $ ${PROG} sweep rotation
   $ ${PROG} drift
+  $ ${PROG} policy check policy/policy.json --expect policy/expect.json
 `,
     );
 
@@ -109,6 +111,7 @@ Examples:
   registerDrift(program, ctx);
   registerToken(program, ctx);
   registerWhoami(program, ctx);
+  registerPolicy(program, ctx);
   registerDevToken(program, ctx);
   return program;
 }

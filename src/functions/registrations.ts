@@ -7,6 +7,7 @@ import {
   exchangeRequest,
   listQuery,
   noQuery,
+  policyExplainRequest,
   putQuery,
   rotateQuery,
   tokenJsonRequest,
@@ -30,6 +31,7 @@ const handlers = {
   drift: () => import("../http/handlers/drift.js"),
   health: () => import("../http/handlers/health.js"),
   whoami: () => import("../http/handlers/whoami.js"),
+  policy: () => import("../http/handlers/policy.js"),
   openapi: () => import("../http/handlers/openapi.js"),
 };
 
@@ -197,6 +199,22 @@ export const registrations: Registrations = {
           query: noQuery,
           audit: { event: "audit.caller", action: "whoami" },
           handler: from(handlers.whoami, "getWhoami"),
+        }),
+      },
+    },
+    {
+      name: "policy-explain",
+      route: "policy/explain",
+      methods: {
+        POST: method({
+          summary:
+            "Why a profile is granted or not, grant by grant (Policy.Read; without it: the caller's own decision only)",
+          // Any verified caller may ask about itself; the handler checks Policy.Read for more.
+          access: "authenticated",
+          query: noQuery,
+          body: { "application/json": policyExplainRequest },
+          audit: { event: "audit.caller", action: "policy-explain" },
+          handler: from(handlers.policy, "postPolicyExplain"),
         }),
       },
     },

@@ -7,17 +7,20 @@ import type { BrokerRequest } from "./types.js";
 
 export { ROLES, type Role };
 
-/** Roles imply the ones below them: an admin may also read the inventory. */
+/** Roles imply the ones below them: an admin may also read the inventory and the policy. */
 const IMPLIED: Record<Role, readonly Role[]> = {
   "Inventory.Read": [],
-  "Secrets.Admin": ["Inventory.Read"],
+  "Policy.Read": [],
+  "Secrets.Admin": ["Inventory.Read", "Policy.Read"],
 };
+
+const isRole = (role: string): role is Role => Object.hasOwn(IMPLIED, role);
 
 /** App roles from the Entra token's `roles` claim, plus a matching grant's `roles` (issuers without app roles). */
 export function rolesOf(rt: Runtime, principal: Principal): Set<Role> {
   const out = new Set<Role>();
   for (const role of [...tokenRoles(principal), ...rt.policy.entitlements(principal).roles]) {
-    if (role === ROLES.inventoryRead || role === ROLES.secretsAdmin) {
+    if (isRole(role)) {
       out.add(role);
       for (const implied of IMPLIED[role]) out.add(implied);
     }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { hasDuplicateKeys } from "./duplicate-keys.js";
+import { hasDuplicateKeys } from "../net/json-text.js";
 import { fieldName, unknownFieldsMessage } from "./field-name.js";
 import { problems } from "./problem.js";
 import type { BrokerRequest } from "./types.js";

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { organizationName } from "../inventory/import-request.js";
 import { KINDS, STATUSES } from "../inventory/managed-credential.js";
+import { explainClaims, issuerKindWire } from "../wire/policy-explain.js";
 
 /**
  * The query and body schemas the registration table declares (and the pipeline parses with):
@@ -14,6 +15,31 @@ export const TYPE_ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token"
 const profileName = z.string().min(1).max(128);
 
 export const tokenJsonRequest = z.strictObject({ profile: profileName });
+
+/**
+ * `POST /api/policy/explain`: a profile, and whose claims (none: the caller's own; or claims, or a
+ * token decoded but never trusted beyond its claims), and how to take them (`issuer`).
+ */
+export const policyExplainRequest = z
+  .strictObject({
+    profile: profileName,
+    claims: explainClaims.optional(),
+    // MAX_TOKEN_LENGTH of src/auth/authenticator.ts (not imported: cold start loads this module).
+    token: z
+      .string()
+      .min(1)
+      .max(16 * 1024)
+      .optional(),
+    issuer: issuerKindWire.optional(),
+  })
+  .refine((b) => b.claims === undefined || b.token === undefined, {
+    message: "send claims or a token, not both",
+    path: ["token"],
+  })
+  .refine((b) => b.issuer === undefined || b.claims !== undefined || b.token !== undefined, {
+    message: "says how to take the claims or token sent: without them, the caller's own are explained",
+    path: ["issuer"],
+  });
 
 export const exchangeRequest = z.strictObject({
   grant_type: z.literal(TOKEN_EXCHANGE),

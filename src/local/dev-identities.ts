@@ -28,7 +28,8 @@ export const DEV_CLIENTS: readonly DevClient[] = [
     clientId: "a1b2c3d4-0000-4000-8000-0000000000c2",
     objectId: "a1b2c3d4-0000-4000-8000-0000000001c2",
     secret: "dev-ops-secret",
-    brokerRoles: ["Inventory.Read"],
+    // Ops triage "why is X refused": they read the policy's reasons, not only the inventory.
+    brokerRoles: ["Inventory.Read", "Policy.Read"],
   },
   {
     name: "dev-admin",

@@ -184,7 +184,7 @@ The ops CLI, signed in as dev-admin (Inventory.Read and Secrets.Admin) for the n
   TOKEN_BROKER_TOKEN="$TOKEN" git -c credential.https://dev.azure.com/contoso.helper="token-broker --profile nuget-feed" \\
     ls-remote https://dev.azure.com/contoso/project/_git/repo
 
-4. The credential inventory on the wire, with the token of the export line (dev-ops has only Inventory.Read:
+4. The credential inventory on the wire, with the token of the export line (dev-ops has Inventory.Read and Policy.Read:
    eval "$(token-broker dev-token --as ops)"):
 
   curl -s "${api}/inventory?top=10" -H "Authorization: Bearer $TOKEN_BROKER_TOKEN"

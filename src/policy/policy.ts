@@ -1,15 +1,33 @@
 import type { Principal } from "../auth/principal.js";
-import { compileClaimPattern, MAX_CLAIM_LENGTH } from "./claim-pattern.js";
-import type { ClaimMatcher, PolicyDocument, Profile } from "./schema.js";
+import { compileClaim, type CompiledClaim } from "./claim-matcher.js";
+import type { PolicyDocument, Profile } from "./schema.js";
 
-type Test = (claim: unknown) => boolean;
-
-interface CompiledGrant {
+/** One grant as loaded: what both the grant check and the explainer (explain.ts) read. */
+export interface CompiledGrant {
+  /** Its position in the file's `grants`. */
+  index: number;
+  description: string | undefined;
   /** Grants that name `iss` bind to that issuer; the rest apply to the Entra tenant only. */
   issuerBound: boolean;
-  tests: [claim: string, test: Test][];
+  claims: readonly CompiledClaim[];
   profiles: readonly string[];
   roles: readonly string[];
+}
+
+/** A grant without `iss` must not match look-alike claims minted by another trusted issuer. */
+export function appliesToIssuer(grant: CompiledGrant, issuerKind: Principal["issuerKind"]): boolean {
+  return grant.issuerBound || issuerKind === "entra";
+}
+
+/** Whether the grant matches the caller: its issuer rule and every claim it names. */
+export function grantMatches(
+  grant: CompiledGrant,
+  principal: Pick<Principal, "issuerKind" | "claims">,
+): boolean {
+  return (
+    appliesToIssuer(grant, principal.issuerKind) &&
+    grant.claims.every((c) => c.test(principal.claims[c.claim]).matched)
+  );
 }
 
 export interface Entitlements {
@@ -21,38 +39,21 @@ export interface Policy {
   profile(name: string): Profile | undefined;
   profileNames(): string[];
   /** What a verified caller may have: deny by default, so no matching grant means nothing. */
-  entitlements(principal: Principal): Entitlements;
+  entitlements(principal: Pick<Principal, "issuerKind" | "claims">): Entitlements;
+  /** The grants in file order, compiled (for the explainer). */
+  grants(): readonly CompiledGrant[];
   /** Teams workflow URL per credential owner, keyed by the lower-cased owner. */
   noticeTeamsTargets(): ReadonlyMap<string, string>;
   /** `rotation.applications`: the application object ids (lower case) the broker may manage; undefined = no list. */
   managedApplications(): ReadonlySet<string> | undefined;
 }
 
-/** Claim values compare as strings; a list-valued claim matches when any of its values does. */
-function compileMatcher(matcher: ClaimMatcher): Test {
-  let accepts: (value: string) => boolean;
-  if (typeof matcher === "string") {
-    accepts = (v) => v === matcher;
-  } else if (Array.isArray(matcher)) {
-    const set = new Set(matcher);
-    accepts = (v) => set.has(v);
-  } else {
-    // RE2: linear in the claim's length; anchored whatever the author wrote, compiled once at load.
-    accepts = compileClaimPattern(matcher.pattern);
-  }
-  // A claim longer than any policy value matches nothing (and costs nothing to refuse).
-  const capped = (v: string) => v.length <= MAX_CLAIM_LENGTH && accepts(v);
-  return (claim) => {
-    if (typeof claim === "string") return capped(claim);
-    if (Array.isArray(claim)) return claim.some((c) => typeof c === "string" && capped(c));
-    return false;
-  };
-}
-
 export function compilePolicy(doc: PolicyDocument): Policy {
-  const grants: CompiledGrant[] = doc.grants.map((g) => ({
+  const grants: CompiledGrant[] = doc.grants.map((g, index) => ({
+    index,
+    description: g.description,
     issuerBound: "iss" in g.match,
-    tests: Object.entries(g.match).map(([claim, m]) => [claim, compileMatcher(m)]),
+    claims: Object.entries(g.match).map(([claim, m]) => compileClaim(claim, m)),
     profiles: g.profiles,
     roles: g.roles,
   }));
@@ -66,13 +67,12 @@ export function compilePolicy(doc: PolicyDocument): Policy {
     managedApplications: () => applications,
     profile: (name) => profiles.get(name),
     profileNames: () => [...profiles.keys()],
+    grants: () => grants,
     entitlements(principal) {
       const granted = new Set<string>();
       const roles = new Set<string>();
       for (const grant of grants) {
-        // A grant without `iss` must not match look-alike claims minted by another trusted issuer.
-        if (!grant.issuerBound && principal.issuerKind !== "entra") continue;
-        if (!grant.tests.every(([claim, test]) => test(principal.claims[claim]))) continue;
+        if (!grantMatches(grant, principal)) continue;
         for (const p of grant.profiles) granted.add(p);
         for (const r of grant.roles) roles.add(r);
       }

@@ -63,7 +63,9 @@ const patternMatcher = z.strictObject({
     ),
 });
 
-export const claimMatcherSchema = z.union([claimValue, z.array(claimValue).min(1), patternMatcher]);
+export const claimMatcherSchema = z.union([claimValue, z.array(claimValue).min(1), patternMatcher], {
+  error: 'must be a claim value, a non-empty list of them or {"pattern": "…"}',
+});
 export type ClaimMatcher = z.infer<typeof claimMatcherSchema>;
 
 const grantSchema = z.strictObject({
@@ -75,7 +77,7 @@ const grantSchema = z.strictObject({
       "must name at least one claim: an empty match would grant everyone",
     ),
   profiles: z.array(z.string().regex(PROFILE_NAME)).default([]),
-  roles: z.array(z.enum(["Inventory.Read", "Secrets.Admin"])).default([]),
+  roles: z.array(z.enum(["Inventory.Read", "Policy.Read", "Secrets.Admin"])).default([]),
 });
 
 /** A Teams workflow URL: it carries the workflow's key, so it is never logged. */

@@ -46,6 +46,8 @@ export interface DevStackOptions {
   stateFile?: string;
   /** The drift samples (an unstored upstream PAT, a retired global PAT): on unless false (tests). */
   driftSamples?: boolean;
+  /** Bench: metrics of its own (NO_METRICS: off); default the process's meter provider. */
+  metrics?: RuntimeOptions["metrics"];
 }
 
 export async function startDevStack(options: DevStackOptions = {}): Promise<DevStack> {
@@ -99,6 +101,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       ...(options.afterRotationStep !== undefined ? { afterRotationStep: options.afterRotationStep } : {}),
       ...(options.orphanMinAgeMs !== undefined ? { orphanMinAgeMs: options.orphanMinAgeMs } : {}),
       ...(options.outboundTimeoutMs !== undefined ? { outboundTimeoutMs: options.outboundTimeoutMs } : {}),
+      ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
     });
     const host: LocalHost = await startLocalHost({
       runtime,

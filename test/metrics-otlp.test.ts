@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { randomUUID } from "node:crypto";
 import { startTelemetry, type Telemetry } from "../src/telemetry/start.js";
-import { callerToken, startTestStack, type TestStack } from "./support/dev-stack.js";
+import { callerToken, knownPat, startTestStack, type TestStack } from "./support/dev-stack.js";
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedPoint } from "./support/otlp-receiver.js";
 
 /**
@@ -68,6 +68,7 @@ describe("metrics over OTLP, through every route and a failing upstream", () => 
   const canaryToken = `eyJhbGciOiJub25lIn0.${Buffer.from(randomUUID()).toString("base64url")}.sig`;
   let points: ReceivedPoint[] = [];
   let checked = 0;
+  let importedPat = "";
   const sum = (metric: string, match: Record<string, string | number>) =>
     points
       .filter((p) => p.metric === metric && Object.entries(match).every(([k, v]) => p.attributes[k] === v))
@@ -83,8 +84,8 @@ describe("metrics over OTLP, through every route and a failing upstream", () => 
       exportIntervalMs: 3_600_000,
       serviceName: "token-broker-test",
     });
-    // Three admin writes below, the fourth is refused: the rate_limited metric.
-    stack = await startTestStack({ BROKER_ADMIN_RATE_LIMIT: "1/m,burst=3" });
+    // Five admin writes below, the sixth is refused: the rate_limited metric.
+    stack = await startTestStack({ BROKER_ADMIN_RATE_LIMIT: "1/m,burst=5" });
     const caller = await callerToken(stack);
     const admin = await callerToken(stack, "dev-admin");
     const asCaller = (profile: string) => stack.token(caller, { profile });
@@ -120,6 +121,20 @@ describe("metrics over OTLP, through every route and a failing upstream", () => 
     await expect(call(admin, "/inventory/pat-contoso-nuget/versions"), 200);
     await expect(call(admin, "/inventory/no-such-secret"), 404);
     await expect(call(admin, "/drift"), 200);
+    importedPat = knownPat(stack);
+    await expect(
+      call(admin, "/inventory/pat-metrics-import", "PUT", {
+        kind: "pat",
+        value: importedPat,
+        expiresOn: new Date(Date.now() + 30 * 24 * 3600_000).toISOString(),
+        owner: "team@contoso.com",
+        organization: "contoso",
+      }),
+      201,
+    );
+    await expect(call(admin, "/inventory/pat-metrics-import", "DELETE"), 200);
+    await expect(call(admin, "/policy/explain", "POST", { profile: "ado-read", claims: { tid: "x" } }), 200);
+    await expect(call(caller, "/policy/explain", "POST", { profile: canaryProfile }), 200);
     await expect(call(admin, "/sweeps/notices", "POST"), 200);
     const sweep = await call(admin, "/sweeps/rotation", "POST");
     assert.equal(sweep.status, 200);
@@ -178,6 +193,10 @@ describe("metrics over OTLP, through every route and a failing upstream", () => 
     assert.equal(latency("/api/inventory/{name}", "GET", 404), 1);
     assert.equal(latency("/api/health", "DELETE", 405), 1);
     assert.equal(latency("/api/openapi.json", "GET", 200), 1);
+    assert.equal(latency("/api/inventory/{name}", "PUT", 201), 1);
+    assert.equal(latency("/api/inventory/{name}", "DELETE", 200), 1);
+    assert.equal(latency("/api/policy/explain", "POST", 200), 2);
+    assert.equal(latency("/api/sweeps/notices", "POST", 429), 1);
   });
 
   test("refusals by the per-caller rate limit", () => {
@@ -211,7 +230,7 @@ describe("metrics over OTLP, through every route and a failing upstream", () => 
       }
     }
     const wire = receiver.raw.join("\n");
-    for (const canary of [canaryProfile, canaryToken, "no-such-secret", "pat-contoso-nuget"]) {
+    for (const canary of [canaryProfile, canaryToken, importedPat, "no-such-secret", "pat-metrics-import"]) {
       assert.equal(wire.includes(canary), false, canary);
     }
     assert.equal(receiver.resourceAttributes.at(-1)?.["service.name"], "token-broker-test");

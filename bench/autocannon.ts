@@ -97,3 +97,40 @@ export const row = (name: string, r: Result) =>
   `${name.padEnd(26)} ${r.rps.toFixed(0).padStart(9)} ${r.p50.toFixed(1).padStart(8)} ${r.p99.toFixed(1).padStart(8)} ${String(r.errors + r.non2xx).padStart(7)} ${r.cpuUsPerRequest.toFixed(0).padStart(10)}`;
 
 export const header = `${"".padEnd(26)} ${"req/s".padStart(9)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"errors".padStart(7)} ${"cpu us/req".padStart(10)}`;
+
+/** The warm token path of a dev stack (caller token fetched, one request checked) as a load run. */
+export async function tokenTarget(
+  stack: {
+    brokerUrl: string;
+  },
+  bearer: string,
+): Promise<(seconds: number) => Promise<Result>> {
+  const body = JSON.stringify({ profile: "ado-read" });
+  const headers = { "content-type": "application/json", authorization: `Bearer ${bearer}` };
+  const url = `${stack.brokerUrl}/api/token`;
+  const sample = await fetch(url, { method: "POST", headers, body });
+  if (sample.status !== 200) throw new Error(`broker answered ${sample.status}`);
+  return (seconds: number) => load(url, headers, body, seconds);
+}
+
+/** Warm-up, then ROUNDS alternating rounds (which goes first alternates too): [on runs, off runs]. */
+export async function alternate(
+  on: (seconds: number) => Promise<Result>,
+  off: (seconds: number) => Promise<Result>,
+): Promise<[Result[], Result[]]> {
+  process.stdout.write(`warming up (${CONNECTIONS} connections)…\n`);
+  await on(2);
+  await off(2);
+  const onRuns: Result[] = [];
+  const offRuns: Result[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    if (round % 2 === 0) {
+      onRuns.push(await on(DURATION_S));
+      offRuns.push(await off(DURATION_S));
+    } else {
+      offRuns.push(await off(DURATION_S));
+      onRuns.push(await on(DURATION_S));
+    }
+  }
+  return [onRuns, offRuns];
+}

@@ -12,13 +12,13 @@ import {
   CONNECTIONS,
   DURATION_S,
   header,
-  load,
+  alternate,
+  tokenTarget,
   median,
   middle,
   PINNED,
   ROUNDS,
   row,
-  type Result,
 } from "./autocannon.js";
 
 /**
@@ -80,33 +80,9 @@ async function main(): Promise<void> {
     stacks.push(measured);
     const unmeasured = await start(true);
     stacks.push(unmeasured);
-    const body = JSON.stringify({ profile: "ado-read" });
-    const target = async (stack: DevStack) => {
-      const headers = {
-        "content-type": "application/json",
-        authorization: `Bearer ${await callerToken(stack)}`,
-      };
-      const url = `${stack.brokerUrl}/api/token`;
-      const sample = await fetch(url, { method: "POST", headers, body });
-      if (sample.status !== 200) throw new Error(`broker answered ${sample.status}`);
-      return (seconds: number) => load(url, headers, body, seconds);
-    };
-    const on = await target(measured);
-    const off = await target(unmeasured);
-    process.stdout.write(`warming up (${CONNECTIONS} connections)…\n`);
-    await on(2);
-    await off(2);
-    const onRuns: Result[] = [];
-    const offRuns: Result[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      if (round % 2 === 0) {
-        onRuns.push(await on(DURATION_S));
-        offRuns.push(await off(DURATION_S));
-      } else {
-        offRuns.push(await off(DURATION_S));
-        onRuns.push(await on(DURATION_S));
-      }
-    }
+    const on = await tokenTarget(measured, await callerToken(measured));
+    const off = await tokenTarget(unmeasured, await callerToken(unmeasured));
+    const [onRuns, offRuns] = await alternate(on, off);
     await telemetry.flush();
     if (collector.exports() === 0) throw new Error("the collector received no export: metrics were not on");
     const ratios = onRuns.map((r, i) => r.rps / (offRuns[i]?.rps ?? Number.NaN));

@@ -10,13 +10,13 @@ import {
   CONNECTIONS,
   DURATION_S,
   header,
-  load,
+  alternate,
+  tokenTarget,
   median,
   middle,
   PINNED,
   ROUNDS,
   row,
-  type Result,
 } from "./autocannon.js";
 
 /**
@@ -78,34 +78,10 @@ async function main(): Promise<void> {
     if (!limited.runtime.limiter.limits("caller") || unlimited.runtime.limiter.limits("caller")) {
       throw new Error("the stacks are not limited as meant");
     }
-    const body = JSON.stringify({ profile: "ado-read" });
-    const target = async (stack: DevStack) => {
-      const headers = {
-        "content-type": "application/json",
-        authorization: `Bearer ${await callerToken(stack)}`,
-      };
-      const url = `${stack.brokerUrl}/api/token`;
-      const sample = await fetch(url, { method: "POST", headers, body });
-      if (sample.status !== 200) throw new Error(`broker answered ${sample.status}`);
-      return (seconds: number) => load(url, headers, body, seconds);
-    };
-    const on = await target(limited);
-    const off = await target(unlimited);
+    const on = await tokenTarget(limited, await callerToken(limited));
+    const off = await tokenTarget(unlimited, await callerToken(unlimited));
 
-    process.stdout.write(`warming up (${CONNECTIONS} connections)…\n`);
-    await on(2);
-    await off(2);
-    const onRuns: Result[] = [];
-    const offRuns: Result[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      if (round % 2 === 0) {
-        onRuns.push(await on(DURATION_S));
-        offRuns.push(await off(DURATION_S));
-      } else {
-        offRuns.push(await off(DURATION_S));
-        onRuns.push(await on(DURATION_S));
-      }
-    }
+    const [onRuns, offRuns] = await alternate(on, off);
     if (onRuns.some((r) => r.non2xx > 0)) throw new Error("the limiter refused requests: raise ON");
     if (limited.runtime.limiter.size("caller") !== 1) throw new Error("the limiter held no bucket");
 

@@ -1,9 +1,14 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { randomUUID } from "node:crypto";
-import { startTelemetry, type Telemetry } from "../src/telemetry/start.js";
+import type { Telemetry } from "../src/telemetry/start.js";
 import { callerToken, knownPat, startTestStack, type TestStack } from "./support/dev-stack.js";
-import { startOtlpReceiver, type OtlpReceiver, type ReceivedPoint } from "./support/otlp-receiver.js";
+import {
+  startOtlpReceiver,
+  startTestTelemetry,
+  type OtlpReceiver,
+  type ReceivedPoint,
+} from "./support/otlp-receiver.js";
 
 /**
  * The metrics as an OTLP collector receives them: the broker's own telemetry start (the one the
@@ -76,14 +81,7 @@ describe("metrics over OTLP, through every route and a failing upstream", () => 
 
   before(async () => {
     receiver = await startOtlpReceiver();
-    telemetry = await startTelemetry({
-      appInsightsConnectionString: undefined,
-      appInsightsEntraAuth: undefined,
-      otlpMetricsUrl: `${receiver.url}/v1/metrics`,
-      // Long: the test flushes when it is ready.
-      exportIntervalMs: 3_600_000,
-      serviceName: "token-broker-test",
-    });
+    telemetry = await startTestTelemetry(receiver, "token-broker-test");
     // Five admin writes below, the sixth is refused: the rate_limited metric.
     stack = await startTestStack({ BROKER_ADMIN_RATE_LIMIT: "1/m,burst=5" });
     const caller = await callerToken(stack);

@@ -5,10 +5,10 @@ import { registrations } from "../src/functions/registrations.js";
 import { httpSender } from "../src/net/http-request.js";
 import { proberOf } from "../src/probes/prober-setup.js";
 import { DEV_MANAGED_IDENTITIES, DEV_TENANT_ID } from "../src/local/dev-identities.js";
-import { startTelemetry, type Telemetry } from "../src/telemetry/start.js";
+import type { Telemetry } from "../src/telemetry/start.js";
 import { ManualClock } from "./support/manual-clock.js";
 import { logsContain, startTestStack, writePolicy, type TestStack } from "./support/dev-stack.js";
-import { startOtlpReceiver, type OtlpReceiver } from "./support/otlp-receiver.js";
+import { startOtlpReceiver, startTestTelemetry, type OtlpReceiver } from "./support/otlp-receiver.js";
 
 /**
  * The prober on the dev stack: it signs in as the broker's control identity (the managed-identity
@@ -44,13 +44,7 @@ describe("probers", () => {
 
   before(async () => {
     receiver = await startOtlpReceiver();
-    telemetry = await startTelemetry({
-      appInsightsConnectionString: undefined,
-      appInsightsEntraAuth: undefined,
-      otlpMetricsUrl: `${receiver.url}/v1/metrics`,
-      exportIntervalMs: 3_600_000,
-      serviceName: "token-broker",
-    });
+    telemetry = await startTestTelemetry(receiver);
     stack = await startTestStack(
       {
         ...PROBE_ENV,

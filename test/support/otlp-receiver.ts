@@ -1,6 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { z } from "zod";
+import { startTelemetry, type Telemetry } from "../../src/telemetry/start.js";
 
 /**
  * An OTLP/HTTP metrics receiver of our own: takes `POST /v1/metrics` in the OTLP JSON encoding
@@ -143,4 +144,15 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     latest: () => latest,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
+}
+
+/** The broker's own telemetry start, exporting to `receiver` only when flushed (an hour's interval). */
+export function startTestTelemetry(receiver: OtlpReceiver, serviceName = "token-broker"): Promise<Telemetry> {
+  return startTelemetry({
+    appInsightsConnectionString: undefined,
+    appInsightsEntraAuth: undefined,
+    otlpMetricsUrl: `${receiver.url}/v1/metrics`,
+    exportIntervalMs: 3_600_000,
+    serviceName,
+  });
 }

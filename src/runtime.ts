@@ -252,7 +252,13 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
   });
   const notices = new NoticeSweep({ store, leases, notifier, thresholds: config.noticeDays, now, log });
   const memo = new RuntimeMemo();
-  const limiter = new RateLimiter(config.rateLimits, now, undefined, (kind) => metrics.rateLimited(kind));
+  // Monotonic unless a test sets the clock: a wall clock stepped back would block every active caller.
+  const limiter = new RateLimiter(
+    config.rateLimits,
+    options.now ?? (() => performance.now()),
+    undefined,
+    (kind) => metrics.rateLimited(kind),
+  );
   const runtime: Runtime = {
     config,
     log,
@@ -272,11 +278,14 @@ export function createRuntime(config: BrokerConfig, options: RuntimeOptions = {}
     prober: undefined,
     selfUrl: undefined,
   };
-  runtime.prober = proberOf(config, policy, {
-    baseUrl: () => config.probe?.url ?? runtime.selfUrl,
-    send: httpSender({ devStack, ...timeout, ...(extraCa !== undefined ? { extraCa } : {}) }),
-    metrics,
-    log,
-  });
+  if (config.probe !== undefined) {
+    runtime.prober = proberOf(config, policy, {
+      baseUrl: () => config.probe?.url ?? runtime.selfUrl,
+      // Not the observed sender: the broker asking itself is no upstream call.
+      send: httpSender({ devStack, ...timeout, ...(extraCa !== undefined ? { extraCa } : {}) }),
+      metrics,
+      log,
+    });
+  }
   return runtime;
 }

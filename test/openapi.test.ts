@@ -92,6 +92,7 @@ describe("GET /api/openapi.json: rate limits", () => {
       "admin POST /api/sweeps/notices",
       "admin POST /api/sweeps/rotation",
       "admin PUT /api/inventory/{name}",
+      "caller POST /api/policy/explain",
       "caller POST /api/token",
     ]);
   });

@@ -119,6 +119,19 @@ describe("per-caller rate limits on the dev stack", () => {
       assert.equal((await stack.token("not-a-jwt", { profile: "ci-ado" })).status, 401);
   });
 
+  test("explaining a decision spends the same bucket: the explainer is no free probe", async () => {
+    const asker = await tokenFor("repo:contoso/explainer:ref:refs/heads/main");
+    const explain = () =>
+      stack.api("/policy/explain", {
+        method: "POST",
+        headers: { authorization: `Bearer ${asker}`, "content-type": "application/json" },
+        body: JSON.stringify({ profile: "nuget-feed" }),
+      });
+    for (let i = 0; i < 3; i++) assert.equal((await explain()).status, 200);
+    assert.equal((await explain()).status, 429);
+    assert.equal((await stack.token(asker, { profile: "ci-ado" })).status, 429);
+  });
+
   test("the token-exchange form answers 429 with the OAuth error temporarily_unavailable", async () => {
     const subjectToken = await tokenFor("repo:contoso/exchange:ref:refs/heads/main");
     const exchange = () =>

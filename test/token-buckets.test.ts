@@ -73,7 +73,8 @@ describe("token buckets (GCRA), on an injected clock", () => {
 
   test("buckets that are full again go first: evicting them changes nothing", () => {
     const buckets = new TokenBuckets({ intervalMs: 1000, burst: 2 }, 10);
-    for (let i = 0; i < 10; i++) take(buckets, `old-${i}`, 0);
+    // Nine old buckets and "busy" fill the table: "new" is the key that prunes, with "busy" in it.
+    for (let i = 0; i < 9; i++) take(buckets, `old-${i}`, 0);
     take(buckets, "busy", 5000);
     take(buckets, "busy", 5000);
     // The table is full: the next key prunes every full bucket (the old ones), not "busy".

@@ -28,11 +28,13 @@ interface Output {
   paint: () => Painter;
 }
 
-function read(file: string): string {
+/** A file the command was pointed at; a usage error naming it (and what it is for) when unreadable. */
+export function readInputFile(file: string, what?: string): string {
   try {
     return readFileSync(file, "utf8");
   } catch (error) {
-    throw new UsageError(`cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? "error"})`);
+    const which = what !== undefined ? `the ${what} file ` : "";
+    throw new UsageError(`cannot read ${which}${file} (${(error as NodeJS.ErrnoException).code ?? "error"})`);
   }
 }
 
@@ -78,7 +80,7 @@ function resultText(r: ExpectationResult, p: Painter): string {
 export function runPolicyCheck(args: PolicyCheckArgs, env: NodeJS.ProcessEnv, o: Output): void {
   const identities = identitiesFrom(args, env);
   const asJson = args.json === true;
-  const checked = checkPolicyText(read(args.file), { identities, devStack: args.devStack === true });
+  const checked = checkPolicyText(readInputFile(args.file), { identities, devStack: args.devStack === true });
   if (!checked.ok) failed(args.file, checked.problems, o, asJson);
   const summary = `${args.file}: valid (${plural(checked.policy.profileNames().length, "profile")}, ${plural(checked.document.grants.length, "grant")})`;
   if (args.expect === undefined) {
@@ -86,7 +88,7 @@ export function runPolicyCheck(args: PolicyCheckArgs, env: NodeJS.ProcessEnv, o:
     else o.out(`${summary}\n`);
     return;
   }
-  const expectations = parseExpectations(read(args.expect));
+  const expectations = parseExpectations(readInputFile(args.expect));
   if (!expectations.ok) failed(args.expect, expectations.problems, o, asJson);
   const results = runExpectations(checked.policy, expectations.cases);
   const failures = results.filter((r) => !r.passed).length;

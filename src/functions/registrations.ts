@@ -213,6 +213,8 @@ export const registrations: Registrations = {
           access: "authenticated",
           query: noQuery,
           body: { "application/json": policyExplainRequest },
+          // A decision per profile, as POST /api/token gives: probing it spends the same bucket.
+          rateLimit: "caller",
           audit: { event: "audit.caller", action: "policy-explain" },
           handler: from(handlers.policy, "postPolicyExplain"),
         }),

@@ -24,11 +24,6 @@ export async function dispatch(
   }
   response.headers["x-content-type-options"] = "nosniff";
   // The route's template, never the path asked for: a closed set of labels.
-  runtime.metrics.request(
-    `/api/${route.route}`,
-    req.method,
-    response.status,
-    (performance.now() - started) / 1000,
-  );
+  runtime.metrics.request(route.route, req.method, response.status, (performance.now() - started) / 1000);
   return response;
 }

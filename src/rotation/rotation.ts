@@ -62,7 +62,8 @@ export class Rotation {
       else metrics?.rotation(result.value.status === "rotated" ? "rotated" : "pending", 1);
       return result;
     } catch (error) {
-      metrics?.rotation("failed", 1);
+      // A rotation that went wrong, not a request refused before one began (unknown name, bad field).
+      if (error instanceof RotationError) metrics?.rotation("failed", 1);
       throw error;
     }
   }

@@ -1,6 +1,6 @@
 import type { Attributes, Histogram, Meter } from "@opentelemetry/api";
 import { credentialGauge, type CredentialSnapshot } from "./credential-gauge.js";
-import { Tally } from "./tally.js";
+import { attributeTable, Tally } from "./tally.js";
 
 /**
  * The broker's metrics, through the OpenTelemetry API only (whichever SDK the entry registered:
@@ -19,7 +19,7 @@ export type RotationMetricOutcome =
 export type ProbeName = "allow" | "deny";
 
 export interface BrokerMetrics {
-  /** One HTTP request: the route's template (`/api/inventory/{name}`), never the path asked for. */
+  /** One HTTP request: the table's route template (`inventory/{name}`), never the path asked for. */
   request(route: string, method: string, status: number, seconds: number): void;
   issuance(profile: string | undefined, outcome: IssuanceOutcome): void;
   cache(cache: CacheName, hit: boolean): void;
@@ -70,34 +70,49 @@ export function createBrokerMetrics(meter: Meter, options: BrokerMetricsOptions)
   const profiles = new Set(options.profiles);
   // Counters are tallied in plain maps and read by the SDK at each export: the hot path pays a
   // map lookup, not the SDK's attribute hashing per request.
-  const issuance = new Tally(meter, "token_broker.issuance", {
-    description: "Credential requests on POST /api/token, by profile and outcome",
-    unit: "{request}",
-  });
-  const cache = new Tally(meter, "token_broker.cache.lookup", {
-    description: "Cache lookups on the token route, by cache and result",
-    unit: "{lookup}",
-  });
-  const upstreamCalls = new Tally(meter, "token_broker.upstream.request", {
-    description: "Calls to upstream services, by system and result (throttled apart)",
-    unit: "{request}",
-  });
-  const rotation = new Tally(meter, "token_broker.rotation", {
-    description: "Rotation sweep and rotate-now outcomes",
-    unit: "{credential}",
-  });
-  const notices = new Tally(meter, "token_broker.notice", {
-    description: "Notices delivered or failed, by type",
-    unit: "{notice}",
-  });
-  const limited = new Tally(meter, "token_broker.rate_limited", {
-    description: "Requests refused by a per-caller rate limit",
-    unit: "{request}",
-  });
-  const probes = new Tally(meter, "token_broker.probe", {
-    description: "Prober outcomes: a profile that must be issued, one that must be denied",
-    unit: "{probe}",
-  });
+  const tally = (
+    name: string,
+    description: string,
+    unit: string,
+    labels: readonly [string] | readonly [string, string],
+  ) => new Tally(meter, name, { description, unit }, labels);
+  const issuance = tally(
+    "token_broker.issuance",
+    "Credential requests on POST /api/token, by profile and outcome",
+    "{request}",
+    ["profile", "outcome"],
+  );
+  const cache = tally(
+    "token_broker.cache.lookup",
+    "Cache lookups on the token route, by cache and result",
+    "{lookup}",
+    ["cache", "result"],
+  );
+  const upstreamCalls = tally(
+    "token_broker.upstream.request",
+    "Calls to upstream services, by system and result (throttled apart)",
+    "{request}",
+    ["system", "result"],
+  );
+  const rotation = tally("token_broker.rotation", "Rotation sweep and rotate-now outcomes", "{credential}", [
+    "outcome",
+  ]);
+  const notices = tally("token_broker.notice", "Notices delivered or failed, by type", "{notice}", [
+    "type",
+    "outcome",
+  ]);
+  const limited = tally(
+    "token_broker.rate_limited",
+    "Requests refused by a per-caller rate limit",
+    "{request}",
+    ["scope"],
+  );
+  const probes = tally(
+    "token_broker.probe",
+    "Prober outcomes: a profile that must be issued, one that must be denied",
+    "{probe}",
+    ["probe", "result"],
+  );
   const requestDuration = meter.createHistogram("http.server.request.duration", {
     description: "Duration of HTTP requests",
     unit: "s",
@@ -109,68 +124,51 @@ export function createBrokerMetrics(meter: Meter, options: BrokerMetricsOptions)
     advice: { explicitBucketBoundaries: LATENCY_BUCKETS },
   });
   const gauge = credentialGauge(meter, options);
-  const requestAttributes = attributeCache();
-  const upstreamAttributes = attributeCache();
+  // The route's template as the API has it (`/api/token`), built once per route, not per record.
+  const requestAttributes = attributeTable((route: string, verb: string, status: number) => ({
+    "http.route": `/api/${route}`,
+    "http.request.method": verb,
+    "http.response.status_code": status,
+  }));
+  // Two labels: the third key is always 0.
+  const upstreamAttributes = attributeTable((system: UpstreamSystem, result: UpstreamResult) => ({
+    system,
+    result,
+  }));
 
   return {
     request(route, method, status, seconds) {
-      const m = method.toUpperCase();
-      const verb = KNOWN_METHODS.has(m) ? m : "_OTHER";
-      record(
-        requestDuration,
-        seconds,
-        requestAttributes(`${route} ${verb} ${status}`, () => ({
-          "http.route": route,
-          "http.request.method": verb,
-          "http.response.status_code": status,
-        })),
-      );
+      // The hosts hand the method as sent; the common upper-case one costs no new string.
+      const upper = KNOWN_METHODS.has(method) ? method : method.toUpperCase();
+      const verb = KNOWN_METHODS.has(upper) ? upper : "_OTHER";
+      record(requestDuration, seconds, requestAttributes(route, verb, status));
     },
     issuance(profile, outcome) {
-      const label = profile !== undefined && profiles.has(profile) ? profile : "_unknown";
-      issuance.add(label, outcome, () => ({ profile: label, outcome }));
+      issuance.add(profile !== undefined && profiles.has(profile) ? profile : "_unknown", outcome);
     },
     cache(name, hit) {
-      const result = hit ? "hit" : "miss";
-      cache.add(name, result, () => ({ cache: name, result }));
+      cache.add(name, hit ? "hit" : "miss");
     },
     upstream(system, result, seconds) {
-      upstreamCalls.add(system, result, () => ({ system, result }));
-      record(
-        upstreamDuration,
-        seconds,
-        upstreamAttributes(`${system} ${result}`, () => ({ system, result })),
-      );
+      upstreamCalls.add(system, result);
+      record(upstreamDuration, seconds, upstreamAttributes(system, result, 0));
     },
     rotation(outcome, count) {
-      if (count > 0) rotation.add(outcome, "", () => ({ outcome }), count);
+      if (count > 0) rotation.add(outcome, "", count);
     },
     notice(type, outcome) {
-      notices.add(type, outcome, () => ({ type, outcome }));
+      notices.add(type, outcome);
     },
     credentials: (listed) => gauge.update(listed),
     rateLimited(scope) {
-      limited.add(scope, "", () => ({ scope }));
+      limited.add(scope);
     },
     probe(probe, result) {
-      probes.add(probe, result, () => ({ probe, result }));
+      probes.add(probe, result);
     },
   };
 }
 
 function record(histogram: Histogram, seconds: number, attributes: Attributes): void {
   if (Number.isFinite(seconds) && seconds >= 0) histogram.record(seconds, attributes);
-}
-
-/** One frozen attribute object per label combination, reused for every record. */
-function attributeCache(): (key: string, make: () => Attributes) => Attributes {
-  const cache = new Map<string, Attributes>();
-  return (key, make) => {
-    let attributes = cache.get(key);
-    if (attributes === undefined) {
-      attributes = Object.freeze(make());
-      cache.set(key, attributes);
-    }
-    return attributes;
-  };
 }

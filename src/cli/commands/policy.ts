@@ -1,9 +1,8 @@
-import { readFileSync } from "node:fs";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { PROFILE_NAME } from "../../policy/schema.js";
 import type { PolicyExplainBody } from "../broker-client.js";
 import { CliError, UsageError } from "../errors.js";
-import { runPolicyCheck, type PolicyCheckArgs } from "../policy-check.js";
+import { readInputFile, runPolicyCheck, type PolicyCheckArgs } from "../policy-check.js";
 import { explanationText } from "../policy-text.js";
 import { guidArg } from "./args.js";
 import { type CommandContext, PROG } from "./context.js";
@@ -11,16 +10,6 @@ import { type CommandContext, PROG } from "./context.js";
 function profileArg(raw: string): string {
   if (!PROFILE_NAME.test(raw)) throw new InvalidArgumentError("not a profile name.");
   return raw;
-}
-
-function readText(file: string, what: string): string {
-  try {
-    return readFileSync(file, "utf8");
-  } catch (error) {
-    throw new UsageError(
-      `cannot read the ${what} file ${file} (${(error as NodeJS.ErrnoException).code ?? "error"})`,
-    );
-  }
 }
 
 interface ExplainOptions {
@@ -36,14 +25,14 @@ function explainBody(opts: ExplainOptions): PolicyExplainBody {
   const body: PolicyExplainBody = { profile: opts.profile };
   if (opts.claims !== undefined) {
     try {
-      body.claims = JSON.parse(readText(opts.claims, "claims")) as Record<string, unknown>;
+      body.claims = JSON.parse(readInputFile(opts.claims, "claims")) as Record<string, unknown>;
     } catch (error) {
       if (error instanceof CliError) throw error;
       // Not the parser's message: it quotes the text, which may hold a token.
       throw new UsageError(`the claims file ${opts.claims} is not JSON`);
     }
   }
-  if (opts.tokenFile !== undefined) body.token = readText(opts.tokenFile, "token").trim();
+  if (opts.tokenFile !== undefined) body.token = readInputFile(opts.tokenFile, "token").trim();
   if (opts.issuer !== undefined) body.issuer = opts.issuer;
   return body;
 }

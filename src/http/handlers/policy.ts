@@ -1,7 +1,7 @@
 import { decodeJwt } from "jose";
 import type { z } from "zod";
 import { COMPACT_JWS } from "../../auth/authenticator.js";
-import { entraIssuers } from "../../auth/issuers.js";
+import { entraIssuers, issuerTrusts } from "../../auth/issuers.js";
 import type { BrokerConfig } from "../../config.js";
 import { explain, explainSubject, type ExplainSubject } from "../../policy/explain.js";
 import type { PolicyExplainWire } from "../../wire/policy-explain.js";
@@ -64,11 +64,15 @@ export const postPolicyExplain: CallerHandler<unknown, ExplainBody> = (input, rt
   }
   const given = request.claims ?? (request.token !== undefined ? tokenClaims(request.token) : undefined);
   const entra = entraIssuers(rt.config);
+  // A configured issuer is taken as the authenticator takes it (a partner tenant listed in
+  // BROKER_TRUSTED_ISSUERS is "trusted", whatever its form); the form rule only for the others.
+  const configured =
+    given !== undefined ? issuerTrusts(rt.config).find((t) => t.issuer === given["iss"])?.kind : undefined;
   const subject: ExplainSubject =
     given !== undefined
       ? explainSubject(
           given,
-          request.issuer,
+          request.issuer ?? configured,
           [entra.v1, entra.v2].filter((i) => i !== undefined),
         )
       : { claims: caller.claims, issuerKind: caller.issuerKind };

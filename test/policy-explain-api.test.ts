@@ -21,6 +21,8 @@ const MAIN = "repo:contoso/app:ref:refs/heads/main";
 const CANARY = "eyJhbGciOiJub25lIn0.explain-canary-7f3a.c2ln";
 /** A claim value no scrubber knows: found in a log or an answer only if it was written there. */
 const CLAIM_CANARY = "claim-canary-7f3a";
+const PARTNER_HOST = "https://login.microsoftonline.com/0d6f7a1e-0000-4000-8000-00000000beef";
+const PARTNER = `${PARTNER_HOST}/v2.0`;
 
 describe("POST /api/policy/explain and token-broker policy explain", () => {
   let stack: TestStack;
@@ -47,7 +49,11 @@ describe("POST /api/policy/explain and token-broker policy explain", () => {
     });
     stack = await startTestStack({
       BROKER_POLICY_FILE: policy,
-      BROKER_TRUSTED_ISSUERS: JSON.stringify([{ issuer: issuer.issuer, audiences: [AUD] }]),
+      // A partner tenant trusted as another issuer: its tokens are not the broker's tenant's.
+      BROKER_TRUSTED_ISSUERS: JSON.stringify([
+        { issuer: issuer.issuer, audiences: [AUD] },
+        { issuer: PARTNER, jwksUri: `${PARTNER_HOST}/discovery/v2.0/keys`, audiences: [AUD] },
+      ]),
     });
     admin = await callerToken(stack, "dev-admin");
     ops = await callerToken(stack, "dev-ops");
@@ -74,6 +80,17 @@ describe("POST /api/policy/explain and token-broker policy explain", () => {
   }
 
   const devCallerClaims = () => ({ tid: DEV_TENANT_ID, appid: devClient("dev-caller").clientId });
+
+  test("a configured issuer of Entra's form is taken as the authenticator takes it: another issuer's", async () => {
+    // The dev-caller's grant names no iss: it applies to the broker's own tenant only.
+    const partner = await explained(admin, {
+      profile: "nuget-feed",
+      claims: { ...devCallerClaims(), iss: PARTNER },
+    });
+    assert.equal(partner.decision, "deny");
+    const own = await explained(admin, { profile: "nuget-feed", claims: devCallerClaims() });
+    assert.equal(own.decision, "allow");
+  });
 
   test("with Policy.Read (implied by Secrets.Admin, or held as dev-ops does): matching and non-matching grants, grant by grant", async () => {
     for (const token of [admin, ops]) {

@@ -8,57 +8,18 @@ export function jsonOrUndefined(text: string | null | undefined): unknown {
   }
 }
 
-/**
- * Whether valid JSON text repeats a key within one object. JSON.parse keeps the last of them, and
- * another parser (a proxy, a WAF, a log pipeline) may keep the first: the same body would mean two
- * things. The broker refuses such bodies, as it refuses repeated form fields.
- */
-export function hasDuplicateKeys(text: string): boolean {
-  // One entry per open object or array: the keys seen so far (objects) or null (arrays).
-  const stack: (Set<string> | null)[] = [];
-  let expectKey = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '"') {
-      let j = i + 1;
-      while (text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
-      const top = stack[stack.length - 1];
-      if (expectKey && top instanceof Set) {
-        // Compare keys as JSON reads them: "a" and "\u0061" are the same key.
-        const key = JSON.parse(text.slice(i, j + 1)) as string;
-        if (top.has(key)) return true;
-        top.add(key);
-        expectKey = false;
-      }
-      i = j;
-    } else if (c === "{") {
-      stack.push(new Set());
-      expectKey = true;
-    } else if (c === "[") {
-      stack.push(null);
-    } else if (c === "}" || c === "]") {
-      stack.pop();
-    } else if (c === ",") {
-      expectKey = stack[stack.length - 1] instanceof Set;
-    }
-  }
-  return false;
-}
-
 /** A JSON path segment: an object key or an array index. */
 export type JsonPathSegment = string | number;
 
 type Frame = { keys: Set<string>; key: string | undefined } | { index: number };
 
 /**
- * Every repeated key of valid JSON text, as the path of its second (and later) occurrence: what
- * hasDuplicateKeys answers yes or no to, with where (for the policy check's messages).
+ * The one scanner of valid JSON text for keys repeated within one object: tells `found` each
+ * repeat, with its path worked out only if asked; stops when `found` answers true.
  */
-export function duplicateKeyPaths(text: string): JsonPathSegment[][] {
+function scanDuplicateKeys(text: string, found: (path: () => JsonPathSegment[]) => boolean): void {
   const stack: Frame[] = [];
-  const found: JsonPathSegment[][] = [];
   let expectKey = false;
-  const containers = () => stack.slice(0, -1).map((f) => ("keys" in f ? (f.key ?? "") : f.index));
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (c === '"') {
@@ -66,8 +27,12 @@ export function duplicateKeyPaths(text: string): JsonPathSegment[][] {
       while (text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
       const top = stack[stack.length - 1];
       if (expectKey && top !== undefined && "keys" in top) {
+        // Compare keys as JSON reads them: "a" and "\u0061" are the same key.
         const key = JSON.parse(text.slice(i, j + 1)) as string;
-        if (top.keys.has(key)) found.push([...containers(), key]);
+        if (top.keys.has(key)) {
+          const path = () => [...stack.slice(0, -1).map((f) => ("keys" in f ? (f.key ?? "") : f.index)), key];
+          if (found(path)) return;
+        }
         top.keys.add(key);
         top.key = key;
         expectKey = false;
@@ -86,5 +51,25 @@ export function duplicateKeyPaths(text: string): JsonPathSegment[][] {
       else if (top !== undefined) top.index++;
     }
   }
+}
+
+/**
+ * Whether valid JSON text repeats a key within one object. JSON.parse keeps the last of them, and
+ * another parser (a proxy, a WAF, a log pipeline) may keep the first: the same body would mean two
+ * things. The broker refuses such bodies, as it refuses repeated form fields.
+ */
+export function hasDuplicateKeys(text: string): boolean {
+  let repeated = false;
+  scanDuplicateKeys(text, () => (repeated = true));
+  return repeated;
+}
+
+/** Every repeated key, as the path of its second (and later) occurrence (the policy check's messages). */
+export function duplicateKeyPaths(text: string): JsonPathSegment[][] {
+  const found: JsonPathSegment[][] = [];
+  scanDuplicateKeys(text, (path) => {
+    found.push(path());
+    return false;
+  });
   return found;
 }
